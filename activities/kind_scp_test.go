@@ -1,0 +1,183 @@
+package activities
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/orgguard/orgguard/guardrails"
+	"github.com/orgguard/orgguard/internal/awssim"
+	"github.com/orgguard/orgguard/workflows"
+)
+
+const denyLeave = `{"Version":"2012-10-17","Statement":[{"Sid":"DenyLeave","Effect":"Deny","Action":["organizations:LeaveOrganization"],"Resource":"*"}]}`
+
+func scpGuardrail(name, policy string, owns bool, attachTo ...string) guardrails.Guardrail {
+	return guardrails.Guardrail{ID: "scp." + name, Kind: guardrails.KindSCP, Name: name, Description: "test " + name,
+		SCP: &guardrails.SCP{PolicyName: name, Policy: policy, AttachTo: attachTo, OwnsAttachments: owns}}
+}
+
+// editedSeed returns the demo seed changed by edit.
+func editedSeed(edit func(*awssim.Seed)) *awssim.Seed {
+	seed, err := awssim.DemoSeed()
+	if err != nil {
+		panic(err)
+	}
+	edit(seed)
+	return seed
+}
+
+// rootID asks the simulator for the organization's root.
+func rootID(t *testing.T, s *sim) string {
+	t.Helper()
+	env := s.env(t, "", workflows.OrgRegion, guardrails.Guardrail{})
+	out, err := organizations.NewFromConfig(env.Config).ListRoots(ctx, &organizations.ListRootsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.Roots[0].Id)
+}
+
+var _ = addScenarios("scp",
+	scenario{
+		name: "missing policy is created and attached to root and an OU path", region: workflows.OrgRegion,
+		guardrail:  scpGuardrail("deny-leave", denyLeave, false, "root", "Root/Workloads/Prod", acctSandbox),
+		evidence:   "policy deny-leave does not exist",
+		wantWrites: []string{"organizations:CreatePolicy", "organizations:AttachPolicy"},
+	},
+	scenario{
+		name: "content edited by hand is restored", region: workflows.OrgRegion,
+		guardrail: scpGuardrail("deny-leave", denyLeave, false, acctWebDev),
+		opts: awssim.Options{Seed: editedSeed(func(s *awssim.Seed) {
+			s.Policies = append(s.Policies, awssim.SeedPolicy{Name: "deny-leave", Targets: []string{acctWebDev},
+				Content: `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}`})
+		})},
+		evidence:   "differs from the guardrail",
+		wantWrites: []string{"organizations:UpdatePolicy"},
+	},
+	scenario{
+		name: "owned attachments removed by hand are restored and extra ones detached", region: workflows.OrgRegion,
+		guardrail: scpGuardrail("deny-leave", denyLeave, true, acctWebDev),
+		opts: awssim.Options{Seed: editedSeed(func(s *awssim.Seed) {
+			// Same document, reformatted: not drift. Attached to the wrong account.
+			s.Policies = append(s.Policies, awssim.SeedPolicy{Name: "deny-leave", Targets: []string{acctPayDev},
+				Content: `{"Statement":{"Resource":"*","Action":"organizations:LeaveOrganization","Effect":"Deny","Sid":"DenyLeave"},"Version":"2012-10-17"}`})
+		})},
+		evidence:   "not attached to " + acctWebDev,
+		wantWrites: []string{"organizations:AttachPolicy", "organizations:DetachPolicy"},
+	},
+	scenario{
+		name: "disabled SCP policy type is enabled", region: workflows.OrgRegion,
+		guardrail:  scpGuardrail("deny-leave", denyLeave, false, "root"),
+		opts:       awssim.Options{Seed: editedSeed(func(s *awssim.Seed) { s.EnabledPolicyTypes = []string{"TAG_POLICY"} })},
+		evidence:   "SERVICE_CONTROL_POLICY type is disabled",
+		wantWrites: []string{"organizations:EnablePolicyType", "organizations:CreatePolicy", "organizations:AttachPolicy"},
+	},
+)
+
+func TestNormalizePolicy(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		a, b string
+		same bool
+	}{
+		{"key order and whitespace", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"a:B","Resource":"*"}]}`,
+			`{ "Statement": [ { "Resource": "*", "Action": "a:B", "Effect": "Deny" } ], "Version": "2012-10-17" }`, true},
+		{"single statement object", `{"Statement":{"Effect":"Deny","Action":["a:B"],"Resource":"*"}}`,
+			`{"Statement":[{"Effect":"Deny","Action":"a:B","Resource":["*"]}]}`, true},
+		{"action order", `{"Statement":[{"Effect":"Deny","Action":["a:B","a:C"],"Resource":"*"}]}`,
+			`{"Statement":[{"Effect":"Deny","Action":["a:C","a:B"],"Resource":"*"}]}`, true},
+		{"different action", `{"Statement":[{"Effect":"Deny","Action":"a:B","Resource":"*"}]}`,
+			`{"Statement":[{"Effect":"Deny","Action":"a:C","Resource":"*"}]}`, false},
+		{"different effect", `{"Statement":[{"Effect":"Deny","Action":"a:B","Resource":"*"}]}`,
+			`{"Statement":[{"Effect":"Allow","Action":"a:B","Resource":"*"}]}`, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a, err := normalizePolicy(c.a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := normalizePolicy(c.b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (a == b) != c.same {
+				t.Errorf("normalised equal = %v, want %v:\n%s\n%s", a == b, c.same, a, b)
+			}
+		})
+	}
+}
+
+// An owned SCP that is the only Allow of an account (FullAWSAccess was
+// detached there) is never detached from it: that would deny everything.
+func TestSCPRefusesToLeaveTargetWithoutAllow(t *testing.T) {
+	t.Parallel()
+	allowEC2 := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:*","Resource":"*"}]}`
+	s := newSim(t, awssim.Options{Seed: editedSeed(func(s *awssim.Seed) {
+		s.Policies = append(s.Policies, awssim.SeedPolicy{Name: "allow-ec2", Content: allowEC2, Targets: []string{acctSandbox, acctWebDev}})
+	})})
+	defer recordCalls(s)
+	g := scpGuardrail("allow-ec2", allowEC2, true, acctWebDev)
+	env := s.env(t, "", workflows.OrgRegion, g)
+	org := organizations.NewFromConfig(env.Config)
+	if _, err := org.DetachPolicy(ctx, &organizations.DetachPolicyInput{PolicyId: aws.String("p-FullAWSAccess"), TargetId: aws.String(acctSandbox)}); err != nil {
+		t.Fatal(err)
+	}
+
+	k := scpKind{}
+	fs, err := k.Check(ctx, env, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 1 || fs[0].Facts["detach_refused"] != acctSandbox || !strings.Contains(fs[0].Evidence, "no Allow SCP") {
+		t.Fatalf("findings: %s %v", describe(fs), fs[0].Facts)
+	}
+	if fs[0].Change != nil && len(paramStrings(fs[0].Change, "detach")) > 0 {
+		t.Errorf("planned a detachment that would leave %s without an Allow: %v", acctSandbox, fs[0].Change.Params)
+	}
+
+	// A plan made before FullAWSAccess was removed still names the
+	// account: apply refuses rather than cutting the account off.
+	stale := workflows.Finding{Resource: fs[0].Resource, Status: workflows.StatusNonCompliant, Change: &workflows.Change{
+		Params: map[string]any{"content": allowEC2, "detach": []any{acctSandbox}},
+	}}
+	s.srv.ResetCalls()
+	_, err = k.Apply(ctx, env, stale)
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != ErrUnsafeDetach || !app.NonRetryable() {
+		t.Fatalf("apply error = %v, want non-retryable %s", err, ErrUnsafeDetach)
+	}
+	if w := s.writes(); len(w) > 0 {
+		t.Errorf("refused apply made writes %v", w)
+	}
+}
+
+func TestSCPResolvesOUPaths(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, awssim.Options{PageSize: 1})
+	defer recordCalls(s)
+	env := s.env(t, "", workflows.OrgRegion, guardrails.Guardrail{})
+	api := scpKind{}.org(env)
+	root := rootID(t, s)
+	cases := []struct {
+		in      string
+		wantErr bool
+	}{
+		{"root", false}, {"Root/Workloads/Prod", false}, {"Root/Workloads/Nope", true}, {acctWebDev, false}, {"Workloads", true},
+	}
+	for _, c := range cases {
+		id, err := scpKind{}.resolveTarget(ctx, api, root, c.in)
+		if (err != nil) != c.wantErr {
+			t.Errorf("resolve %q: %q, %v", c.in, id, err)
+		}
+		if c.in == "Root/Workloads/Prod" && !strings.HasPrefix(id, "ou-") {
+			t.Errorf("resolve %q = %q, want an OU id", c.in, id)
+		}
+	}
+}

@@ -1,0 +1,204 @@
+// Command orgguard-worker is the orgguard daemon: a Temporal worker that runs
+// the rollout, baseline and remediation workflows and their activities.
+// With --dev it also runs an embedded Temporal server (SQLite under the state
+// directory) and the Temporal Web UI.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/orgguard/orgguard/activities"
+	"github.com/orgguard/orgguard/internal/awsclient"
+	"github.com/orgguard/orgguard/internal/devserver"
+	"github.com/orgguard/orgguard/internal/logging"
+	"github.com/orgguard/orgguard/internal/temporalclient"
+	"github.com/orgguard/orgguard/internal/version"
+	"github.com/orgguard/orgguard/internal/workerapp"
+	"github.com/orgguard/orgguard/workflows"
+)
+
+type flags struct {
+	temporal      temporalclient.Options
+	logFormat     string
+	logLevel      string
+	dev           bool
+	devPort       int
+	uiPort        int
+	roleName      string
+	externalID    string
+	mgmtRoleARN   string
+	maxActivities int
+}
+
+func main() {
+	if err := newCommand().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "orgguard-worker:", err)
+		os.Exit(1)
+	}
+}
+
+func newCommand() *cobra.Command {
+	var f flags
+	cmd := &cobra.Command{
+		Use:   "orgguard-worker",
+		Short: "Run the orgguard Temporal worker",
+		Long: `orgguard-worker polls the "` + workflows.TaskQueue + `" task queue and runs orgguard's workflows and activities.
+
+Temporal connection: --address/--namespace or TEMPORAL_ADDRESS/TEMPORAL_NAMESPACE; mTLS with --tls-cert,
+--tls-key, --tls-ca; Temporal Cloud with --api-key or TEMPORAL_API_KEY.
+AWS: the SDK's standard chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, SSO, instance roles, AWS_ENDPOINT_URL ...);
+in each member account the worker assumes --role-name (with --external-id when the role requires one).
+
+--dev also starts an embedded Temporal server persisting to <state-dir>/temporal.db and the Web UI;
+stopping and restarting it resumes in-flight workflows.`,
+		Version:       version.String(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return run(cmd.Context(), f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.temporal.Address, "address", "", "Temporal frontend host:port (env TEMPORAL_ADDRESS; default "+temporalclient.DefaultAddress+")")
+	fl.StringVar(&f.temporal.Namespace, "namespace", "", "Temporal namespace (env TEMPORAL_NAMESPACE; default "+temporalclient.DefaultNamespace+")")
+	fl.StringVar(&f.temporal.TLSCertPath, "tls-cert", "", "client certificate for mTLS (env TEMPORAL_TLS_CERT)")
+	fl.StringVar(&f.temporal.TLSKeyPath, "tls-key", "", "client key for mTLS (env TEMPORAL_TLS_KEY)")
+	fl.StringVar(&f.temporal.TLSCAPath, "tls-ca", "", "CA bundle to verify the server (env TEMPORAL_TLS_CA)")
+	fl.StringVar(&f.temporal.TLSServerName, "tls-server-name", "", "server name to verify (env TEMPORAL_TLS_SERVER_NAME)")
+	fl.StringVar(&f.temporal.APIKey, "api-key", "", "Temporal Cloud API key (env TEMPORAL_API_KEY)")
+	fl.StringVar(&f.temporal.StateDir, "state-dir", ".orgguard", "directory for the dev server's database and state")
+	fl.StringVar(&f.logFormat, "log-format", logging.FormatJSON, "log format: json or console")
+	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fl.BoolVar(&f.dev, "dev", false, "also run an embedded Temporal server and Web UI (development and demos)")
+	fl.IntVar(&f.devPort, "dev-port", 7233, "with --dev: gRPC port of the embedded server")
+	fl.IntVar(&f.uiPort, "ui-port", 8233, "with --dev: Web UI port (0 = any free port, -1 = no UI)")
+	fl.StringVar(&f.roleName, "role-name", envOr("ORGGUARD_ROLE_NAME", awsclient.DefaultRoleName), "role assumed in each member account (env ORGGUARD_ROLE_NAME)")
+	fl.StringVar(&f.externalID, "external-id", os.Getenv("ORGGUARD_EXTERNAL_ID"), "external ID the member roles require (env ORGGUARD_EXTERNAL_ID)")
+	fl.StringVar(&f.mgmtRoleARN, "management-role-arn", os.Getenv("ORGGUARD_MANAGEMENT_ROLE_ARN"), "role to assume for Organizations calls (default: the worker's own credentials)")
+	fl.IntVar(&f.maxActivities, "max-concurrent-activities", 50, "activities (AWS work) in flight at once")
+	return cmd
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func run(parent context.Context, f flags) error {
+	logger, err := logging.New(f.logFormat, f.logLevel)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logger.Sync() }()
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if f.dev {
+		srv, unlock, err := startDev(ctx, f, logger)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		defer srv.Stop()
+		f.temporal.Address = srv.FrontendAddr()
+	}
+	f.temporal.FromEnv()
+	host, _ := os.Hostname()
+	f.temporal.Identity = fmt.Sprintf("orgguard-worker@%s:%d", host, os.Getpid())
+	f.temporal.Logger = logging.Temporal(logger.Named("temporal-sdk"))
+	c, err := f.temporal.Dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	factory, err := awsclient.Load(ctx, awsclient.Options{RoleName: f.roleName, ExternalID: f.externalID, ManagementRoleARN: f.mgmtRoleARN})
+	if err != nil {
+		return err
+	}
+	acts := activities.New(factory)
+	acts.Identity = f.temporal.Identity
+	w := workerapp.New(c, acts, workerapp.Options{MaxConcurrentActivities: f.maxActivities})
+	logger.Info("worker starting", zap.String("address", f.temporal.Address), zap.String("namespace", f.temporal.Namespace),
+		zap.String("task_queue", workflows.TaskQueue), zap.String("role_name", f.roleName), zap.String("version", version.String()))
+	// Run returns when ctx's signal arrives; Stop inside lets running
+	// activities finish within WorkerStopTimeout.
+	interrupt := make(chan any)
+	go func() { <-ctx.Done(); close(interrupt) }()
+	if err := w.Run(interrupt); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	logger.Info("worker stopped")
+	return nil
+}
+
+func startDev(ctx context.Context, f flags, logger *zap.Logger) (*devserver.Server, func(), error) {
+	dir := f.temporal.StateDir
+	unlock, err := lockStateDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := devserver.Start(ctx, devserver.Options{
+		StateDir:         dir,
+		Namespace:        envOr("TEMPORAL_NAMESPACE", temporalclient.DefaultNamespace),
+		FrontendPort:     f.devPort,
+		UIPort:           f.uiPort,
+		SearchAttributes: workflows.SearchAttributes(),
+		Logger:           logger,
+	})
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	st := temporalclient.DevState{Address: srv.FrontendAddr(), Namespace: envOr("TEMPORAL_NAMESPACE", temporalclient.DefaultNamespace), UI: srv.UIAddr(), PID: os.Getpid()}
+	if err := temporalclient.WriteDevState(dir, st); err != nil {
+		srv.Stop()
+		unlock()
+		return nil, nil, err
+	}
+	logger.Info("embedded Temporal server started", zap.String("address", st.Address), zap.String("database", srv.DatabaseFile()), zap.String("web_ui", st.UI))
+	fmt.Fprintf(os.Stderr, "\n  Temporal (dev) at %s, database %s\n  Web UI: %s\n\n", st.Address, srv.DatabaseFile(), orNone(st.UI))
+	return srv, func() {
+		_ = os.Remove(filepath.Join(dir, temporalclient.DevStateFile))
+		unlock()
+	}, nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(disabled)"
+	}
+	return s
+}
+
+// lockStateDir makes sure only one dev server uses a state directory: two
+// SQLite writers on one file would corrupt each other's view.
+func lockStateDir(dir string) (func(), error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("create state directory %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, "worker.lock")
+	fh, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o640)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(fh.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		fh.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("state directory %s is in use by another orgguard-worker --dev (lock %s); stop it or use --state-dir", dir, path)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { _ = syscall.Flock(int(fh.Fd()), syscall.LOCK_UN); fh.Close() }, nil
+}

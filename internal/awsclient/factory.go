@@ -1,0 +1,211 @@
+// Package awsclient builds AWS SDK configurations per (account, region): the
+// root configuration from the SDK's standard chain (environment, profiles,
+// SSO, IMDS, AWS_ENDPOINT_URL[_<SERVICE>]), an AssumeRole credentials cache
+// per account and approver, shared per-API rate limits, and one error
+// classifier. Nothing here is specific to any endpoint.
+package awsclient
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// Options configure role assumption.
+type Options struct {
+	// RoleName is the role orgguard assumes in every member account.
+	RoleName string
+	// ExternalID, when the member roles require one.
+	ExternalID string
+	// ManagementRoleARN, when set, is assumed for Organizations calls;
+	// otherwise the root credentials are used for them.
+	ManagementRoleARN string
+	// SessionDuration of assumed-role sessions.
+	SessionDuration time.Duration
+	// Limits override the default per-API rate limits ("service:Operation" → rps).
+	Limits map[string]Limit
+}
+
+// DefaultRoleName is the member role deploy/ creates.
+const DefaultRoleName = "OrgguardExecutionRole"
+
+// Factory hands out configurations. It is safe for concurrent use by all the
+// activities of a worker.
+type Factory struct {
+	root    aws.Config
+	opts    Options
+	limiter *Limiter
+
+	mu    sync.Mutex
+	creds map[credKey]*aws.CredentialsCache
+
+	callerOnce sync.Once
+	caller     Caller
+	callerErr  error
+}
+
+type credKey struct{ account, session, sourceIdentity string }
+
+// Caller is the identity of the root credentials.
+type Caller struct {
+	Account   string
+	ARN       string
+	Partition string
+}
+
+// Load builds a Factory from the SDK's default configuration chain.
+func Load(ctx context.Context, opts Options) (*Factory, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	return New(cfg, opts), nil
+}
+
+// New builds a Factory from a root configuration.
+func New(root aws.Config, opts Options) *Factory {
+	if opts.RoleName == "" {
+		opts.RoleName = DefaultRoleName
+	}
+	if opts.SessionDuration == 0 {
+		opts.SessionDuration = time.Hour
+	}
+	return &Factory{root: root, opts: opts, limiter: NewLimiter(opts.Limits), creds: map[credKey]*aws.CredentialsCache{}}
+}
+
+// Caller returns (once) who the root credentials are: STS GetCallerIdentity,
+// never guessed from the shape of a key.
+func (f *Factory) Caller(ctx context.Context) (Caller, error) {
+	f.callerOnce.Do(func() {
+		out, err := sts.NewFromConfig(f.root).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			f.callerErr = Classify(err, Where{Region: f.root.Region})
+			return
+		}
+		f.caller = Caller{Account: aws.ToString(out.Account), ARN: aws.ToString(out.Arn), Partition: "aws"}
+		if a, err := arn.Parse(f.caller.ARN); err == nil {
+			f.caller.Partition = a.Partition
+		}
+	})
+	if f.callerErr != nil {
+		// Do not cache a failure forever: the next activity attempt asks again.
+		err := f.callerErr
+		f.callerOnce = sync.Once{}
+		return Caller{}, err
+	}
+	return f.caller, nil
+}
+
+// RoleARN is the member role's ARN in an account.
+func (f *Factory) RoleARN(ctx context.Context, account string) (string, error) {
+	c, err := f.Caller(ctx)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("arn:%s:iam::%s:role/%s", c.Partition, account, f.opts.RoleName), nil
+}
+
+// RoleName is the member role's name.
+func (f *Factory) RoleName() string { return f.opts.RoleName }
+
+// Management returns the configuration for Organizations calls.
+func (f *Factory) Management(ctx context.Context, region string) (aws.Config, Where, error) {
+	cfg := f.root.Copy()
+	if region != "" {
+		cfg.Region = region
+	}
+	w := Where{Region: cfg.Region}
+	c, err := f.Caller(ctx)
+	if err != nil {
+		return cfg, w, err
+	}
+	w.Account, w.Role = c.Account, c.ARN
+	if f.opts.ManagementRoleARN != "" {
+		a, err := arn.Parse(f.opts.ManagementRoleARN)
+		if err != nil {
+			return cfg, w, fmt.Errorf("management role %q: %w", f.opts.ManagementRoleARN, err)
+		}
+		w.Account, w.Role = a.AccountID, f.opts.ManagementRoleARN
+		cfg.Credentials = f.cached(credKey{account: a.AccountID, session: "orgguard-management"}, f.opts.ManagementRoleARN, "")
+	}
+	f.limiter.Attach(&cfg, w.Account)
+	return cfg, w, nil
+}
+
+var sessionChars = regexp.MustCompile(`[^\w+=,.@-]`)
+
+// SessionName is the RoleSessionName for a run: "orgguard-<run>", limited to
+// what STS accepts.
+func SessionName(runID string) string {
+	s := sessionChars.ReplaceAllString("orgguard-"+runID, "-")
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	return s
+}
+
+// Account returns a configuration for an account and region through the
+// member role. sourceIdentity, when set (the approver of a change), is
+// stamped on the session so CloudTrail in the member account shows it.
+func (f *Factory) Account(ctx context.Context, account, region, runID, sourceIdentity string) (aws.Config, Where, error) {
+	cfg := f.root.Copy()
+	cfg.Region = region
+	w := Where{Account: account, Region: region, Role: f.opts.RoleName}
+	roleARN, err := f.RoleARN(ctx, account)
+	if err != nil {
+		return cfg, w, err
+	}
+	w.Role = roleARN
+	key := credKey{account: account, session: SessionName(runID), sourceIdentity: sanitizeSourceIdentity(sourceIdentity)}
+	cfg.Credentials = f.cached(key, roleARN, f.opts.ExternalID)
+	f.limiter.Attach(&cfg, account)
+	return cfg, w, nil
+}
+
+func sanitizeSourceIdentity(s string) string {
+	s = sessionChars.ReplaceAllString(s, "-")
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	return s
+}
+
+func (f *Factory) cached(k credKey, roleARN, externalID string) *aws.CredentialsCache {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.creds[k]; ok {
+		return c
+	}
+	stsCfg := f.root.Copy()
+	f.limiter.Attach(&stsCfg, "")
+	client := sts.NewFromConfig(stsCfg)
+	p := stscreds.NewAssumeRoleProvider(client, roleARN, func(o *stscreds.AssumeRoleOptions) {
+		o.RoleSessionName = k.session
+		o.Duration = f.opts.SessionDuration
+		if externalID != "" {
+			o.ExternalID = aws.String(externalID)
+		}
+		if k.sourceIdentity != "" {
+			o.SourceIdentity = aws.String(k.sourceIdentity)
+		}
+	})
+	c := aws.NewCredentialsCache(p, func(o *aws.CredentialsCacheOptions) {
+		// Refresh well before expiry, with jitter so thousands of accounts
+		// do not all refresh in the same second.
+		o.ExpiryWindow = 5 * time.Minute
+		o.ExpiryWindowJitterFrac = 0.3
+	})
+	f.creds[k] = c
+	return c
+}

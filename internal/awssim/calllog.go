@@ -1,0 +1,137 @@
+package awssim
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Call is one request the server answered, successful or not.
+type Call struct {
+	Service   string // signing name: "sts", "organizations", "ec2", "iam", ...
+	Operation string // "AssumeRole", "RevokeSecurityGroupIngress", ...
+	AccountID string // the caller's account (empty if the caller was not identified)
+	Region    string // us-east-1 for global services
+	// Principal is the caller's ARN (assumed-role ARN for role sessions).
+	Principal      string
+	SourceIdentity string
+	SessionName    string
+	// Params are the request parameters flattened to Query style keys
+	// ("GroupId", "IpPermissions.1.FromPort", "Tags.1.Key"), whatever the
+	// wire protocol, so tests can assert on them uniformly.
+	Params map[string]string
+	// ParamsDigest is a hash of Params: equal requests have equal digests.
+	ParamsDigest string
+	// ErrorCode is the AWS error code returned; empty means success.
+	ErrorCode string
+	Time      time.Time
+}
+
+// CallFilter selects calls; empty fields match anything.
+type CallFilter struct {
+	Service, Operation, AccountID, Region, SourceIdentity string
+	// OnlySuccess keeps calls that returned no error.
+	OnlySuccess bool
+}
+
+// Match reports whether c passes the filter.
+func (f CallFilter) Match(c Call) bool {
+	return (f.Service == "" || f.Service == c.Service) &&
+		(f.Operation == "" || f.Operation == c.Operation) &&
+		(f.AccountID == "" || f.AccountID == c.AccountID) &&
+		(f.Region == "" || f.Region == c.Region) &&
+		(f.SourceIdentity == "" || f.SourceIdentity == c.SourceIdentity) &&
+		(!f.OnlySuccess || c.ErrorCode == "")
+}
+
+// Calls returns a copy of the call log in arrival order.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Call(nil), s.calls...)
+}
+
+// CallsMatching returns the logged calls that pass f, in arrival order.
+func (s *Server) CallsMatching(f CallFilter) []Call {
+	return FilterCalls(s.Calls(), f.Match)
+}
+
+// FilterCalls keeps the calls for which keep returns true.
+func FilterCalls(calls []Call, keep func(Call) bool) []Call {
+	var out []Call
+	for _, c := range calls {
+		if keep(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// ResetCalls empties the call log, e.g. between the phases of a test.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = nil
+}
+
+// flattenForm turns Query parameters into the log's flat form, dropping the
+// protocol's own Action and Version.
+func flattenForm(v url.Values) map[string]string {
+	out := map[string]string{}
+	for k, vs := range v {
+		if k == "Action" || k == "Version" || len(vs) == 0 {
+			continue
+		}
+		out[k] = vs[0]
+	}
+	return out
+}
+
+// flattenJSON turns a decoded JSON value into Query-style keys; list indexes
+// start at 1 as in the Query protocol.
+func flattenJSON(prefix string, v any, out map[string]string) {
+	join := func(k string) string {
+		if prefix == "" {
+			return k
+		}
+		return prefix + "." + k
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			flattenJSON(join(k), e, out)
+		}
+	case []any:
+		for i, e := range t {
+			flattenJSON(join(strconv.Itoa(i+1)), e, out)
+		}
+	case string:
+		out[prefix] = t
+	case nil:
+	default:
+		b, _ := json.Marshal(t)
+		out[prefix] = string(b)
+	}
+}
+
+func digestParams(p map[string]string) string {
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(p[k])
+		b.WriteByte('\n')
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:16])
+}

@@ -1,0 +1,401 @@
+package awssim
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure a Server. The zero value serves the demo organization.
+type Options struct {
+	// Seed is the organization to serve; nil means DemoSeed().
+	Seed *Seed
+	// Addr is the listen address; default "127.0.0.1:0" (a free port).
+	Addr string
+	// PageSize caps every list operation's page size (and is its default
+	// when the client sends no limit), so tests exercise pagination with a
+	// small organization. 0 keeps each API's AWS default.
+	PageSize int
+	// Faults are active from the start; see also (*Server).SetFaults.
+	Faults []Fault
+	// Now is the clock for resource ages, credential expiry and the call
+	// log; default time.Now.
+	Now func() time.Time
+	// RandSeed seeds the generator of resource IDs, credentials and fault
+	// error rates, so two servers with the same options hand out the same IDs.
+	RandSeed uint64
+}
+
+// Server is a simulated AWS organization behind one HTTP endpoint. Create it
+// with New; it is safe for concurrent use.
+type Server struct {
+	opts    Options
+	seed    *Seed
+	now     func() time.Time
+	ln      net.Listener
+	httpSrv *http.Server
+	url     string
+
+	services []*service
+	byTarget map[string]*service   // JSON target prefix -> service
+	byName   map[string][]*service // signing name -> services (s3 and s3control share "s3")
+
+	faults *faultSet
+
+	// mu guards everything below. Every operation runs with it held, which
+	// keeps operations atomic as AWS API calls are and makes the simulator
+	// race-free without per-resource locking.
+	mu           sync.Mutex
+	rng          *rand.Rand
+	org          *organization
+	accounts     map[string]*account
+	accountOrder []string
+	creds        map[string]*principal
+	calls        []Call
+	mgmtKeyID    string
+}
+
+// New builds the state from the seed and starts serving on Options.Addr.
+func New(opts Options) (*Server, error) {
+	s, err := newServer(opts)
+	if err != nil {
+		return nil, err
+	}
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("awssim listen: %w", err)
+	}
+	s.ln = ln
+	s.url = "http://" + ln.Addr().String()
+	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.httpSrv.Serve(ln) }()
+	return s, nil
+}
+
+// newServer builds a Server without listening; New and tests use it.
+func newServer(opts Options) (*Server, error) {
+	seed := opts.Seed
+	if seed == nil {
+		var err error
+		if seed, err = DemoSeed(); err != nil {
+			return nil, err
+		}
+	} else if err := seed.validate(); err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	s := &Server{
+		opts:     opts,
+		seed:     seed,
+		now:      opts.Now,
+		byTarget: map[string]*service{},
+		byName:   map[string][]*service{},
+		faults:   newFaultSet(opts.Faults, opts.RandSeed),
+		rng:      rand.New(rand.NewPCG(opts.RandSeed, 0xa55e55)),
+		accounts: map[string]*account{},
+		creds:    map[string]*principal{},
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for _, svc := range services() {
+		svc.defaultCodes()
+		s.services = append(s.services, svc)
+		if svc.TargetPrefix != "" {
+			s.byTarget[svc.TargetPrefix] = svc
+		}
+		s.byName[svc.Name] = append(s.byName[svc.Name], svc)
+	}
+	if err := s.buildState(seed); err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	for _, svc := range s.services {
+		if svc.Init != nil {
+			if err := svc.Init(s, seed); err != nil {
+				return nil, fmt.Errorf("seed %s: %w", svc.Name, err)
+			}
+		}
+	}
+	s.mgmtKeyID = seed.ManagementCredentials.AccessKeyID
+	s.creds[s.mgmtKeyID] = managementPrincipal(seed)
+	return s, nil
+}
+
+// URL is the endpoint to use as the SDK's BaseEndpoint / AWS_ENDPOINT_URL.
+func (s *Server) URL() string { return s.url }
+
+// Close stops the server and drops open connections.
+func (s *Server) Close() error {
+	if s.httpSrv == nil {
+		return nil
+	}
+	return s.httpSrv.Close()
+}
+
+// ManagementCredentials returns the seed's long-term keys of the management
+// account principal.
+func (s *Server) ManagementCredentials() (accessKeyID, secretAccessKey string) {
+	c := s.seed.ManagementCredentials
+	return c.AccessKeyID, c.SecretAccessKey
+}
+
+// ManagementAccountID is the organization's management account.
+func (s *Server) ManagementAccountID() string { return s.seed.ManagementAccountID }
+
+// Seed returns the seed the server was built from. Treat it as read-only.
+func (s *Server) Seed() *Seed { return s.seed }
+
+// SetFaults replaces the active faults and resets their token buckets.
+func (s *Server) SetFaults(faults ...Fault) { s.faults.set(faults) }
+
+// request is one call being served, handed to the operation.
+type request struct {
+	srv    *Server
+	svc    *service
+	Op     string
+	Caller *principal
+	// Account is the caller's account.
+	Account *account
+	// Region is the signing region, us-east-1 for global services.
+	Region string
+	HTTP   *http.Request
+	Body   []byte
+	// Form holds Query protocol parameters.
+	Form url.Values
+	// Path holds REST path parameters.
+	Path map[string]string
+	// jsonParams is the decoded JSON body (JSON protocols), for the call log.
+	jsonParams map[string]any
+}
+
+// ServeHTTP routes the request the way AWS does, authenticates it, applies
+// faults, runs the operation and logs the call.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reqID := s.requestID()
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+	if err != nil {
+		http.Error(w, "read body", http.StatusBadRequest)
+		return
+	}
+	auth, authErr := parseAuthorization(r.Header.Get("Authorization"))
+	req, handler, resolveErr := s.resolve(r, body, auth)
+	if req == nil {
+		// No service could be determined, so no protocol shape either;
+		// answer in the Query shape, the most widely understood.
+		writeQueryError(w, "", reqID, resolveErr)
+		return
+	}
+	call := Call{Service: req.svc.Name, Operation: req.Op, Region: req.Region}
+	fail := func(e *apiError) {
+		call.ErrorCode = e.Code
+		s.logCall(&call, req)
+		s.writeError(w, req, reqID, e)
+	}
+
+	// Authentication comes first, as in AWS: an unknown key or bad signature
+	// is reported even for unknown operations.
+	codes := req.svc.Codes
+	if authErr != nil {
+		code := "MissingAuthenticationToken"
+		if req.svc.Protocol.isJSON() || req.svc.Protocol == protoRESTJSON {
+			code = "MissingAuthenticationTokenException"
+		}
+		fail(errForbidden(code, "Request is missing Authentication Token"))
+		return
+	}
+	s.mu.Lock()
+	p := s.creds[auth.AccessKeyID]
+	s.mu.Unlock()
+	if p == nil {
+		fail(newError(statusFor(codes.UnknownKey), codes.UnknownKey, "The security token included in the request is invalid."))
+		return
+	}
+	call.AccountID, call.Principal = p.AccountID, p.ARN
+	call.SessionName, call.SourceIdentity = p.SessionName, p.SourceIdentity
+	if !verifySigV4(r, body, auth, p.secret) {
+		fail(errForbidden("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method."))
+		return
+	}
+	if p.sessionToken != "" && r.Header.Get("X-Amz-Security-Token") != p.sessionToken {
+		fail(newError(statusFor(codes.UnknownKey), codes.UnknownKey, "The security token included in the request is invalid."))
+		return
+	}
+	if !p.expires.IsZero() && !s.now().Before(p.expires) {
+		fail(newError(statusFor(codes.ExpiredToken), codes.ExpiredToken, "The security token included in the request is expired"))
+		return
+	}
+	req.Caller = p
+	s.mu.Lock()
+	req.Account = s.accounts[p.AccountID]
+	s.mu.Unlock()
+	if resolveErr != nil {
+		fail(resolveErr)
+		return
+	}
+
+	v := s.faults.evaluate(req.svc.Name, req.Op, p.AccountID, req.Region)
+	if v.latency > 0 {
+		t := time.NewTimer(v.latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	switch {
+	case v.accessDenied:
+		fail(errForbidden(codes.AccessDenied, "User: %s is not authorized to perform: %s:%s", p.ARN, req.svc.Name, req.Op))
+		return
+	case v.throttled:
+		fail(newError(statusFor(codes.Throttling), codes.Throttling, "Rate exceeded"))
+		return
+	case v.internal:
+		fail(newError(statusFor(codes.Internal), codes.Internal, "We encountered an internal error. Please try again."))
+		return
+	}
+
+	s.mu.Lock()
+	out, opErr := handler(req)
+	var ae *apiError
+	if opErr != nil {
+		ae = asAPIError(opErr, codes.Internal)
+		call.ErrorCode = ae.Code
+	}
+	s.logCallLocked(&call, req)
+	s.mu.Unlock()
+	if ae != nil {
+		s.writeError(w, req, reqID, ae)
+		return
+	}
+	s.writeResult(w, req, reqID, out)
+}
+
+// resolve finds the service and operation. It returns a nil request only
+// when not even the service is known; otherwise the error (unknown
+// operation, malformed body) is reported after authentication.
+func (s *Server) resolve(r *http.Request, body []byte, auth *sigV4Auth) (*request, operation, *apiError) {
+	req := &request{srv: s, HTTP: r, Body: body}
+	if auth != nil {
+		req.Region = auth.Region
+	}
+	finish := func(svc *service) {
+		req.svc = svc
+		if svc.Global {
+			req.Region = "us-east-1"
+		}
+	}
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		prefix, op, _ := strings.Cut(target, ".")
+		svc := s.byTarget[prefix]
+		if svc == nil {
+			return nil, nil, errBadRequest("UnknownOperationException", "unknown target %q", target)
+		}
+		finish(svc)
+		req.Op = op
+		req.jsonParams = map[string]any{}
+		if len(strings.TrimSpace(string(body))) > 0 {
+			if err := jsonUnmarshal(body, &req.jsonParams); err != nil {
+				return req, nil, errBadRequest("SerializationException", "Start of structure or map found where not expected")
+			}
+		}
+		h := svc.Ops[op]
+		if h == nil {
+			return req, nil, errBadRequest(svc.Codes.UnknownOp, "%s is not a valid operation", op)
+		}
+		return req, h, nil
+	}
+	if auth == nil {
+		return nil, nil, errForbidden("MissingAuthenticationToken", "Request is missing Authentication Token")
+	}
+	candidates := s.byName[auth.Service]
+	if len(candidates) == 0 {
+		return nil, nil, errBadRequest("UnknownService", "the simulator does not implement service %q", auth.Service)
+	}
+	if form, ok := queryForm(r, body); ok {
+		for _, svc := range candidates {
+			if !svc.Protocol.isQuery() {
+				continue
+			}
+			finish(svc)
+			req.Form = form
+			req.Op = form.Get("Action")
+			h := svc.Ops[req.Op]
+			if h == nil {
+				return req, nil, errBadRequest(svc.Codes.UnknownOp, "The action %s is not valid for this web service.", req.Op)
+			}
+			return req, h, nil
+		}
+	}
+	for _, svc := range candidates {
+		for _, rt := range svc.Routes {
+			if params, ok := matchRoute(rt, r); ok {
+				finish(svc)
+				req.Op, req.Path = rt.Op, params
+				return req, rt.Handler, nil
+			}
+		}
+	}
+	finish(candidates[0])
+	req.Op = r.Method + " " + r.URL.Path
+	return req, nil, newError(http.StatusNotFound, candidates[0].Codes.UnknownOp, "no route for %s %s", r.Method, r.URL.Path)
+}
+
+// queryForm extracts Query protocol parameters: a form-encoded POST body, or
+// the URL query of a GET, carrying Action.
+func queryForm(r *http.Request, body []byte) (url.Values, bool) {
+	ct := r.Header.Get("Content-Type")
+	if r.Method == http.MethodPost && strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		v, err := url.ParseQuery(string(body))
+		if err == nil && v.Get("Action") != "" {
+			return v, true
+		}
+	}
+	if r.Method == http.MethodGet {
+		v := r.URL.Query()
+		if v.Get("Action") != "" {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+func (s *Server) logCall(c *Call, req *request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.logCallLocked(c, req)
+}
+
+func (s *Server) logCallLocked(c *Call, req *request) {
+	params := map[string]string{}
+	switch {
+	case req.Form != nil:
+		params = flattenForm(req.Form)
+	case req.jsonParams != nil:
+		flattenJSON("", req.jsonParams, params)
+	case req.Path != nil:
+		for k, v := range req.Path {
+			params[k] = v
+		}
+	}
+	c.Params = params
+	c.ParamsDigest = digestParams(params)
+	c.Time = s.now()
+	s.calls = append(s.calls, *c)
+}
+
+func (s *Server) requestID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.randomID(32, lowerHex)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}

@@ -1,0 +1,235 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/orgguard/orgguard/workflows"
+)
+
+func approvalsCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "approvals",
+		Short: "List and show remediations waiting for approval",
+	}
+	var mine, asJSON bool
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List pending approvals (--mine: those you may approve)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.dial()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			me, err := a.who()
+			if err != nil {
+				return err
+			}
+			states, err := pendingApprovals(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			if mine {
+				states = slices.DeleteFunc(states, func(s workflows.RemediationState) bool {
+					return !slices.Contains(s.Approvers, me) || s.RequestedBy == me || voted(s, me)
+				})
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				return writeJSON(out, states)
+			}
+			if len(states) == 0 {
+				fmt.Fprintln(out, "No remediation is waiting for approval.")
+				return nil
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tACCOUNT\tREGION\tGUARDRAIL\tVOTES\tAPPROVERS\tDEADLINE")
+			for _, s := range states {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\n", s.ID, s.AccountID, s.Region, s.GuardrailID,
+					approvals(s), s.Quorum, strings.Join(s.Approvers, ","), s.Deadline.UTC().Format(time.RFC3339))
+			}
+			return tw.Flush()
+		},
+	}
+	list.Flags().BoolVar(&mine, "mine", false, "only approvals you may vote on")
+	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	var showJSON bool
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show a remediation: the evidence, the exact planned change, the policy and the votes",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.dial()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			s, err := remediationState(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			if showJSON {
+				return writeJSON(cmd.OutOrStdout(), s)
+			}
+			printRemediation(cmd.OutOrStdout(), s)
+			return nil
+		},
+	}
+	show.Flags().BoolVar(&showJSON, "json", false, "print JSON")
+	cmd.AddCommand(list, show)
+	return cmd
+}
+
+func voted(s workflows.RemediationState, who string) bool {
+	for _, v := range s.Votes {
+		if v.Approver == who {
+			return true
+		}
+	}
+	return false
+}
+
+func approvals(s workflows.RemediationState) int {
+	n := 0
+	for _, v := range s.Votes {
+		if v.Approve && v.Policy == s.Policy {
+			n++
+		}
+	}
+	return n
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// pendingApprovals lists running remediation workflows from visibility and
+// asks each for its state.
+func pendingApprovals(ctx context.Context, c client.Client) ([]workflows.RemediationState, error) {
+	q := fmt.Sprintf("%s = '%s' AND %s = '%s' AND ExecutionStatus = 'Running'",
+		workflows.SAKind.GetName(), workflows.KindRemediation, workflows.SAOutcome.GetName(), workflows.RemPending)
+	ids, err := listWorkflowIDs(ctx, c, q)
+	if err != nil {
+		return nil, err
+	}
+	var out []workflows.RemediationState
+	for _, id := range ids {
+		s, err := remediationState(ctx, c, id)
+		if err != nil {
+			continue // closed between list and query
+		}
+		if s.Status == workflows.RemPending {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func remediationState(ctx context.Context, c client.Client, id string) (workflows.RemediationState, error) {
+	var s workflows.RemediationState
+	v, err := c.QueryWorkflow(ctx, id, "", workflows.QueryRemediation)
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return s, failf(exitFindings, "no remediation %s", id)
+		}
+		return s, failf(exitFindings, "query remediation %s: %v", id, err)
+	}
+	return s, v.Get(&s)
+}
+
+func printRemediation(out io.Writer, s workflows.RemediationState) {
+	fmt.Fprintf(out, "Remediation %s: %s\n", s.ID, strings.ToUpper(s.Status))
+	fmt.Fprintf(out, "  account    %s %s\n  region     %s\n  guardrail  %s (%s)\n  resource   %s\n",
+		s.AccountID, s.AccountName, s.Region, s.GuardrailID, strings.Join(s.Controls, ", "), s.Resource)
+	fmt.Fprintf(out, "  evidence   %s\n  requested  by %s at %s (run %s)\n", s.Evidence, s.RequestedBy, s.RequestedAt.UTC().Format(time.RFC3339), s.RunID)
+	fmt.Fprintf(out, "  policy     %s: %d of [%s], deadline %s\n", s.Policy, s.Quorum, strings.Join(s.Approvers, ", "), s.Deadline.UTC().Format(time.RFC3339))
+	if s.Change != nil {
+		fmt.Fprintf(out, "\n  Planned change: %s\n  API actions: %s\n", s.Change.Summary, strings.Join(s.Change.Actions, ", "))
+		for _, line := range strings.Split(strings.TrimRight(s.Change.Diff, "\n"), "\n") {
+			fmt.Fprintf(out, "    %s\n", line)
+		}
+	}
+	if len(s.Votes) > 0 {
+		fmt.Fprintln(out, "\n  Votes:")
+		for _, v := range s.Votes {
+			verb := "approved"
+			if !v.Approve {
+				verb = "rejected"
+			}
+			fmt.Fprintf(out, "    %s %s at %s: %s\n", v.Approver, verb, v.At.UTC().Format(time.RFC3339), v.Reason)
+		}
+	}
+	for _, call := range s.Calls {
+		fmt.Fprintf(out, "  applied: %s\n", call)
+	}
+	if s.Error != "" {
+		fmt.Fprintf(out, "  error: %s\n", s.Error)
+	}
+	if s.Status == workflows.RemPending {
+		fmt.Fprintf(out, "\n  orgguard approve %s --reason \"...\"\n  orgguard reject %s --reason \"...\"\n", s.ID, s.ID)
+	}
+}
+
+func voteCmd(a *app, approve bool) *cobra.Command {
+	verb, update := "reject", workflows.UpdateReject
+	if approve {
+		verb, update = "approve", workflows.UpdateApprove
+	}
+	var reason string
+	cmd := &cobra.Command{
+		Use:   verb + " ID --reason TEXT",
+		Short: strings.ToUpper(verb[:1]) + verb[1:] + " a pending remediation (the reason is the audit record)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(reason) == "" {
+				return failf(exitUsage, "--reason is required: it is the audit record of this decision")
+			}
+			c, err := a.dial()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			me, err := a.who()
+			if err != nil {
+				return err
+			}
+			h, err := c.UpdateWorkflow(cmd.Context(), client.UpdateWorkflowOptions{
+				WorkflowID:   args[0],
+				UpdateName:   update,
+				Args:         []any{workflows.VoteRequest{Approver: me, Reason: reason}},
+				WaitForStage: client.WorkflowUpdateStageCompleted,
+			})
+			var s workflows.RemediationState
+			if err == nil {
+				err = h.Get(cmd.Context(), &s)
+			}
+			if err != nil {
+				var nf *serviceerror.NotFound
+				if errors.As(err, &nf) {
+					return failf(exitFindings, "no pending remediation %s", args[0])
+				}
+				return failf(exitFindings, "%s %s refused: %v", verb, args[0], err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s recorded: %s %sd %s (%d of %d approvals)\n", verb, me, verb, args[0], approvals(s), s.Quorum)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
+	return cmd
+}

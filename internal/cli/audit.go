@@ -1,0 +1,390 @@
+package cli
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/orgguard/orgguard/workflows"
+)
+
+// auditRow is one workflow in the audit trail.
+type auditRow struct {
+	Started    time.Time `json:"started"`
+	Closed     time.Time `json:"closed,omitzero"`
+	Kind       string    `json:"kind"`
+	RunID      string    `json:"run_id"`
+	Account    string    `json:"account_id,omitempty"`
+	Guardrails []string  `json:"guardrails,omitempty"`
+	Controls   []string  `json:"controls,omitempty"`
+	Outcome    string    `json:"outcome"`
+	Approvers  []string  `json:"approvers,omitempty"`
+	Requester  string    `json:"requester,omitempty"`
+	Digest     string    `json:"digest,omitempty"`
+	WorkflowID string    `json:"workflow_id"`
+}
+
+type auditFlags struct {
+	account, guardrail, control, outcome, approver, kind, run, format string
+	since, until                                                      string
+	limit                                                             int
+}
+
+// query builds a visibility query from the flags. Values are quoted, and
+// quotes inside them escaped, so flags cannot change the query's shape.
+func (f auditFlags) query(now time.Time) (string, error) {
+	var parts []string
+	eq := func(key, val string) {
+		if val != "" {
+			parts = append(parts, fmt.Sprintf("%s = '%s'", key, strings.ReplaceAll(val, "'", "\\'")))
+		}
+	}
+	eq(workflows.SAAccountID.GetName(), f.account)
+	eq(workflows.SAGuardrail.GetName(), f.guardrail)
+	eq(workflows.SAControl.GetName(), f.control)
+	eq(workflows.SAOutcome.GetName(), f.outcome)
+	eq(workflows.SAApprover.GetName(), f.approver)
+	eq(workflows.SARunID.GetName(), f.run)
+	if f.kind != "" {
+		eq(workflows.SAKind.GetName(), f.kind)
+	} else {
+		parts = append(parts, fmt.Sprintf("%s IN ('%s', '%s', '%s')", workflows.SAKind.GetName(), workflows.KindRollout, workflows.KindBaseline, workflows.KindRemediation))
+	}
+	for _, b := range []struct{ flag, op, val string }{{"--since", ">=", f.since}, {"--until", "<", f.until}} {
+		if b.val == "" {
+			continue
+		}
+		t, err := parseWhen(b.val, now)
+		if err != nil {
+			return "", failf(exitUsage, "%s %q: %v", b.flag, b.val, err)
+		}
+		parts = append(parts, fmt.Sprintf("StartTime %s '%s'", b.op, t.UTC().Format(time.RFC3339)))
+	}
+	return strings.Join(parts, " AND "), nil
+}
+
+// parseWhen accepts RFC3339, a date (YYYY-MM-DD) or a duration ago ("72h", "7d").
+func parseWhen(s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	if strings.HasSuffix(s, "d") {
+		var days int
+		if _, err := fmt.Sscanf(s, "%dd", &days); err == nil {
+			return now.Add(-time.Duration(days) * 24 * time.Hour), nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("want RFC3339, YYYY-MM-DD or a duration ago like 72h or 7d")
+	}
+	return now.Add(-d), nil
+}
+
+func auditCmd(a *app) *cobra.Command {
+	var f auditFlags
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Query the audit trail: which accounts, guardrails and controls, with what outcome, approved by whom",
+		Long: `audit queries Temporal visibility (orgguard's search attributes) for rollouts, account baselines
+and remediations. Examples:
+
+  orgguard audit --control "CIS 5.4" --outcome non_compliant --since 2026-11-01
+  orgguard audit --kind remediation --approver alice --format csv
+  orgguard audit history rem-20261124-101500-ab12-111111111111-1a2b3c4d`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q, err := f.query(time.Now())
+			if err != nil {
+				return err
+			}
+			c, err := a.dial()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			rows, err := auditRows(cmd.Context(), c, q, f.limit)
+			if err != nil {
+				return err
+			}
+			return writeAudit(cmd.OutOrStdout(), rows, f.format)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.account, "account", "", "account ID")
+	fl.StringVar(&f.guardrail, "guardrail", "", "guardrail ID, e.g. control.default_sg_closed")
+	fl.StringVar(&f.control, "control", "", `framework control ID, e.g. "CIS 5.4" or "FSBP EC2.2"`)
+	fl.StringVar(&f.outcome, "outcome", "", "outcome: compliant, non_compliant, failed, pending_approval, remediated, rejected, expired, ...")
+	fl.StringVar(&f.approver, "approver", "", "who approved")
+	fl.StringVar(&f.kind, "kind", "", "rollout, baseline or remediation (default all)")
+	fl.StringVar(&f.run, "run", "", "run ID")
+	fl.StringVar(&f.since, "since", "", "started at or after (RFC3339, YYYY-MM-DD, or 72h / 7d ago)")
+	fl.StringVar(&f.until, "until", "", "started before")
+	fl.StringVar(&f.format, "format", "table", "table, json or csv")
+	fl.IntVar(&f.limit, "limit", 1000, "at most this many rows")
+	cmd.AddCommand(auditHistoryCmd(a))
+	return cmd
+}
+
+func listWorkflowIDs(ctx context.Context, c client.Client, query string) ([]string, error) {
+	var ids []string
+	var token []byte
+	for {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token})
+		if err != nil {
+			return nil, failf(exitFindings, "visibility query %q: %v", query, err)
+		}
+		for _, e := range resp.Executions {
+			ids = append(ids, e.Execution.WorkflowId)
+		}
+		if token = resp.NextPageToken; len(token) == 0 {
+			return ids, nil
+		}
+	}
+}
+
+func auditRows(ctx context.Context, c client.Client, query string, limit int) ([]auditRow, error) {
+	var rows []auditRow
+	var token []byte
+	for len(rows) < limit {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token})
+		if err != nil {
+			return nil, failf(exitFindings, "visibility query %q: %v", query, err)
+		}
+		for _, e := range resp.Executions {
+			r := auditRow{WorkflowID: e.Execution.WorkflowId, Started: e.StartTime.AsTime()}
+			if e.CloseTime != nil {
+				r.Closed = e.CloseTime.AsTime()
+			}
+			sa := e.SearchAttributes.GetIndexedFields()
+			r.Kind = saString(sa, workflows.SAKind.GetName())
+			r.RunID = saString(sa, workflows.SARunID.GetName())
+			r.Account = saString(sa, workflows.SAAccountID.GetName())
+			r.Outcome = saString(sa, workflows.SAOutcome.GetName())
+			r.Requester = saString(sa, workflows.SARequester.GetName())
+			r.Digest = saString(sa, workflows.SADigest.GetName())
+			r.Guardrails = saList(sa, workflows.SAGuardrail.GetName())
+			r.Controls = saList(sa, workflows.SAControl.GetName())
+			r.Approvers = saList(sa, workflows.SAApprover.GetName())
+			if r.Outcome == "" && e.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+				r.Outcome = strings.ToLower(strings.TrimPrefix(e.Status.String(), "WORKFLOW_EXECUTION_STATUS_"))
+			}
+			rows = append(rows, r)
+		}
+		if token = resp.NextPageToken; len(token) == 0 {
+			break
+		}
+	}
+	if len(rows) > limit {
+		rows = rows[:limit]
+	}
+	return rows, nil
+}
+
+func saString(sa map[string]*commonpb.Payload, key string) string {
+	var s string
+	if p, ok := sa[key]; ok {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &s)
+	}
+	return s
+}
+
+func saList(sa map[string]*commonpb.Payload, key string) []string {
+	var l []string
+	if p, ok := sa[key]; ok {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &l)
+	}
+	return l
+}
+
+func writeAudit(out io.Writer, rows []auditRow, format string) error {
+	switch format {
+	case "json":
+		return writeJSON(out, rows)
+	case "csv":
+		w := csv.NewWriter(out)
+		_ = w.Write([]string{"started", "closed", "kind", "run_id", "account_id", "guardrails", "controls", "outcome", "approvers", "requester", "digest", "workflow_id"})
+		for _, r := range rows {
+			closed := ""
+			if !r.Closed.IsZero() {
+				closed = r.Closed.UTC().Format(time.RFC3339)
+			}
+			_ = w.Write([]string{r.Started.UTC().Format(time.RFC3339), closed, r.Kind, r.RunID, r.Account,
+				strings.Join(r.Guardrails, ";"), strings.Join(r.Controls, ";"), r.Outcome, strings.Join(r.Approvers, ";"), r.Requester, r.Digest, r.WorkflowID})
+		}
+		w.Flush()
+		return w.Error()
+	case "table", "":
+		if len(rows) == 0 {
+			fmt.Fprintln(out, "No matching workflows.")
+			return nil
+		}
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "STARTED\tKIND\tRUN\tACCOUNT\tOUTCOME\tGUARDRAILS\tCONTROLS\tAPPROVERS\tWORKFLOW")
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Started.UTC().Format(time.RFC3339), r.Kind, r.RunID, dash(r.Account),
+				dash(r.Outcome), dash(strings.Join(r.Guardrails, ",")), dash(strings.Join(r.Controls, ",")), dash(strings.Join(r.Approvers, ",")), r.WorkflowID)
+		}
+		return tw.Flush()
+	}
+	return failf(exitUsage, "--format %q: want table, json or csv", format)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// trailEntry is one step of a remediation's decision trail.
+type trailEntry struct {
+	At     time.Time `json:"at"`
+	Step   string    `json:"step"` // detected, planned, notified, approved, rejected, applied, verified, outcome
+	Who    string    `json:"who,omitempty"`
+	Detail string    `json:"detail"`
+}
+
+func auditHistoryCmd(a *app) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "history ID",
+		Short: "Print the decision trail of one remediation from its workflow history",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.dial()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			trail, err := decisionTrail(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				return writeJSON(out, trail)
+			}
+			fmt.Fprintf(out, "Decision trail of %s\n", args[0])
+			for _, e := range trail {
+				who := ""
+				if e.Who != "" {
+					who = " by " + e.Who
+				}
+				fmt.Fprintf(out, "  %s  %-9s%s\n", e.At.UTC().Format(time.RFC3339), e.Step, who)
+				for _, line := range strings.Split(strings.TrimRight(e.Detail, "\n"), "\n") {
+					fmt.Fprintf(out, "      %s\n", line)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+// decisionTrail reads the history itself (not a query), so it works for
+// closed workflows without a worker and shows exactly what was recorded.
+func decisionTrail(ctx context.Context, c client.Client, id string) ([]trailEntry, error) {
+	dc := converter.GetDefaultDataConverter()
+	iter := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var trail []trailEntry
+	scheduled := map[int64]string{}
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			return nil, failf(exitFindings, "history of %s: %v", id, err)
+		}
+		at := ev.EventTime.AsTime()
+		switch ev.EventType {
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+			attrs := ev.GetWorkflowExecutionStartedEventAttributes()
+			if attrs.WorkflowType.Name != workflows.WorkflowRemediation {
+				return nil, failf(exitFindings, "%s is a %s workflow, not a remediation", id, attrs.WorkflowType.Name)
+			}
+			var in workflows.RemediationInput
+			if err := dc.FromPayloads(attrs.Input, &in); err != nil {
+				return nil, failf(exitFindings, "decode %s input: %v", id, err)
+			}
+			trail = append(trail, trailEntry{At: at, Step: "detected", Who: in.RequestedBy,
+				Detail: fmt.Sprintf("%s in account %s %s, run %s (guardrails digest %s)\n%s\ncontrols: %s",
+					in.Guardrail.ID, in.Account.ID, in.Finding.Region, in.RunID, shortDigest(in.Digest), in.Finding.Evidence, strings.Join(in.Guardrail.Controls, ", "))})
+			if in.Finding.Change != nil {
+				trail = append(trail, trailEntry{At: at, Step: "planned", Detail: in.Finding.Change.Summary + "\n" + in.Finding.Change.Diff})
+			}
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+			attrs := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes()
+			req := attrs.GetAcceptedRequest()
+			var v workflows.VoteRequest
+			if err := dc.FromPayloads(req.GetInput().GetArgs(), &v); err != nil {
+				continue
+			}
+			step := "approved"
+			if req.GetInput().GetName() == workflows.UpdateReject {
+				step = "rejected"
+			}
+			trail = append(trail, trailEntry{At: at, Step: step, Who: v.Approver, Detail: "reason: " + v.Reason})
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			scheduled[ev.EventId] = ev.GetActivityTaskScheduledEventAttributes().ActivityType.Name
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+			attrs := ev.GetActivityTaskCompletedEventAttributes()
+			switch scheduled[attrs.ScheduledEventId] {
+			case workflows.ActivityNotifyApprovers:
+				trail = append(trail, trailEntry{At: at, Step: "notified", Detail: "approvers notified"})
+			case workflows.ActivityApplyRemediation:
+				var out workflows.ApplyOutput
+				_ = dc.FromPayloads(attrs.Result, &out)
+				detail := "nothing left to change"
+				if len(out.Calls) > 0 {
+					detail = strings.Join(out.Calls, "\n")
+				}
+				trail = append(trail, trailEntry{At: at, Step: "applied", Detail: detail})
+			case workflows.ActivityCheckGuardrail:
+				var out workflows.CheckOutput
+				_ = dc.FromPayloads(attrs.Result, &out)
+				detail := "re-check: compliant"
+				for _, f := range out.Findings {
+					if f.Status == workflows.StatusNonCompliant {
+						detail = "re-check: still non-compliant: " + f.Evidence
+					}
+				}
+				trail = append(trail, trailEntry{At: at, Step: "verified", Detail: detail})
+			}
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+			attrs := ev.GetActivityTaskFailedEventAttributes()
+			trail = append(trail, trailEntry{At: at, Step: "error", Detail: scheduled[attrs.ScheduledEventId] + ": " + attrs.Failure.GetMessage()})
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+			var st workflows.RemediationState
+			_ = dc.FromPayloads(ev.GetWorkflowExecutionCompletedEventAttributes().Result, &st)
+			trail = append(trail, trailEntry{At: at, Step: "outcome", Detail: st.Status + errSuffix(st.Error)})
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+			enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT:
+			trail = append(trail, trailEntry{At: at, Step: "outcome", Detail: strings.ToLower(strings.TrimPrefix(ev.EventType.String(), "EVENT_TYPE_WORKFLOW_EXECUTION_"))})
+		}
+	}
+	if len(trail) == 0 {
+		return nil, failf(exitFindings, "no history for %s", id)
+	}
+	return trail, nil
+}
+
+func errSuffix(e string) string {
+	if e == "" {
+		return ""
+	}
+	return ": " + e
+}

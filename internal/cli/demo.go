@@ -1,0 +1,442 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+
+	"github.com/orgguard/orgguard/internal/awssim"
+	"github.com/orgguard/orgguard/internal/temporalclient"
+	"github.com/orgguard/orgguard/workflows"
+)
+
+type demoFlags struct {
+	pack        string
+	worker      string
+	interactive bool
+	keep        bool
+	operator    string
+	approver    string
+	wait        time.Duration
+}
+
+func demoCmd(a *app) *cobra.Command {
+	var f demoFlags
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the whole story on a simulated organization: check → plan → apply with an approval → audit",
+		Long: `demo starts the local AWS organization simulator (12 accounts, drifted) in this process and
+orgguard-worker --dev (embedded Temporal server and Web UI) as a child process under
+<state-dir>/demo, then runs the baseline pack: check, plan, apply. Apply stops at the approval step
+and prints the exact commands to approve. Without --interactive the demo then shows a refused
+self-approval and a refused outsider, approves as the policy's approver, waits for the change to be
+applied and verified, queries the audit trail and checks again.
+
+Every wait is bounded and says what it waits for.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.demo(cmd.Context(), cmd.OutOrStdout(), f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.pack, "pack", "guardrails/packs/baseline", "guardrail pack to run")
+	fl.StringVar(&f.worker, "worker", "", "orgguard-worker binary (default: next to this binary)")
+	fl.BoolVar(&f.interactive, "interactive", false, "stop at the approval step and wait for you to approve from another terminal")
+	fl.BoolVar(&f.keep, "keep", false, "keep the simulator, worker and Web UI running at the end until Ctrl-C")
+	fl.StringVar(&f.operator, "operator", "ccoe-operator", "who runs apply in the demo (the requester)")
+	fl.StringVar(&f.approver, "approver", "alice", "who approves in the demo (an approver of the pack's policy)")
+	fl.DurationVar(&f.wait, "wait", 5*time.Minute, "longest wait for any one step")
+	return cmd
+}
+
+type stepper struct {
+	out io.Writer
+	n   int
+}
+
+func (s *stepper) step(format string, args ...any) {
+	s.n++
+	fmt.Fprintf(s.out, "\n━━ %d. %s\n", s.n, fmt.Sprintf(format, args...))
+}
+
+func (a *app) demo(ctx context.Context, out io.Writer, f demoFlags) error {
+	st := &stepper{out: out}
+	dir := filepath.Join(a.temporal.StateDir, "demo")
+	// A demo starts from a clean organization and history every time.
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	self, _ := os.Executable()
+	cli := self
+	if rel, err := filepath.Rel(mustGetwd(), self); err == nil && !strings.HasPrefix(rel, "..") {
+		cli = "./" + rel
+	}
+	cliPrefix := fmt.Sprintf("%s --state-dir %s", cli, dir)
+	if f.worker == "" {
+		f.worker = filepath.Join(filepath.Dir(self), "orgguard-worker")
+	}
+
+	st.step("Start the local AWS organization simulator")
+	seed, err := awssim.DemoSeed()
+	if err != nil {
+		return err
+	}
+	sim, err := awssim.New(awssim.Options{Seed: seed})
+	if err != nil {
+		return err
+	}
+	defer sim.Close()
+	key, secret := sim.ManagementCredentials()
+	fmt.Fprintf(out, "   %s serves organization %s (%d accounts) with the standard AWS wire protocols\n", sim.URL(), seed.OrganizationID, countSeedAccounts(seed.Accounts, seed.OUs))
+
+	st.step("Start orgguard-worker --dev (embedded Temporal server + Web UI)")
+	env := append(os.Environ(),
+		"AWS_ENDPOINT_URL="+sim.URL(), "AWS_ACCESS_KEY_ID="+key, "AWS_SECRET_ACCESS_KEY="+secret, "AWS_SESSION_TOKEN=",
+		"AWS_REGION=us-east-1", "AWS_CONFIG_FILE="+filepath.Join(dir, "no-aws-config"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "no-aws-credentials"),
+	)
+	if seed.MemberRole != nil {
+		env = append(env, "ORGGUARD_EXTERNAL_ID="+seed.MemberRole.ExternalID, "ORGGUARD_ROLE_NAME="+seed.MemberRole.Name)
+	}
+	logPath := filepath.Join(dir, "worker.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	worker := exec.Command(f.worker, "--dev", "--state-dir", dir, "--dev-port", "0", "--ui-port", "0", "--log-format", "console")
+	worker.Env, worker.Stdout, worker.Stderr = env, logFile, logFile
+	if err := worker.Start(); err != nil {
+		return failf(exitFindings, "start %s: %v (build it with 'make build')", f.worker, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- worker.Wait() }()
+	defer func() {
+		_ = worker.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(45 * time.Second):
+			_ = worker.Process.Kill()
+		}
+	}()
+	fmt.Fprintf(out, "   logs: %s\n   waiting for the embedded Temporal server (the first start creates its SQLite database)...\n", logPath)
+	dev, err := waitDevState(ctx, dir, exited, logPath, f.wait)
+	if err != nil {
+		return err
+	}
+	a.temporal.Address, a.temporal.Namespace, a.temporal.StateDir = dev.Address, dev.Namespace, dir
+	a.as = f.operator
+	c, err := a.dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	pong, err := healthcheck(ctx, c, f.wait)
+	if err != nil {
+		return failf(exitFindings, "worker did not answer: %v (see %s)", err, logPath)
+	}
+	fmt.Fprintf(out, "   Temporal at %s, Web UI at %s\n   %s\n", dev.Address, dev.UI, pong)
+
+	st.step("Validate the pack: %s", f.pack)
+	if code := Run(ctx, []string{"--state-dir", dir, "validate", f.pack}, out, out); code != 0 {
+		return silentExit(code)
+	}
+
+	for _, mode := range []string{"check", "plan"} {
+		if mode == "check" {
+			st.step("Check: what is out of compliance (read only)")
+		} else {
+			st.step("Plan: what apply would change (read only)")
+		}
+		res, err := a.demoRollout(ctx, c, workflows.Mode(mode), f, out)
+		if err != nil {
+			return err
+		}
+		printGuardrailTable(ctx, c, res, out)
+	}
+
+	st.step("Apply as %s: auto remediations run, approval-gated ones wait", f.operator)
+	res, err := a.demoRollout(ctx, c, workflows.ModeApply, f, out)
+	if err != nil {
+		return err
+	}
+	printSummary(out, res.Progress)
+	pending, err := waitPending(ctx, c, res.Progress.Totals.PendingApproval, f.wait)
+	if err != nil {
+		return err
+	}
+	if len(pending) == 0 {
+		fmt.Fprintln(out, "   no remediation needs approval in this pack")
+	} else {
+		first := pending[0]
+		st.step("Approval: %d remediation(s) wait for %s", len(pending), strings.Join(first.Approvers, " or "))
+		_ = Run(ctx, []string{"--state-dir", dir, "approvals", "show", first.ID}, out, out)
+		fmt.Fprintf(out, "\n   To approve, run (as an approver of policy %q):\n", first.Policy)
+		for _, p := range pending {
+			fmt.Fprintf(out, "     %s approve %s --as %s --reason \"reviewed the diff\"\n", cliPrefix, p.ID, f.approver)
+		}
+		fmt.Fprintf(out, "   or reject with: %s reject ID --as %s --reason \"...\"\n", cliPrefix, f.approver)
+		if f.interactive {
+			fmt.Fprintf(out, "\n   Waiting for you (up to %s). Ctrl-C stops the demo.\n", f.wait)
+			if err := waitNoPending(ctx, c, f.wait, out); err != nil {
+				return err
+			}
+		} else {
+			fmt.Fprintf(out, "\n   The requester may not approve their own change:\n")
+			demoEcho(out, cliPrefix, "approve", first.ID, "--as", f.operator, "--reason", "looks fine to me")
+			_ = Run(ctx, []string{"--state-dir", dir, "approve", first.ID, "--as", f.operator, "--reason", "looks fine to me"}, out, out)
+			fmt.Fprintf(out, "\n   Nor may someone outside the policy:\n")
+			demoEcho(out, cliPrefix, "approve", first.ID, "--as", "mallory", "--reason", "trust me")
+			_ = Run(ctx, []string{"--state-dir", dir, "approve", first.ID, "--as", "mallory", "--reason", "trust me"}, out, out)
+			fmt.Fprintf(out, "\n   %s approves:\n", f.approver)
+			for _, p := range pending {
+				demoEcho(out, cliPrefix, "approve", p.ID, "--as", f.approver, "--reason", "reviewed the diff")
+				if code := Run(ctx, []string{"--state-dir", dir, "approve", p.ID, "--as", f.approver, "--reason", "reviewed the diff"}, out, out); code != 0 {
+					return silentExit(code)
+				}
+			}
+		}
+		st.step("Apply the approved changes (SourceIdentity = approver), re-check, record")
+		done, err := waitRemediations(ctx, c, pending, f.wait)
+		if err != nil {
+			return err
+		}
+		counts := map[string]int{}
+		for _, s := range done {
+			counts[s.Status]++
+		}
+		fmt.Fprintf(out, "   outcomes: %v\n", counts)
+		calls := sim.CallsMatching(awssim.CallFilter{Service: "ec2", Operation: "RevokeSecurityGroupIngress", OnlySuccess: true})
+		if len(calls) > 0 {
+			fmt.Fprintf(out, "   the simulator's call log shows %d RevokeSecurityGroupIngress call(s), e.g. account %s as %s with SourceIdentity %q\n",
+				len(calls), calls[0].AccountID, calls[0].Principal, calls[0].SourceIdentity)
+		}
+
+		st.step("Audit: what happened, who approved, under which controls")
+		demoEcho(out, cliPrefix, "audit", "--kind", "remediation", "--run", res.Progress.RunID)
+		_ = Run(ctx, []string{"--state-dir", dir, "audit", "--kind", "remediation", "--run", res.Progress.RunID}, out, out)
+		demoEcho(out, cliPrefix, "audit", "history", first.ID)
+		_ = Run(ctx, []string{"--state-dir", dir, "audit", "history", first.ID}, out, out)
+	}
+
+	st.step("Check again")
+	again, err := a.demoRollout(ctx, c, workflows.ModeCheck, f, out)
+	if err != nil {
+		return err
+	}
+	printGuardrailTable(ctx, c, again, out)
+
+	fmt.Fprintf(out, "\nDemo complete. Temporal Web UI: %s (histories of every run above).\n", dev.UI)
+	if f.keep {
+		fmt.Fprintf(out, "The simulator, worker and Web UI keep running; try:\n  %s approvals list\n  %s audit\nCtrl-C to stop.\n", cliPrefix, cliPrefix)
+		<-ctx.Done()
+	}
+	return nil
+}
+
+func countSeedAccounts(accounts []awssim.SeedAccount, ous []awssim.SeedOU) int {
+	n := len(accounts)
+	for _, ou := range ous {
+		n += countSeedAccounts(ou.Accounts, ou.OUs)
+	}
+	return n
+}
+
+func demoEcho(out io.Writer, prefix string, args ...string) {
+	for i, a := range args {
+		if strings.ContainsAny(a, " \"") {
+			args[i] = fmt.Sprintf("%q", a)
+		}
+	}
+	fmt.Fprintf(out, "   $ %s %s\n", prefix, strings.Join(args, " "))
+}
+
+func mustGetwd() string {
+	wd, _ := os.Getwd()
+	return wd
+}
+
+func (a *app) demoRollout(ctx context.Context, c client.Client, mode workflows.Mode, f demoFlags, out io.Writer) (*workflows.RolloutResult, error) {
+	var p packFlags
+	set, err := p.loadPack(f.pack, out)
+	if err != nil {
+		return nil, err
+	}
+	runID := newRunID(time.Now())
+	who, _ := a.who()
+	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.RolloutID(runID), TaskQueue: workflows.TaskQueue},
+		workflows.WorkflowOrgRollout, workflows.RolloutInput{RunID: runID, Set: *set, Mode: mode, RequestedBy: who, Reason: "orgguard demo"})
+	if err != nil {
+		return nil, failf(exitFindings, "start %s: %v", mode, err)
+	}
+	fmt.Fprintf(out, "   $ orgguard %s %s   (run %s)\n", mode, f.pack, runID)
+	fctx, cancel := context.WithTimeout(ctx, f.wait)
+	defer cancel()
+	res, err := follow(fctx, c, runID, out)
+	if res == nil {
+		if fctx.Err() != nil && ctx.Err() == nil {
+			return nil, failf(exitFindings, "%s run %s did not finish within %s; see 'orgguard status %s'", mode, runID, f.wait, runID)
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+// printGuardrailTable shows, per guardrail, how many accounts were compliant,
+// non-compliant, changed or waiting.
+func printGuardrailTable(ctx context.Context, c client.Client, res *workflows.RolloutResult, out io.Writer) {
+	type row struct{ ok, bad, planned, fixed, pending, exempt, notChecked int }
+	rows := map[string]*row{}
+	for _, acct := range res.Accounts {
+		var br workflows.BaselineResult
+		_ = c.GetWorkflow(ctx, workflows.AccountBaselineID(res.Progress.RunID, acct.AccountID), "").Get(ctx, &br)
+		for _, it := range br.Items {
+			r := rows[it.Finding.GuardrailID]
+			if r == nil {
+				r = &row{}
+				rows[it.Finding.GuardrailID] = r
+			}
+			switch it.Status {
+			case workflows.ItemCompliant:
+				r.ok++
+			case workflows.ItemPlanned:
+				r.planned++
+			case workflows.ItemRemediated:
+				r.fixed++
+			case workflows.ItemPendingApproval:
+				r.pending++
+			case workflows.ItemExempted:
+				r.exempt++
+			case workflows.ItemNotChecked:
+				r.notChecked++
+			default:
+				r.bad++
+			}
+		}
+	}
+	ids := make([]string, 0, len(rows))
+	for id := range rows {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	fmt.Fprintf(out, "\n   %-44s %9s %9s %8s %10s %8s %8s %11s\n", "GUARDRAIL", "COMPLIANT", "NONCOMPL", "PLANNED", "REMEDIATED", "PENDING", "EXEMPT", "NOT CHECKED")
+	for _, id := range ids {
+		r := rows[id]
+		fmt.Fprintf(out, "   %-44s %9d %9d %8d %10d %8d %8d %11d\n", id, r.ok, r.bad, r.planned, r.fixed, r.pending, r.exempt, r.notChecked)
+	}
+	printSummary(out, res.Progress)
+}
+
+func waitDevState(ctx context.Context, dir string, exited <-chan error, logPath string, limit time.Duration) (temporalclient.DevState, error) {
+	deadline := time.After(limit)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-exited:
+			return temporalclient.DevState{}, failf(exitFindings, "orgguard-worker exited early (%v); last lines of %s:\n%s", err, logPath, tail(logPath, 20))
+		case <-deadline:
+			return temporalclient.DevState{}, failf(exitFindings, "orgguard-worker did not start its dev server within %s; see %s", limit, logPath)
+		case <-ctx.Done():
+			return temporalclient.DevState{}, ctx.Err()
+		case <-tick.C:
+			if st, err := temporalclient.ReadDevState(dir); err == nil {
+				return st, nil
+			}
+		}
+	}
+}
+
+func tail(path string, n int) string {
+	fh, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer fh.Close()
+	var lines []string
+	sc := bufio.NewScanner(fh)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if len(lines) > n {
+			lines = lines[1:]
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// waitPending waits until visibility lists the expected pending approvals.
+func waitPending(ctx context.Context, c client.Client, want int, limit time.Duration) ([]workflows.RemediationState, error) {
+	deadline := time.Now().Add(limit)
+	for {
+		states, err := pendingApprovals(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		if len(states) >= want || time.Now().After(deadline) {
+			sort.Slice(states, func(i, j int) bool { return states[i].ID < states[j].ID })
+			return states, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+func waitNoPending(ctx context.Context, c client.Client, limit time.Duration, out io.Writer) error {
+	deadline := time.Now().Add(limit)
+	remind := time.Now().Add(30 * time.Second)
+	for {
+		states, err := pendingApprovals(ctx, c)
+		if err != nil {
+			return err
+		}
+		if len(states) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return failf(exitFindings, "%d approval(s) still pending after %s; the demo stops here (approvals survive in %s)", len(states), limit, "the dev server's database")
+		}
+		if time.Now().After(remind) {
+			fmt.Fprintf(out, "   still waiting for %d approval(s), e.g. %s\n", len(states), states[0].ID)
+			remind = time.Now().Add(30 * time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func waitRemediations(ctx context.Context, c client.Client, pending []workflows.RemediationState, limit time.Duration) ([]workflows.RemediationState, error) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	var out []workflows.RemediationState
+	for _, p := range pending {
+		var s workflows.RemediationState
+		if err := c.GetWorkflow(ctx, p.ID, "").Get(ctx, &s); err != nil {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil, failf(exitFindings, "remediation %s did not finish within %s", p.ID, limit)
+			}
+			return nil, failf(exitFindings, "remediation %s: %v", p.ID, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}

@@ -1,0 +1,369 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"golang.org/x/term"
+
+	"github.com/orgguard/orgguard/workflows"
+)
+
+func newRunID(now time.Time) string {
+	b := make([]byte, 2)
+	_, _ = rand.Read(b)
+	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
+}
+
+type rolloutFlags struct {
+	pack        packFlags
+	targets     []string
+	concurrency int
+	reason      string
+	detach      bool
+	runID       string
+	asJSON      bool
+}
+
+func rolloutCmd(a *app, mode string) *cobra.Command {
+	var f rolloutFlags
+	short := map[string]string{
+		"check": "Check every targeted account and report findings (changes nothing)",
+		"plan":  "Show, per account and region, what apply would change (changes nothing)",
+		"apply": "Roll the pack out: remediate drift per each guardrail's mode (auto, approval, report)",
+	}[mode]
+	cmd := &cobra.Command{
+		Use:   mode + " PACK",
+		Short: short,
+		Long: short + `.
+
+The pack is validated first; the compiled guardrail set (with its digest) is the rollout's input, so
+workflow history pins exactly which guardrail version ran. Accounts are discovered from AWS
+Organizations (ACTIVE only), ordered into the pack's rollout waves and processed in a sliding window.
+--target limits the run to account IDs, OU IDs or OU paths (Root/Workloads/Prod).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.rollout(cmd.Context(), cmd, workflows.Mode(mode), args[0], f)
+		},
+	}
+	f.pack.bind(cmd)
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.targets, "target", nil, "only these account IDs, OU IDs or OU paths (repeatable)")
+	fl.IntVar(&f.concurrency, "concurrency", 0, "accounts in flight at once (default: the pack's rollout, else 10)")
+	fl.StringVar(&f.reason, "reason", "", "why this run (recorded in history)")
+	fl.StringVar(&f.runID, "run-id", "", "run ID (default: generated); reusing one attaches to that run")
+	fl.BoolVar(&f.asJSON, "json", false, "print the result as JSON")
+	if mode == "apply" {
+		fl.BoolVar(&f.detach, "detach", false, "start the rollout and return at once")
+	}
+	return cmd
+}
+
+func (a *app) rollout(ctx context.Context, cmd *cobra.Command, mode workflows.Mode, dir string, f rolloutFlags) error {
+	set, err := f.pack.loadPack(dir, cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	c, err := a.dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	who, _ := a.who()
+	runID := f.runID
+	if runID == "" {
+		runID = newRunID(time.Now())
+	}
+	in := workflows.RolloutInput{
+		RunID: runID, Set: *set, Mode: mode, Targets: f.targets, RequestedBy: who,
+		Reason: f.reason, Concurrency: f.concurrency,
+	}
+	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.RolloutID(runID),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.SAKind.ValueSet(workflows.KindRollout), workflows.SARunID.ValueSet(runID),
+			workflows.SAMode.ValueSet(string(mode)), workflows.SARequester.ValueSet(who), workflows.SADigest.ValueSet(set.Digest)),
+	}, workflows.WorkflowOrgRollout, in)
+	if err != nil {
+		return failf(exitFindings, "start rollout: %v", err)
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "%s run %s started by %s (pack %s, digest %s)\n", mode, runID, who, dir, shortDigest(set.Digest))
+	if f.detach {
+		fmt.Fprintf(out, "Follow it with: orgguard status %s --watch\n", runID)
+		return nil
+	}
+	res, err := follow(ctx, c, runID, out)
+	if err != nil && res == nil {
+		return err
+	}
+	if f.asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	if mode != workflows.ModeApply || res.Progress.Totals.PendingApproval > 0 || res.Progress.Totals.NonCompliant > 0 {
+		if perr := printItems(ctx, c, runID, res, mode, out); perr != nil {
+			return perr
+		}
+	}
+	printSummary(out, res.Progress)
+	if err != nil {
+		return &exitError{code: exitFindings, err: err}
+	}
+	if len(res.Progress.Failed) > 0 || (mode != workflows.ModeApply && res.Progress.Totals.NonCompliant > 0) {
+		return silentExit(exitFindings)
+	}
+	return nil
+}
+
+// follow polls the rollout's progress query and draws it until the run ends.
+func follow(ctx context.Context, c client.Client, runID string, out io.Writer) (*workflows.RolloutResult, error) {
+	id := workflows.RolloutID(runID)
+	tty := isTerminal(out)
+	ticker := time.NewTicker(500 * time.Millisecond)
+	defer ticker.Stop()
+	done := make(chan error, 1)
+	var res workflows.RolloutResult
+	go func() { done <- c.GetWorkflow(ctx, id, "").Get(ctx, &res) }()
+	lastLines, last := 0, ""
+	for {
+		select {
+		case err := <-done:
+			if lastLines > 0 {
+				fmt.Fprintf(out, "\033[%dA\033[J", lastLines)
+			}
+			if err != nil {
+				var app *temporal.ApplicationError
+				if errors.As(err, &app) && app.HasDetails() {
+					if derr := app.Details(&res); derr == nil {
+						return &res, fmt.Errorf("rollout %s: %s", runID, app.Message())
+					}
+				}
+				return nil, failf(exitFindings, "rollout %s: %v", runID, err)
+			}
+			fmt.Fprint(out, renderProgress(res.Progress))
+			return &res, nil
+		case <-ctx.Done():
+			return nil, failf(exitFindings, "stopped following; the rollout goes on: orgguard status %s --watch", runID)
+		case <-ticker.C:
+			var p workflows.Progress
+			v, err := c.QueryWorkflow(ctx, id, "", workflows.QueryProgress)
+			if err != nil || v.Get(&p) != nil {
+				continue
+			}
+			s := renderProgress(p)
+			if s == last {
+				continue
+			}
+			if tty {
+				// Redraw in place.
+				if lastLines > 0 {
+					fmt.Fprintf(out, "\033[%dA\033[J", lastLines)
+				}
+				fmt.Fprint(out, s)
+				lastLines = strings.Count(s, "\n")
+			} else {
+				fmt.Fprint(out, s)
+			}
+			last = s
+		}
+	}
+}
+
+func renderProgress(p workflows.Progress) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  %s\n", p.State)
+	for _, w := range p.Waves {
+		done := w.Succeeded + w.Failed
+		width := 30
+		filled := 0
+		if w.Total > 0 {
+			filled = done * width / w.Total
+		}
+		fmt.Fprintf(&b, "  wave %-12s [%s%s] %d/%d  ok %d  failed %d  running %d\n", w.Name,
+			strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, w.Total, w.Succeeded, w.Failed, w.Running)
+	}
+	return b.String()
+}
+
+func printSummary(out io.Writer, p workflows.Progress) {
+	t := p.Totals
+	fmt.Fprintf(out, "\nRun %s (%s): %s\n", p.RunID, p.Mode, p.State)
+	if p.StoppedReason != "" {
+		fmt.Fprintf(out, "  stopped: %s\n", p.StoppedReason)
+	}
+	fmt.Fprintf(out, "  findings: %d compliant, %d non-compliant, %d exempted; %d planned, %d remediated, %d awaiting approval\n",
+		t.Compliant, t.NonCompliant, t.Exempted, t.Planned, t.Remediated, t.PendingApproval)
+	if t.NotChecked > 0 {
+		fmt.Fprintf(out, "  %d guardrail check(s) not run: this worker does not implement their kind yet\n", t.NotChecked)
+	}
+	for _, s := range p.Skipped {
+		fmt.Fprintf(out, "  skipped %s (%s): %s\n", s.AccountID, s.Name, s.Reason)
+	}
+	for _, f := range p.Failed {
+		fmt.Fprintf(out, "  FAILED %s: %s\n", f.AccountID, f.Error)
+	}
+	if t.PendingApproval > 0 {
+		fmt.Fprintf(out, "\n  %d remediation(s) wait for approval: orgguard approvals list\n", t.PendingApproval)
+	}
+}
+
+// printItems prints every non-compliant item per account and region.
+func printItems(ctx context.Context, c client.Client, runID string, res *workflows.RolloutResult, mode workflows.Mode, out io.Writer) error {
+	for _, acct := range res.Accounts {
+		if acct.NonCompliant == 0 && acct.PendingApproval == 0 && acct.Remediated == 0 {
+			continue
+		}
+		var br workflows.BaselineResult
+		if err := c.GetWorkflow(ctx, workflows.AccountBaselineID(runID, acct.AccountID), "").Get(ctx, &br); err != nil {
+			var app *temporal.ApplicationError
+			if !errors.As(err, &app) || app.Details(&br) != nil {
+				continue
+			}
+		}
+		byRegion := map[string][]workflows.BaselineItem{}
+		var regions []string
+		for _, it := range br.Items {
+			if it.Status == workflows.ItemCompliant || it.Status == workflows.ItemExempted {
+				continue
+			}
+			if _, ok := byRegion[it.Finding.Region]; !ok {
+				regions = append(regions, it.Finding.Region)
+			}
+			byRegion[it.Finding.Region] = append(byRegion[it.Finding.Region], it)
+		}
+		sort.Strings(regions)
+		for _, region := range regions {
+			fmt.Fprintf(out, "\n== account %s, %s\n", acct.AccountID, region)
+			for _, it := range byRegion[region] {
+				fmt.Fprintf(out, "  [%s] %s  %s\n    %s\n", it.Status, it.Finding.GuardrailID, it.Finding.Resource, it.Finding.Evidence)
+				if it.Finding.Change != nil && (mode == workflows.ModePlan || it.Status == workflows.ItemPendingApproval) {
+					fmt.Fprintf(out, "    change: %s\n", it.Finding.Change.Summary)
+					for _, line := range strings.Split(strings.TrimRight(it.Finding.Change.Diff, "\n"), "\n") {
+						fmt.Fprintf(out, "      %s\n", line)
+					}
+				}
+				for _, call := range it.Calls {
+					fmt.Fprintf(out, "    applied: %s\n", call)
+				}
+				if it.RemediationID != "" && it.Status == workflows.ItemPendingApproval {
+					fmt.Fprintf(out, "    approval: orgguard approvals show %s\n", it.RemediationID)
+				}
+				if it.Error != "" {
+					fmt.Fprintf(out, "    error: %s\n", it.Error)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func statusCmd(a *app) *cobra.Command {
+	var watch, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status RUN",
+		Short: "Show a rollout's progress (--watch to follow it)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.dial()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			out := cmd.OutOrStdout()
+			runID := args[0]
+			if watch {
+				res, err := follow(cmd.Context(), c, runID, out)
+				if res != nil {
+					printSummary(out, res.Progress)
+				}
+				return err
+			}
+			p, err := progressOf(cmd.Context(), c, runID)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(p)
+			}
+			fmt.Fprint(out, renderProgress(p))
+			printSummary(out, p)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&watch, "watch", false, "follow until the rollout ends")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func progressOf(ctx context.Context, c client.Client, runID string) (workflows.Progress, error) {
+	var p workflows.Progress
+	v, err := c.QueryWorkflow(ctx, workflows.RolloutID(runID), "", workflows.QueryProgress)
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return p, failf(exitFindings, "no rollout with run ID %s", runID)
+		}
+		return p, failf(exitFindings, "query rollout %s: %v", runID, err)
+	}
+	return p, v.Get(&p)
+}
+
+func controlCmd(a *app, action string) *cobra.Command {
+	short := map[string]string{
+		"pause":  "Pause a rollout: running accounts finish, no new account starts",
+		"resume": "Resume a paused rollout",
+		"cancel": "Cancel a rollout (pending approvals stay open; reject them separately)",
+	}[action]
+	return &cobra.Command{
+		Use:   action + " RUN",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.dial()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			id := workflows.RolloutID(args[0])
+			switch action {
+			case "pause":
+				err = c.SignalWorkflow(cmd.Context(), id, "", workflows.SignalPause, nil)
+			case "resume":
+				err = c.SignalWorkflow(cmd.Context(), id, "", workflows.SignalResume, nil)
+			case "cancel":
+				err = c.CancelWorkflow(cmd.Context(), id, "")
+			}
+			if err != nil {
+				return failf(exitFindings, "%s rollout %s: %v", action, args[0], err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s requested for run %s\n", action, args[0])
+			return nil
+		},
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

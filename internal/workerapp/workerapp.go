@@ -1,0 +1,57 @@
+// Package workerapp wires orgguard's workflows and activities into a Temporal
+// worker; cmd/worker and the integration tests share it.
+package workerapp
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/orgguard/orgguard/activities"
+	"github.com/orgguard/orgguard/workflows"
+)
+
+// Register registers every workflow and activity under its API name.
+func Register(r worker.Registry, acts *activities.Activities) {
+	for name, fn := range map[string]any{
+		workflows.WorkflowOrgRollout:      workflows.OrgRollout,
+		workflows.WorkflowAccountBaseline: workflows.AccountBaseline,
+		workflows.WorkflowRemediation:     workflows.Remediation,
+		workflows.WorkflowHealthcheck:     workflows.Healthcheck,
+	} {
+		r.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})
+	}
+	for name, fn := range map[string]any{
+		workflows.ActivityDiscoverAccounts: acts.DiscoverAccounts,
+		workflows.ActivityCheckGuardrail:   acts.CheckGuardrail,
+		workflows.ActivityApplyRemediation: acts.ApplyRemediation,
+		workflows.ActivityNotifyApprovers:  acts.NotifyApprovers,
+		workflows.ActivityPing:             acts.Ping,
+	} {
+		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
+}
+
+// Options tune the worker.
+type Options struct {
+	// MaxConcurrentActivities bounds AWS calls in flight from this worker.
+	MaxConcurrentActivities int
+}
+
+// New creates a worker on the orgguard task queue with everything registered.
+func New(c client.Client, acts *activities.Activities, o Options) worker.Worker {
+	if o.MaxConcurrentActivities <= 0 {
+		o.MaxConcurrentActivities = 50
+	}
+	w := worker.New(c, workflows.TaskQueue, worker.Options{
+		MaxConcurrentActivityExecutionSize: o.MaxConcurrentActivities,
+		// Shutdown lets running activities finish (or heartbeat-time-out)
+		// before the process exits.
+		WorkerStopTimeout: 30 * time.Second,
+	})
+	Register(w, acts)
+	return w
+}

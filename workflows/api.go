@@ -1,0 +1,182 @@
+// Package workflows holds orgguard's deterministic orchestration: the
+// organization rollout, the per-account baseline and the approval-gated
+// remediation. Nothing here performs I/O: every side effect is an activity,
+// called by its registered name (see the Activity* constants) so that this
+// package depends on the guardrails' plain types only.
+package workflows
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/orgguard/orgguard/guardrails"
+)
+
+// TaskQueue is the one task queue orgguard's workers poll.
+const TaskQueue = "orgguard"
+
+// Workflow type names (registered explicitly: they are API).
+const (
+	WorkflowOrgRollout      = "OrgRollout"
+	WorkflowAccountBaseline = "AccountBaseline"
+	WorkflowRemediation     = "Remediation"
+	WorkflowHealthcheck     = "Healthcheck"
+)
+
+// Activity names (registered explicitly by the worker).
+const (
+	ActivityDiscoverAccounts = "DiscoverAccounts"
+	ActivityCheckGuardrail   = "CheckGuardrail"
+	ActivityApplyRemediation = "ApplyRemediation"
+	ActivityNotifyApprovers  = "NotifyApprovers"
+	ActivityPing             = "Ping"
+)
+
+// Query, signal and update names.
+const (
+	QueryProgress      = "progress"
+	QueryRemediation   = "remediation"
+	QueryBaseline      = "baseline"
+	SignalPause        = "pause"
+	SignalResume       = "resume"
+	UpdateApprove      = "approve"
+	UpdateReject       = "reject"
+	MemoRemediationKey = "remediation"
+)
+
+// Mode of a rollout.
+type Mode string
+
+const (
+	ModeCheck Mode = "check" // read only: findings
+	ModePlan  Mode = "plan"  // read only: findings and the changes apply would make
+	ModeApply Mode = "apply" // change what drifted, per each guardrail's remediation mode
+)
+
+// RolloutID is the workflow ID of a rollout run.
+func RolloutID(runID string) string { return "orgguard-" + runID }
+
+// AccountBaselineID is the deterministic workflow ID of one account's baseline in a run.
+func AccountBaselineID(runID, accountID string) string {
+	return "orgguard-" + runID + "-" + accountID
+}
+
+// RemediationID is the deterministic ID of the remediation of one finding in
+// a run; it is also the approval ID people type, so it is kept short.
+func RemediationID(runID, accountID, region, guardrailID, resource string) string {
+	h := sha256.Sum256([]byte(strings.Join([]string{accountID, region, guardrailID, resource}, "\x00")))
+	return "rem-" + runID + "-" + accountID + "-" + hex.EncodeToString(h[:])[:8]
+}
+
+// Account is one account of the organization as discovery saw it.
+type Account struct {
+	ID     string            `json:"id"`
+	Name   string            `json:"name,omitempty"`
+	Email  string            `json:"email,omitempty"`
+	Status string            `json:"status"`  // ACTIVE | SUSPENDED | PENDING_CLOSURE
+	OUPath string            `json:"ou_path"` // "Root/Workloads/Prod"
+	OUIDs  []string          `json:"ou_ids,omitempty"`
+	Tags   map[string]string `json:"tags,omitempty"`
+}
+
+// DiscoverInput asks for the organization's accounts.
+type DiscoverInput struct {
+	RunID    string `json:"run_id"`
+	WithTags bool   `json:"with_tags,omitempty"`
+}
+
+// DiscoverOutput is the organization as discovered.
+type DiscoverOutput struct {
+	ManagementAccountID string    `json:"management_account_id"`
+	OrganizationID      string    `json:"organization_id"`
+	Accounts            []Account `json:"accounts"` // every status, sorted by ID
+}
+
+// FindingStatus is the state of one resource against one guardrail.
+type FindingStatus string
+
+const (
+	StatusCompliant     FindingStatus = "compliant"
+	StatusNonCompliant  FindingStatus = "non_compliant"
+	StatusNotApplicable FindingStatus = "not_applicable"
+)
+
+// Change is an exact planned change: what apply will do, as data and as a
+// diff a person can read.
+type Change struct {
+	Summary string `json:"summary"`
+	// Diff is a human-readable diff ("- ingress tcp 22 0.0.0.0/0").
+	Diff string `json:"diff"`
+	// Actions are the API actions apply will call, e.g. "ec2:RevokeSecurityGroupIngress".
+	Actions []string `json:"actions"`
+	// Params carries the control-specific data apply needs (JSON-compatible values).
+	Params map[string]any `json:"params,omitempty"`
+}
+
+// Finding is the result of checking one resource.
+type Finding struct {
+	GuardrailID string        `json:"guardrail_id"`
+	AccountID   string        `json:"account_id"`
+	Region      string        `json:"region"`
+	Resource    string        `json:"resource"` // ARN or "arn-like" id
+	Status      FindingStatus `json:"status"`
+	// Evidence says what was observed, in words and key facts.
+	Evidence string            `json:"evidence"`
+	Facts    map[string]string `json:"facts,omitempty"`
+	// Change is set when the guardrail can remediate this finding.
+	Change *Change `json:"change,omitempty"`
+	// Controls copies the guardrail's framework mappings for reports.
+	Controls []string `json:"controls,omitempty"`
+	CSF      string   `json:"csf,omitempty"`
+	Severity string   `json:"severity,omitempty"`
+}
+
+// CheckInput asks for the findings of one guardrail in one account and region.
+type CheckInput struct {
+	RunID     string               `json:"run_id"`
+	AccountID string               `json:"account_id"`
+	Region    string               `json:"region"`
+	Guardrail guardrails.Guardrail `json:"guardrail"`
+	// Resource, when set, restricts the check to one resource (verification).
+	Resource string `json:"resource,omitempty"`
+}
+
+// CheckOutput holds the findings.
+type CheckOutput struct {
+	Findings []Finding `json:"findings"`
+	// NotChecked is set when this worker has no implementation of the
+	// guardrail's kind: reported, never silently passed.
+	NotChecked string `json:"not_checked,omitempty"`
+}
+
+// ApplyInput applies the change of one finding.
+type ApplyInput struct {
+	RunID     string               `json:"run_id"`
+	Guardrail guardrails.Guardrail `json:"guardrail"`
+	Finding   Finding              `json:"finding"`
+	// SourceIdentity is set for approved changes: the approver, so CloudTrail
+	// in the member account shows who approved.
+	SourceIdentity string `json:"source_identity,omitempty"`
+	// IdempotencyKey is minted in the workflow and passed to APIs that take a
+	// client token.
+	IdempotencyKey string `json:"idempotency_key"`
+}
+
+// ApplyOutput says what apply did.
+type ApplyOutput struct {
+	// Changed is false when everything was already in place.
+	Changed bool `json:"changed"`
+	// Calls lists the write calls made, e.g. "ec2:RevokeSecurityGroupIngress sg-123".
+	Calls []string `json:"calls,omitempty"`
+}
+
+// NotifyInput tells approvers a remediation waits for them.
+type NotifyInput struct {
+	RemediationID string                    `json:"remediation_id"`
+	Policy        guardrails.ApprovalPolicy `json:"policy"`
+	Finding       Finding                   `json:"finding"`
+	Deadline      time.Time                 `json:"deadline"`
+	Escalation    bool                      `json:"escalation,omitempty"`
+}

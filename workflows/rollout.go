@@ -1,0 +1,394 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/orgguard/orgguard/guardrails"
+)
+
+// DefaultConcurrency bounds the sliding window of account baselines when
+// neither the rollout block nor the CLI says otherwise.
+const DefaultConcurrency = 10
+
+// continueAsNewEvery bounds history: a started and finished child costs about
+// six events, so 500 children stay well under the 10k-event comfort zone even
+// with signals and queries, for any organization size.
+const continueAsNewEvery = 500
+
+// RolloutInput starts (or continues) a rollout.
+type RolloutInput struct {
+	RunID       string         `json:"run_id"`
+	Set         guardrails.Set `json:"set"`
+	Mode        Mode           `json:"mode"`
+	Targets     []string       `json:"targets,omitempty"` // --target override
+	RequestedBy string         `json:"requested_by"`
+	Reason      string         `json:"reason,omitempty"`
+	Concurrency int            `json:"concurrency,omitempty"`
+	// State carries progress across continue-as-new; nil on the first run.
+	State *RolloutState `json:"state,omitempty"`
+}
+
+// RolloutState is everything a rollout knows about its progress.
+type RolloutState struct {
+	ManagementAccountID string           `json:"management_account_id"`
+	Waves               []WaveState      `json:"waves"`
+	Wave                int              `json:"wave"` // index of the current wave
+	Skipped             []SkippedAccount `json:"skipped,omitempty"`
+	Paused              bool             `json:"paused,omitempty"`
+	// StoppedReason is set when a wave spent its failure budget.
+	StoppedReason string `json:"stopped_reason,omitempty"`
+	// Runs counts continue-as-new generations (for the progress display).
+	Runs int `json:"runs"`
+}
+
+// WaveState is one wave's accounts and results.
+type WaveState struct {
+	Name          string          `json:"name"`
+	Accounts      []Account       `json:"accounts"`
+	Next          int             `json:"next"` // accounts[:Next] have been started
+	BudgetCount   int             `json:"budget_count"`
+	BudgetPercent float64         `json:"budget_percent,omitempty"`
+	Results       []AccountResult `json:"results,omitempty"`
+	Failed        int             `json:"failed"`
+	Running       int             `json:"-"`
+	// Org marks the organization wave: its one "account" is the management
+	// account and its guardrails are the organization-wide ones.
+	Org bool `json:"org,omitempty"`
+}
+
+// SkippedAccount is an account the rollout did not baseline, and why.
+type SkippedAccount struct {
+	AccountID string `json:"account_id"`
+	Name      string `json:"name,omitempty"`
+	Reason    string `json:"reason"`
+}
+
+// AccountResult is the compact outcome of one account's baseline.
+type AccountResult struct {
+	AccountID       string `json:"account_id"`
+	OK              bool   `json:"ok"`
+	Error           string `json:"error,omitempty"`
+	Compliant       int    `json:"compliant"`
+	NonCompliant    int    `json:"non_compliant"`
+	Remediated      int    `json:"remediated"`
+	PendingApproval int    `json:"pending_approval"`
+	Exempted        int    `json:"exempted"`
+	Planned         int    `json:"planned"`
+	NotChecked      int    `json:"not_checked,omitempty"`
+}
+
+// RolloutResult is returned when the rollout ends.
+type RolloutResult struct {
+	Progress Progress `json:"progress"`
+	// Accounts holds every baselined account's outcome, in wave order.
+	Accounts []AccountResult `json:"accounts"`
+}
+
+// Progress answers the progress query.
+type Progress struct {
+	RunID         string           `json:"run_id"`
+	Mode          Mode             `json:"mode"`
+	Digest        string           `json:"digest"`
+	State         string           `json:"state"` // discovering | running | paused | stopped | completed
+	StoppedReason string           `json:"stopped_reason,omitempty"`
+	Waves         []WaveProgress   `json:"waves"`
+	Failed        []AccountResult  `json:"failed,omitempty"`
+	Skipped       []SkippedAccount `json:"skipped,omitempty"`
+	Totals        AccountResult    `json:"totals"` // summed counts (AccountID empty)
+}
+
+// WaveProgress counts accounts per state in one wave.
+type WaveProgress struct {
+	Name      string `json:"name"`
+	Total     int    `json:"total"`
+	Pending   int    `json:"pending"`
+	Running   int    `json:"running"`
+	Succeeded int    `json:"succeeded"`
+	Failed    int    `json:"failed"`
+}
+
+type rollout struct {
+	in      RolloutInput
+	st      *RolloutState
+	started int // children started in this run (continue-as-new trigger)
+	done    bool
+	paused  bool
+}
+
+// OrgRollout walks the organization: discover, plan waves, run one
+// AccountBaseline child per account in a sliding window, stop a wave that
+// spends its failure budget, continue-as-new to keep history bounded.
+func OrgRollout(ctx workflow.Context, in RolloutInput) (RolloutResult, error) {
+	r := &rollout{in: in, st: in.State}
+	if in.State != nil {
+		r.paused = in.State.Paused
+	}
+	if err := r.setup(ctx); err != nil {
+		return RolloutResult{}, err
+	}
+	return r.run(ctx)
+}
+
+func (r *rollout) setup(ctx workflow.Context) error {
+	switch r.in.Mode {
+	case ModeCheck, ModePlan, ModeApply:
+	default:
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("mode %q: want check, plan or apply", r.in.Mode), "InvalidInput", nil)
+	}
+	// A Temporal Schedule appends the scheduled time to the workflow ID it
+	// starts; the run ID follows, so every scheduled run has its own
+	// children and remediations.
+	if id := workflow.GetInfo(ctx).WorkflowExecution.ID; strings.HasPrefix(id, RolloutID("")) && id != RolloutID(r.in.RunID) {
+		r.in.RunID = strings.TrimPrefix(id, RolloutID(""))
+	}
+	if r.in.RunID == "" {
+		return temporal.NewNonRetryableApplicationError("run id is empty", "InvalidInput", nil)
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (Progress, error) { return r.progress(), nil }); err != nil {
+		return err
+	}
+	// Pause and resume are signals: fire-and-forget, safe to repeat.
+	pause := workflow.GetSignalChannel(ctx, SignalPause)
+	resume := workflow.GetSignalChannel(ctx, SignalResume)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			sel := workflow.NewSelector(ctx)
+			sel.AddReceive(pause, func(c workflow.ReceiveChannel, _ bool) {
+				c.Receive(ctx, nil)
+				r.paused = true
+			})
+			sel.AddReceive(resume, func(c workflow.ReceiveChannel, _ bool) {
+				c.Receive(ctx, nil)
+				r.paused = false
+			})
+			sel.Select(ctx)
+		}
+	})
+	return workflow.UpsertTypedSearchAttributes(ctx,
+		SAKind.ValueSet(KindRollout), SARunID.ValueSet(r.in.RunID), SAMode.ValueSet(string(r.in.Mode)),
+		SARequester.ValueSet(r.in.RequestedBy), SADigest.ValueSet(r.in.Set.Digest))
+}
+
+func (r *rollout) concurrency() int {
+	switch {
+	case r.in.Concurrency > 0:
+		return r.in.Concurrency
+	case r.in.Set.Rollout != nil && r.in.Set.Rollout.Concurrency > 0:
+		return r.in.Set.Rollout.Concurrency
+	}
+	return DefaultConcurrency
+}
+
+func (r *rollout) run(ctx workflow.Context) (RolloutResult, error) {
+	logger := workflow.GetLogger(ctx)
+	if r.st == nil {
+		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: 30 * time.Minute,
+			HeartbeatTimeout:    2 * time.Minute,
+			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10},
+		})
+		var org DiscoverOutput
+		withTags := false
+		for _, t := range r.in.Set.Targets {
+			withTags = withTags || len(t.AccountTags) > 0
+		}
+		if err := workflow.ExecuteActivity(actx, ActivityDiscoverAccounts, DiscoverInput{RunID: r.in.RunID, WithTags: withTags}).Get(ctx, &org); err != nil {
+			return RolloutResult{}, fmt.Errorf("discover accounts: %w", err)
+		}
+		waves, skipped := Plan(&r.in.Set, org.ManagementAccountID, org.Accounts, r.in.Targets)
+		r.st = &RolloutState{ManagementAccountID: org.ManagementAccountID, Waves: waves, Skipped: skipped}
+		total := 0
+		for _, w := range waves {
+			total += len(w.Accounts)
+		}
+		logger.Info("rollout planned", "accounts", total, "skipped", len(skipped), "waves", len(waves))
+	}
+	r.st.Runs++
+
+	conc := r.concurrency()
+	running := 0
+	for ; r.st.Wave < len(r.st.Waves); r.st.Wave++ {
+		w := &r.st.Waves[r.st.Wave]
+		// Pause between waves, but not again when resuming a wave after continue-as-new.
+		if r.st.Wave > 0 && w.Next == 0 && r.in.Set.Rollout != nil && r.in.Set.Rollout.PauseBetweenWaves > 0 {
+			if err := workflow.Sleep(ctx, r.in.Set.Rollout.PauseBetweenWaves); err != nil {
+				return r.result(), err
+			}
+		}
+		for w.Next < len(w.Accounts) {
+			if err := workflow.Await(ctx, func() bool { return running < conc && !r.paused }); err != nil {
+				return r.result(), err
+			}
+			if w.budgetExceeded() {
+				break
+			}
+			acct := w.Accounts[w.Next]
+			w.Next++
+			running++
+			w.Running++
+			r.started++
+			fut := r.startBaseline(ctx, acct, w.Org)
+			wave := r.st.Wave
+			workflow.Go(ctx, func(ctx workflow.Context) {
+				var res BaselineResult
+				err := fut.Get(ctx, &res)
+				r.record(wave, acct, res, err)
+				running--
+			})
+			if r.started >= continueAsNewEvery || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+				// Drain the window so no child is in flight across the boundary:
+				// nothing is lost (results are in state) or repeated (Next moved).
+				if err := workflow.Await(ctx, func() bool { return running == 0 }); err != nil {
+					return r.result(), err
+				}
+				if !(w.Next == len(w.Accounts) && r.st.Wave == len(r.st.Waves)-1) {
+					next := r.in
+					r.st.Paused = r.paused
+					next.State = r.st
+					return RolloutResult{}, workflow.NewContinueAsNewError(ctx, OrgRollout, next)
+				}
+			}
+		}
+		if err := workflow.Await(ctx, func() bool { return running == 0 }); err != nil {
+			return r.result(), err
+		}
+		if w.budgetExceeded() {
+			r.st.StoppedReason = fmt.Sprintf("wave %q: %d of %d accounts failed, over its failure budget (%s); later waves were not started",
+				w.Name, w.Failed, len(w.Accounts), budgetString(*w))
+			logger.Warn("rollout stopped", "reason", r.st.StoppedReason)
+			break
+		}
+	}
+	r.done = true
+	res := r.result()
+	outcome := "completed"
+	if r.st.StoppedReason != "" {
+		outcome = "stopped"
+	}
+	_ = workflow.UpsertTypedSearchAttributes(ctx, SAOutcome.ValueSet(outcome))
+	if r.st.StoppedReason != "" {
+		return res, temporal.NewNonRetryableApplicationError(r.st.StoppedReason, "FailureBudgetExceeded", nil, res)
+	}
+	return res, nil
+}
+
+func budgetString(w WaveState) string {
+	if w.BudgetPercent > 0 {
+		return fmt.Sprintf("%g%%", w.BudgetPercent)
+	}
+	return fmt.Sprintf("%d accounts", w.BudgetCount)
+}
+
+func (r *rollout) startBaseline(ctx workflow.Context, a Account, org bool) workflow.ChildWorkflowFuture {
+	id, gs := AccountBaselineID(r.in.RunID, a.ID), AccountGuardrails(&r.in.Set, a)
+	if org {
+		id, gs = AccountBaselineID(r.in.RunID, "organization"), OrgGuardrails(&r.in.Set)
+	}
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID: id,
+		TaskQueue:  TaskQueue,
+		// A cancelled rollout cancels its baselines; approval-gated
+		// remediations are their own (abandoned) workflows and stay pending.
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		RetryPolicy:           &temporal.RetryPolicy{MaximumAttempts: 1},
+	})
+	return workflow.ExecuteChildWorkflow(cctx, AccountBaseline, BaselineInput{
+		RunID:       r.in.RunID,
+		Account:     a,
+		Guardrails:  gs,
+		Exemptions:  r.in.Set.Exemptions,
+		Policies:    r.in.Set.ApprovalPolicies,
+		Mode:        r.in.Mode,
+		RequestedBy: r.in.RequestedBy,
+		Digest:      r.in.Set.Digest,
+	})
+}
+
+func (r *rollout) record(wave int, a Account, res BaselineResult, err error) {
+	w := &r.st.Waves[wave]
+	w.Running--
+	ar := res.Counts
+	ar.AccountID = a.ID
+	ar.OK = err == nil
+	if err != nil {
+		ar.Error = errorMessage(err)
+		w.Failed++
+	}
+	w.Results = append(w.Results, ar)
+}
+
+// errorMessage unwraps Temporal's child/activity wrappers to the cause a
+// person needs (account, region, role, action are in it).
+func errorMessage(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Error()
+	}
+	var canceled *temporal.CanceledError
+	if errors.As(err, &canceled) {
+		return "canceled"
+	}
+	var timeout *temporal.TimeoutError
+	if errors.As(err, &timeout) {
+		return "timed out: " + timeout.Error()
+	}
+	return err.Error()
+}
+
+func (r *rollout) result() RolloutResult {
+	res := RolloutResult{Progress: r.progress()}
+	if r.st != nil {
+		for _, w := range r.st.Waves {
+			res.Accounts = append(res.Accounts, w.Results...)
+		}
+	}
+	return res
+}
+
+func (r *rollout) progress() Progress {
+	p := Progress{RunID: r.in.RunID, Mode: r.in.Mode, Digest: r.in.Set.Digest, State: "discovering"}
+	if r.st == nil {
+		return p
+	}
+	p.StoppedReason = r.st.StoppedReason
+	p.Skipped = r.st.Skipped
+	switch {
+	case r.st.StoppedReason != "":
+		p.State = "stopped"
+	case r.done:
+		p.State = "completed"
+	case r.paused:
+		p.State = "paused"
+	default:
+		p.State = "running"
+	}
+	for _, w := range r.st.Waves {
+		wp := WaveProgress{Name: w.Name, Total: len(w.Accounts), Running: w.Running, Failed: w.Failed}
+		wp.Succeeded = len(w.Results) - w.Failed
+		wp.Pending = wp.Total - wp.Succeeded - wp.Failed - wp.Running
+		p.Waves = append(p.Waves, wp)
+		for _, res := range w.Results {
+			if !res.OK {
+				p.Failed = append(p.Failed, res)
+			}
+			p.Totals.Compliant += res.Compliant
+			p.Totals.NonCompliant += res.NonCompliant
+			p.Totals.Remediated += res.Remediated
+			p.Totals.PendingApproval += res.PendingApproval
+			p.Totals.Exempted += res.Exempted
+			p.Totals.Planned += res.Planned
+			p.Totals.NotChecked += res.NotChecked
+		}
+	}
+	sort.Slice(p.Failed, func(i, j int) bool { return p.Failed[i].AccountID < p.Failed[j].AccountID })
+	return p
+}
