@@ -195,6 +195,3 @@ func containsString(ss []string, s string) bool {
 func iamARN(env Env, resource string) string {
 	return "arn:" + env.Partition + ":iam::" + env.AccountID + ":" + resource
 }
-
-// now is the clock credential ages are measured with.
-var now = time.Now

@@ -2,6 +2,7 @@ package guardrails
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"strings"
 
@@ -158,7 +159,26 @@ func (l *loader) setting(a *hcl.Attribute, spec Setting) (any, bool) {
 			return nil, false
 		}
 	}
+	if !finiteNumbers(v) {
+		l.errorf(a.Expr.Range(), "Setting out of range", "%s contains a number too large to store.", spec.Name)
+		return nil, false
+	}
 	return ctyToAny(v), true
+}
+
+// finiteNumbers reports whether every number in v fits a float64, the JSON
+// form settings are stored in.
+func finiteNumbers(v cty.Value) bool {
+	ok := true
+	_ = cty.Walk(v, func(_ cty.Path, x cty.Value) (bool, error) {
+		if x.IsKnown() && !x.IsNull() && x.Type() == cty.Number {
+			if f, _ := x.AsBigFloat().Float64(); math.IsInf(f, 0) {
+				ok = false
+			}
+		}
+		return ok, nil
+	})
+	return ok
 }
 
 func rangeText(s Setting) string {

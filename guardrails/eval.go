@@ -182,6 +182,10 @@ func (l *loader) ref(e hcl.Expression, what string, kinds ...string) (string, st
 			return l.lookupRef(e.Range(), what, tr.RootName(), a.Name, kinds)
 		}
 	}
+	if tr, diags := hcl.AbsTraversalForExpr(e); !diags.HasErrors() && len(tr) != 2 && contains(kinds, tr.RootName()) {
+		l.errorf(e.Range(), "Invalid reference", "Refer to a %s block as %s.<name>.", tr.RootName(), tr.RootName())
+		return "", "", false
+	}
 	// A traversal whose root is a block type that is not allowed here.
 	if tr, diags := hcl.AbsTraversalForExpr(e); !diags.HasErrors() && len(tr) >= 1 {
 		if _, isBlock := l.refRoots()[tr.RootName()]; isBlock && !contains(kinds, tr.RootName()) {

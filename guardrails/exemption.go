@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/zclconf/go-cty/cty"
 )
 
 type exemptionBlock struct {
@@ -20,6 +21,9 @@ type exemptionBlock struct {
 	Expires   hcl.Expression `hcl:"expires"`
 }
 
+// AllGuardrails as an exemption's guardrail exempts from every guardrail.
+const AllGuardrails = "*"
+
 var guardrailKinds = []string{"scp", "config_rule", "securityhub", "control"}
 
 func (l *loader) loadExemption(d *decl) {
@@ -30,7 +34,11 @@ func (l *loader) loadExemption(d *decl) {
 	before := len(l.diags)
 	l.requireAttrs(d.block.Body, "guardrail", "reason", "owner", "expires")
 	ex := Exemption{Name: d.name}
-	if kind, name, ok := l.ref(eb.Guardrail, "guardrail", guardrailKinds...); ok {
+	// "*" exempts the accounts, OUs or resources from every guardrail.
+	if v, diags := eb.Guardrail.Value(l.ctx); present(eb.Guardrail) && !diags.HasErrors() && v.Type() == cty.String &&
+		v.IsKnown() && !v.IsNull() && v.AsString() == AllGuardrails {
+		ex.Guardrail = AllGuardrails
+	} else if kind, name, ok := l.ref(eb.Guardrail, "guardrail", guardrailKinds...); ok {
 		ex.Guardrail = kind + "." + name
 	}
 	ex.Accounts = l.accounts(eb.Accounts, "accounts")

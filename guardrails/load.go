@@ -39,7 +39,21 @@ const EnvVarPrefix = "ORGGUARD_VAR_"
 // guardrail set. It returns the parsed files (keyed by the file name used in
 // diagnostics) so callers can print source snippets, and every problem found
 // as diagnostics. The set is nil when the diagnostics contain errors.
+//
+// dir may also name a single .hcl file, which is then loaded alone (file()
+// paths are relative to its directory).
 func LoadDir(dir string, opts LoadOptions) (*Set, map[string]*hcl.File, hcl.Diagnostics) {
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() && strings.HasSuffix(dir, FileExt) {
+		src, err := os.ReadFile(dir)
+		if err != nil {
+			return nil, map[string]*hcl.File{}, hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Cannot read guardrail file",
+				Detail:   fmt.Sprintf("Reading %s failed: %s.", dir, err),
+			}}
+		}
+		return LoadSources(filepath.Dir(dir), []Source{{Filename: dir, Src: src}}, opts)
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, map[string]*hcl.File{}, hcl.Diagnostics{{
@@ -334,4 +348,18 @@ func sortDiagnostics(diags hcl.Diagnostics) {
 			return a.Start.Byte < b.Start.Byte
 		}
 	})
+}
+
+// ParseVars turns -var flags ("name=value") into LoadOptions.Vars.
+func ParseVars(flags []string) (map[string]string, error) {
+	vars := map[string]string{}
+	for _, f := range flags {
+		name, value, ok := strings.Cut(f, "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			return nil, fmt.Errorf("invalid -var %q: use -var name=value", f)
+		}
+		vars[name] = value
+	}
+	return vars, nil
 }

@@ -419,7 +419,17 @@ func TestDurationsAndExpiry(t *testing.T) {
 
 func TestLoadDirErrors(t *testing.T) {
 	t.Parallel()
-	_, _, diags := LoadDir(filepath.Join(t.TempDir(), "missing"), LoadOptions{})
+	single, _, diags := LoadDir("testdata/valid/functions.hcl", LoadOptions{Now: fixedNow})
+	require.False(t, diags.HasErrors())
+	assert.Len(t, single.Guardrails, 2)
+
+	vars, err := ParseVars([]string{"a=1", "b=x=y", "c="})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"a": "1", "b": "x=y", "c": ""}, vars)
+	_, err = ParseVars([]string{"novalue"})
+	assert.Error(t, err)
+
+	_, _, diags = LoadDir(filepath.Join(t.TempDir(), "missing"), LoadOptions{})
 	require.True(t, diags.HasErrors())
 	assert.Equal(t, "Cannot read guardrail directory", diags[0].Summary)
 	_, _, diags = LoadDir(t.TempDir(), LoadOptions{})

@@ -1,6 +1,7 @@
 package guardrails
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -81,7 +82,7 @@ func (l *loader) failureBudget(e hcl.Expression, w *Wave) {
 		s := strings.TrimSpace(v.AsString())
 		if pct, found := strings.CutSuffix(s, "%"); found {
 			f, err := strconv.ParseFloat(strings.TrimSpace(pct), 64)
-			if err != nil || f < 0 || f > 100 {
+			if err != nil || math.IsNaN(f) || f < 0 || f > 100 {
 				l.errorf(e.Range(), "Invalid failure budget", "A percentage failure budget must be between \"0%%\" and \"100%%\", not %q.", s)
 				return
 			}

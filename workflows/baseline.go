@@ -229,8 +229,12 @@ func applyAndVerify(ctx workflow.Context, g guardrails.Guardrail, f Finding, run
 	}).Get(ctx, &res.ApplyOutput); err != nil {
 		return res, err
 	}
+	vctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 8},
+	})
 	var check CheckOutput
-	if err := workflow.ExecuteActivity(ctx, ActivityCheckGuardrail, CheckInput{
+	if err := workflow.ExecuteActivity(vctx, ActivityCheckGuardrail, CheckInput{
 		RunID: runID, AccountID: f.AccountID, Region: f.Region, Guardrail: g, Resource: f.Resource,
 	}).Get(ctx, &check); err != nil {
 		return res, fmt.Errorf("verify: %w", err)

@@ -13,7 +13,10 @@ import (
 type Fault struct {
 	Service   string // signing name: "ec2", "sts", "organizations", "iam", ...
 	Operation string // "DescribeSecurityGroups"
-	AccountID string // caller's account
+	// AccountID is the caller's account. An AccessDenied fault also refuses
+	// sts:AssumeRole into this account, the way a broken or missing role
+	// does in real organizations.
+	AccountID string
 	Region    string
 
 	// Latency is added before the call is answered.
@@ -128,6 +131,20 @@ func (fs *faultSet) evaluate(service, op, account, region string) verdict {
 		}
 	}
 	return v
+}
+
+// deniesTarget reports whether an AccessDenied fault names account as the
+// target of service:op (used by STS AssumeRole).
+func (fs *faultSet) deniesTarget(service, op, account, region string) bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for i := range fs.faults {
+		f := &fs.faults[i]
+		if f.AccessDenied && f.AccountID != "" && f.matches(service, op, account, region) {
+			return true
+		}
+	}
+	return false
 }
 
 func (fs *faultSet) take(k bucketKey, t *Throttle, now time.Time) bool {

@@ -44,6 +44,8 @@ func (s *Server) writeResult(w http.ResponseWriter, req *request, reqID string, 
 	case protoJSON10, protoJSON11:
 		h.Set("Content-Type", jsonContentType(svc.Protocol))
 		writeJSON(w, http.StatusOK, out)
+	case protoRPCv2CBOR:
+		writeCBOR(w, http.StatusOK, out)
 	case protoQuery:
 		h.Set("Content-Type", "text/xml")
 		var b bytes.Buffer
@@ -113,6 +115,19 @@ func (s *Server) writeError(w http.ResponseWriter, req *request, reqID string, e
 		status = statusFor(e.Code)
 	}
 	switch req.svc.Protocol {
+	case protoRPCv2CBOR:
+		if req.svc.QueryCompatible {
+			fault := "Sender"
+			if status >= 500 {
+				fault = "Receiver"
+			}
+			h.Set("X-Amzn-Query-Error", e.Code+";"+fault)
+		}
+		body := map[string]string{"__type": e.Code, "message": e.Message}
+		for k, v := range e.Fields {
+			body[k] = v
+		}
+		writeCBOR(w, status, body)
 	case protoJSON10, protoJSON11, protoRESTJSON:
 		if req.svc.Protocol == protoRESTJSON {
 			h.Set("Content-Type", "application/json")

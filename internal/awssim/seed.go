@@ -8,8 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
 )
 
 // Seed describes the organization a Server starts with. It is read from HCL
@@ -19,7 +22,7 @@ import (
 // Resource ages are given in days before the server's clock so that a seed
 // stays "drifted" (keys older than 90 days, ...) no matter when it is loaded.
 type Seed struct {
-	OrganizationID      string `hcl:"organization_id" json:"organization_id"`
+	OrganizationID      string `hcl:"organization_id,optional" json:"organization_id,omitempty"`
 	ManagementAccountID string `hcl:"management_account_id" json:"management_account_id"`
 	// Regions every account has: a default VPC with its default security
 	// group is created in each unless the region block opts out.
@@ -240,7 +243,9 @@ func ParseSeed(filename string, src []byte) (*Seed, error) {
 		p := hclparse.NewParser()
 		f, diags := p.ParseHCL(src, filename)
 		if !diags.HasErrors() {
-			diags = append(diags, gohcl.DecodeBody(f.Body, nil, &seed)...)
+			// jsonencode lets seeds write policy documents as HCL objects.
+			ectx := &hcl.EvalContext{Functions: map[string]function.Function{"jsonencode": stdlib.JSONEncodeFunc}}
+			diags = append(diags, gohcl.DecodeBody(f.Body, ectx, &seed)...)
 		}
 		if diags.HasErrors() {
 			return nil, fmt.Errorf("parse seed: %w", diags)

@@ -30,6 +30,9 @@ type Options struct {
 	// RandSeed seeds the generator of resource IDs, credentials and fault
 	// error rates, so two servers with the same options hand out the same IDs.
 	RandSeed uint64
+	// OnCall, when set, is called after every logged call, outside the
+	// server lock (cmd/awssim prints calls with it). It must not block.
+	OnCall func(Call)
 }
 
 // Server is a simulated AWS organization behind one HTTP endpoint. Create it
@@ -45,6 +48,8 @@ type Server struct {
 	services []*service
 	byTarget map[string]*service   // JSON target prefix -> service
 	byName   map[string][]*service // signing name -> services (s3 and s3control share "s3")
+	// bySmithyName maps RPC v2 CBOR service names to services.
+	bySmithyName map[string]*service
 
 	faults *faultSet
 
@@ -67,19 +72,25 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr := opts.Addr
+	if err := s.listen(opts.Addr); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) listen(addr string) error {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("awssim listen: %w", err)
+		return fmt.Errorf("awssim listen: %w", err)
 	}
 	s.ln = ln
 	s.url = "http://" + ln.Addr().String()
 	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.httpSrv.Serve(ln) }()
-	return s, nil
+	return nil
 }
 
 // newServer builds a Server without listening; New and tests use it.
@@ -94,15 +105,16 @@ func newServer(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
 	s := &Server{
-		opts:     opts,
-		seed:     seed,
-		now:      opts.Now,
-		byTarget: map[string]*service{},
-		byName:   map[string][]*service{},
-		faults:   newFaultSet(opts.Faults, opts.RandSeed),
-		rng:      rand.New(rand.NewPCG(opts.RandSeed, 0xa55e55)),
-		accounts: map[string]*account{},
-		creds:    map[string]*principal{},
+		opts:         opts,
+		seed:         seed,
+		now:          opts.Now,
+		byTarget:     map[string]*service{},
+		byName:       map[string][]*service{},
+		bySmithyName: map[string]*service{},
+		faults:       newFaultSet(opts.Faults, opts.RandSeed),
+		rng:          rand.New(rand.NewPCG(opts.RandSeed, 0xa55e55)),
+		accounts:     map[string]*account{},
+		creds:        map[string]*principal{},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -112,6 +124,9 @@ func newServer(opts Options) (*Server, error) {
 		s.services = append(s.services, svc)
 		if svc.TargetPrefix != "" {
 			s.byTarget[svc.TargetPrefix] = svc
+		}
+		if svc.SmithyServiceName != "" {
+			s.bySmithyName[svc.SmithyServiceName] = svc
 		}
 		s.byName[svc.Name] = append(s.byName[svc.Name], svc)
 	}
@@ -153,6 +168,38 @@ func (s *Server) ManagementAccountID() string { return s.seed.ManagementAccountI
 
 // Seed returns the seed the server was built from. Treat it as read-only.
 func (s *Server) Seed() *Seed { return s.seed }
+
+// StateSummary describes the served organization, for the ready line of
+// cmd/awssim and for logs.
+type StateSummary struct {
+	OrganizationID      string
+	ManagementAccountID string
+	RootID              string
+	Accounts            int
+	ActiveAccounts      int
+	SuspendedAccounts   int
+	OUs                 int
+	Regions             []string
+}
+
+// Summary counts the organization's accounts and OUs.
+func (s *Server) Summary() StateSummary {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sum := StateSummary{
+		OrganizationID: s.org.ID, ManagementAccountID: s.org.MasterID, RootID: s.org.RootID,
+		Accounts: len(s.accountOrder), OUs: len(s.org.ous), Regions: append([]string(nil), s.seed.Regions...),
+	}
+	for _, id := range s.accountOrder {
+		switch s.accounts[id].Status {
+		case "ACTIVE":
+			sum.ActiveAccounts++
+		case "SUSPENDED":
+			sum.SuspendedAccounts++
+		}
+	}
+	return sum
+}
 
 // SetFaults replaces the active faults and resets their token buckets.
 func (s *Server) SetFaults(faults ...Fault) { s.faults.set(faults) }
@@ -198,6 +245,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fail := func(e *apiError) {
 		call.ErrorCode = e.Code
 		s.logCall(&call, req)
+		s.notify(call)
 		s.writeError(w, req, reqID, e)
 	}
 
@@ -273,6 +321,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.logCallLocked(&call, req)
 	s.mu.Unlock()
+	s.notify(call)
 	if ae != nil {
 		s.writeError(w, req, reqID, ae)
 		return
@@ -298,7 +347,17 @@ func (s *Server) resolve(r *http.Request, body []byte, auth *sigV4Auth) (*reques
 		prefix, op, _ := strings.Cut(target, ".")
 		svc := s.byTarget[prefix]
 		if svc == nil {
-			return nil, nil, errBadRequest("UnknownOperationException", "unknown target %q", target)
+			// Answer in JSON, the shape the client expects, and log the
+			// call under the signing name so a missing service shows up.
+			name := prefix
+			if auth != nil {
+				name = auth.Service
+			}
+			svc = &service{Name: name, Protocol: protoJSON11}
+			svc.defaultCodes()
+			finish(svc)
+			req.Op = op
+			return req, nil, errBadRequest("UnknownOperationException", "the simulator does not implement %s", target)
 		}
 		finish(svc)
 		req.Op = op
@@ -306,6 +365,26 @@ func (s *Server) resolve(r *http.Request, body []byte, auth *sigV4Auth) (*reques
 		if len(strings.TrimSpace(string(body))) > 0 {
 			if err := jsonUnmarshal(body, &req.jsonParams); err != nil {
 				return req, nil, errBadRequest("SerializationException", "Start of structure or map found where not expected")
+			}
+		}
+		h := svc.Ops[op]
+		if h == nil {
+			return req, nil, errBadRequest(svc.Codes.UnknownOp, "%s is not a valid operation", op)
+		}
+		return req, h, nil
+	}
+	if r.Header.Get("Smithy-Protocol") == "rpc-v2-cbor" {
+		name, op, ok := parseRPCv2Path(r.URL.Path)
+		svc := s.bySmithyName[name]
+		if !ok || svc == nil {
+			return nil, nil, errBadRequest("UnknownOperationException", "unknown RPC v2 path %q", r.URL.Path)
+		}
+		finish(svc)
+		req.Op = op
+		req.jsonParams = map[string]any{}
+		if len(body) > 0 {
+			if err := cborUnmarshal(body, &req.jsonParams); err != nil {
+				return req, nil, errBadRequest("SerializationException", "could not decode CBOR body: %v", err)
 			}
 		}
 		h := svc.Ops[op]
@@ -369,6 +448,12 @@ func queryForm(r *http.Request, body []byte) (url.Values, bool) {
 	return nil, false
 }
 
+func (s *Server) notify(c Call) {
+	if s.opts.OnCall != nil {
+		s.opts.OnCall(c)
+	}
+}
+
 func (s *Server) logCall(c *Call, req *request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -383,6 +468,17 @@ func (s *Server) logCallLocked(c *Call, req *request) {
 	case req.jsonParams != nil:
 		flattenJSON("", req.jsonParams, params)
 	case req.Path != nil:
+		// REST: path parameters, query string and a JSON body's members,
+		// flattened into one map (names as on the wire).
+		for k, vs := range req.HTTP.URL.Query() {
+			if len(vs) > 0 {
+				params[k] = vs[0]
+			}
+		}
+		var body map[string]any
+		if req.svc.Protocol == protoRESTJSON && len(req.Body) > 0 && jsonUnmarshal(req.Body, &body) == nil {
+			flattenJSON("", body, params)
+		}
 		for k, v := range req.Path {
 			params[k] = v
 		}

@@ -10,12 +10,13 @@ import (
 type protocol int
 
 const (
-	protoJSON10   protocol = iota // X-Amz-Target, application/x-amz-json-1.0
-	protoJSON11                   // X-Amz-Target, application/x-amz-json-1.1
-	protoQuery                    // form Action=..., XML <OpResponse><OpResult>
-	protoEC2                      // form Action=..., XML <OpResponse> without Result wrapper
-	protoRESTJSON                 // method + path, JSON bodies
-	protoRESTXML                  // method + path, XML bodies
+	protoJSON10    protocol = iota // X-Amz-Target, application/x-amz-json-1.0
+	protoJSON11                    // X-Amz-Target, application/x-amz-json-1.1
+	protoQuery                     // form Action=..., XML <OpResponse><OpResult>
+	protoEC2                       // form Action=..., XML <OpResponse> without Result wrapper
+	protoRESTJSON                  // method + path, JSON bodies
+	protoRESTXML                   // method + path, XML bodies
+	protoRPCv2CBOR                 // POST /service/<Name>/operation/<Op>, CBOR bodies (CloudWatch)
 )
 
 func (p protocol) isJSON() bool  { return p == protoJSON10 || p == protoJSON11 }
@@ -63,6 +64,12 @@ type service struct {
 	// TargetPrefix is the X-Amz-Target prefix of JSON services
 	// ("AWSOrganizationsV20161128").
 	TargetPrefix string
+	// SmithyServiceName is the service shape name in RPC v2 CBOR paths
+	// ("GraniteServiceVersion20100801" for CloudWatch).
+	SmithyServiceName string
+	// QueryCompatible RPC v2 CBOR services (CloudWatch) also send the
+	// X-Amzn-Query-Error header the SDK prefers for the error code.
+	QueryCompatible bool
 	// XMLNS is the namespace of XML responses (Query, EC2, REST-XML).
 	XMLNS string
 	// Global services (IAM, Organizations) keep one state per account and log
@@ -92,7 +99,7 @@ func (svc *service) defaultCodes() {
 		}
 	}
 	switch svc.Protocol {
-	case protoJSON10, protoJSON11:
+	case protoJSON10, protoJSON11, protoRPCv2CBOR:
 		set(&c.UnknownKey, "UnrecognizedClientException")
 		set(&c.ExpiredToken, "ExpiredTokenException")
 		set(&c.AccessDenied, "AccessDeniedException")

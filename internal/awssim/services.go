@@ -11,5 +11,7 @@ func services() []*service {
 		iamService(),
 		s3ControlService(),
 		s3Service(),
+		guardDutyService(),
+		accessAnalyzerService(),
 	}
 }

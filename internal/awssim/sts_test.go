@@ -1,12 +1,16 @@
 package awssim
 
 import (
+	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -83,25 +87,42 @@ func TestSTSAssumeRoleRefusals(t *testing.T) {
 	}
 }
 
-func TestSTSSourceIdentityIsSticky(t *testing.T) {
+func TestSTSTrustIsEnforced(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, Options{})
-	// Chain: management -> execution role in 100000000004 with a source
-	// identity -> OrganizationAccountAccessRole is not trusted by a member,
-	// so chain back into the same account's execution role.
-	first := memberConfig(s, "100000000004", "us-east-1", func(o *stscreds.AssumeRoleOptions) {
-		o.SourceIdentity = aws.String("alice")
+	// A member session may not assume another account's execution role:
+	// those trust only the management account.
+	member := sts.NewFromConfig(memberConfig(s, "100000000004", "us-east-1"))
+	_, err := member.AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::100000000006:role/" + demoRole), RoleSessionName: aws.String("hop"),
+		ExternalId: aws.String(demoExternalID),
 	})
-	client := sts.NewFromConfig(first)
-	_, err := client.AssumeRole(ctx, &sts.AssumeRoleInput{
-		RoleArn: aws.String("arn:aws:iam::100000000004:role/" + demoRole), RoleSessionName: aws.String("chained"),
-		ExternalId: aws.String(demoExternalID), SourceIdentity: aws.String("mallory"),
-	})
-	// The execution role trusts the management account only.
 	requireCode(t, err, "AccessDenied")
-	if n := len(s.CallsMatching(CallFilter{Operation: "AssumeRole", SourceIdentity: "alice", OnlySuccess: true})); n != 0 {
-		t.Errorf("chained AssumeRole succeeded %d times", n)
+	// OrganizationAccountAccessRole trusts the management account, no external ID.
+	mgmt := sts.NewFromConfig(mgmtConfig(s, "us-east-1"))
+	must[*sts.AssumeRoleOutput](t)(mgmt.AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::100000000006:role/OrganizationAccountAccessRole"), RoleSessionName: aws.String("admin"),
+	}))
+}
+
+func TestSTSRootMayNotAssumeRoles(t *testing.T) {
+	t.Parallel()
+	seed, err := DemoSeed()
+	if err != nil {
+		t.Fatal(err)
 	}
+	seed.ManagementCredentials.PrincipalARN = "arn:aws:iam::100000000001:root"
+	s := newTestServer(t, Options{Seed: seed})
+	c := sts.NewFromConfig(mgmtConfig(s, "us-east-1"))
+	id := must[*sts.GetCallerIdentityOutput](t)(c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
+	if aws.ToString(id.UserId) != demoMgmt {
+		t.Errorf("root UserId = %q", aws.ToString(id.UserId))
+	}
+	_, err = c.AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::100000000006:role/" + demoRole), RoleSessionName: aws.String("root"),
+		ExternalId: aws.String(demoExternalID),
+	})
+	requireCode(t, err, "AccessDenied")
 }
 
 func TestAuthenticationFailures(t *testing.T) {
@@ -127,8 +148,9 @@ func TestAuthenticationFailures(t *testing.T) {
 func TestExpiredSessionRefused(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	clock := &now
-	s := newTestServer(t, Options{Now: func() time.Time { return *clock }})
+	var clock atomic.Int64 // the server reads it from its own goroutines
+	clock.Store(now.UnixNano())
+	s := newTestServer(t, Options{Now: func() time.Time { return time.Unix(0, clock.Load()).UTC() }})
 	out := must[*sts.AssumeRoleOutput](t)(sts.NewFromConfig(mgmtConfig(s, "us-east-1")).AssumeRole(ctx, &sts.AssumeRoleInput{
 		RoleArn: aws.String("arn:aws:iam::100000000006:role/" + demoRole), RoleSessionName: aws.String("short"),
 		ExternalId: aws.String(demoExternalID), DurationSeconds: aws.Int32(900),
@@ -139,7 +161,39 @@ func TestExpiredSessionRefused(t *testing.T) {
 	cfg := mgmtConfig(s, "us-east-1")
 	c := out.Credentials
 	cfg.Credentials = credentials.NewStaticCredentialsProvider(*c.AccessKeyId, *c.SecretAccessKey, *c.SessionToken)
-	*clock = now.Add(16 * time.Minute)
+	clock.Store(now.Add(16 * time.Minute).UnixNano())
 	_, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	requireCode(t, err, "ExpiredToken")
+}
+
+func TestAccessDeniedFaultForAccount(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{Faults: []Fault{{AccountID: "100000000006", AccessDenied: true}}})
+	c := sts.NewFromConfig(mgmtConfig(s, "us-east-1"))
+	_, err := c.AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::100000000006:role/" + demoRole), RoleSessionName: aws.String("s1"), ExternalId: aws.String(demoExternalID),
+	})
+	requireCode(t, err, "AccessDenied")
+	// Other accounts are unaffected.
+	must[*sts.AssumeRoleOutput](t)(c.AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::100000000007:role/" + demoRole), RoleSessionName: aws.String("s1"), ExternalId: aws.String(demoExternalID),
+	}))
+}
+
+func TestQueryThrottlingAndInternalErrors(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{Faults: []Fault{
+		{Service: "sts", Operation: "GetCallerIdentity", Throttle: &Throttle{Burst: 1}},
+		{Service: "iam", Operation: "ListUsers", ErrorRate: 1},
+	}})
+	c := sts.NewFromConfig(mgmtConfig(s, "us-east-1"))
+	must[*sts.GetCallerIdentityOutput](t)(c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
+	_, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	requireCode(t, err, "Throttling")
+	_, err = iam.NewFromConfig(mgmtConfig(s, "us-east-1")).ListUsers(ctx, &iam.ListUsersInput{})
+	requireCode(t, err, "InternalFailure")
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) || re.HTTPStatusCode() != 500 {
+		t.Errorf("want HTTP 500, got %v", err)
+	}
 }

@@ -36,6 +36,7 @@ func ec2Service() *service {
 			"ModifyInstanceMetadataDefaults": ec2ModifyInstanceMetadataDefaults,
 			"DescribeInstances":              ec2DescribeInstances,
 			"ModifyInstanceMetadataOptions":  ec2ModifyInstanceMetadataOptions,
+			"DescribeSecurityGroupRules":     ec2DescribeSecurityGroupRules,
 		},
 	}
 }
@@ -808,8 +809,17 @@ type ec2RuleOut struct {
 	CIDR       string `xml:"cidrIpv4,omitempty"`
 	IPv6       string `xml:"cidrIpv6,omitempty"`
 	PrefixList string `xml:"prefixListId,omitempty"`
-	RefGroup   string `xml:"referencedGroupId,omitempty"`
-	Desc       string `xml:"description,omitempty"`
+	// SecurityGroupRule names the peer group referencedGroupInfo, the
+	// RevokedSecurityGroupRule shape referencedGroupId.
+	RefGroupInfo *ec2RefGroup `xml:"referencedGroupInfo,omitempty"`
+	RefGroupID   string       `xml:"referencedGroupId,omitempty"`
+	Desc         string       `xml:"description,omitempty"`
+	ARN          string       `xml:"securityGroupRuleArn,omitempty"`
+}
+
+type ec2RefGroup struct {
+	GroupID string `xml:"groupId"`
+	UserID  string `xml:"userId,omitempty"`
 }
 
 func ruleOut(g *ec2Group, rule *ec2Rule, egress bool) ec2RuleOut {
@@ -817,8 +827,22 @@ func ruleOut(g *ec2Group, rule *ec2Rule, egress bool) ec2RuleOut {
 	if rule.Protocol == "-1" {
 		from, to = -1, -1
 	}
-	return ec2RuleOut{RuleID: rule.ID, GroupID: g.ID, GroupOwner: g.OwnerID, IsEgress: egress, Protocol: rule.Protocol,
-		FromPort: from, ToPort: to, CIDR: rule.CIDR, IPv6: rule.IPv6, PrefixList: rule.PrefixList, RefGroup: rule.GroupID, Desc: rule.Description}
+	out := ec2RuleOut{RuleID: rule.ID, GroupID: g.ID, GroupOwner: g.OwnerID, IsEgress: egress, Protocol: rule.Protocol,
+		FromPort: from, ToPort: to, CIDR: rule.CIDR, IPv6: rule.IPv6, PrefixList: rule.PrefixList, Desc: rule.Description}
+	if rule.GroupID != "" {
+		out.RefGroupInfo = &ec2RefGroup{GroupID: rule.GroupID, UserID: rule.GroupOwner}
+	}
+	return out
+}
+
+// revokedOut is ruleOut in the RevokedSecurityGroupRule shape.
+func revokedOut(g *ec2Group, rule *ec2Rule, egress bool) ec2RuleOut {
+	out := ruleOut(g, rule, egress)
+	out.GroupOwner = ""
+	if out.RefGroupInfo != nil {
+		out.RefGroupID, out.RefGroupInfo = out.RefGroupInfo.GroupID, nil
+	}
+	return out
 }
 
 func describeRule(r *ec2Rule) string {
@@ -918,7 +942,7 @@ func ec2Revoke(egress bool) operation {
 		kept := (*existing)[:0:0]
 		for _, e := range *existing {
 			if remove[e.key()] {
-				revoked = append(revoked, ruleOut(g, e, egress))
+				revoked = append(revoked, revokedOut(g, e, egress))
 				continue
 			}
 			kept = append(kept, e)
@@ -1265,4 +1289,55 @@ func ec2ModifyInstanceMetadataOptions(r *request) (any, error) {
 		InstanceID string             `xml:"instanceId"`
 		Options    ec2MetadataOptions `xml:"instanceMetadataOptions"`
 	}{in.ID, md}, nil
+}
+
+func ec2DescribeSecurityGroupRules(r *request) (any, error) {
+	st := ec2For(r)
+	ids := listValues(r.Form, "SecurityGroupRuleId")
+	filters := ec2Filters(r)
+	var out []ec2RuleOut
+	found := map[string]bool{}
+	for _, g := range st.groups {
+		for _, dir := range []struct {
+			rules  []*ec2Rule
+			egress bool
+		}{{g.Ingress, false}, {g.Egress, true}} {
+			for _, rule := range dir.rules {
+				if len(ids) > 0 && !slices.Contains(ids, rule.ID) {
+					continue
+				}
+				ok, err := matchFilters(filters, func(f string) ([]string, bool) {
+					switch f {
+					case "group-id":
+						return []string{g.ID}, true
+					case "security-group-rule-id":
+						return []string{rule.ID}, true
+					}
+					return tagFilter(f, nil)
+				})
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					found[rule.ID] = true
+					o := ruleOut(g, rule, dir.egress)
+					o.ARN = fmt.Sprintf("arn:aws:ec2:%s:%s:security-group-rule/%s", r.Region, g.OwnerID, rule.ID)
+					out = append(out, o)
+				}
+			}
+		}
+	}
+	for _, id := range ids {
+		if !found[id] {
+			return nil, errBadRequest("InvalidSecurityGroupRuleId.NotFound", "The security group rule ID '%s' does not exist", id)
+		}
+	}
+	page, next, err := ec2Page(r, out, false)
+	if err != nil {
+		return nil, err
+	}
+	return &struct {
+		Rules     []ec2RuleOut `xml:"securityGroupRuleSet>item"`
+		NextToken string       `xml:"nextToken,omitempty"`
+	}{page, next}, nil
 }

@@ -322,3 +322,46 @@ func TestEC2Faults(t *testing.T) {
 	s.SetFaults()
 	must[*ec2.DescribeVpcsOutput](t)(c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{}))
 }
+
+func TestEC2DescribeSecurityGroupRules(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{PageSize: 1})
+	c := ec2Client(s, webProd, "us-east-1")
+	var rules []types.SecurityGroupRule
+	p := ec2.NewDescribeSecurityGroupRulesPaginator(c, &ec2.DescribeSecurityGroupRulesInput{
+		Filters: []types.Filter{{Name: aws.String("group-id"), Values: []string{"sg-0a000000000000071"}}},
+	})
+	for p.HasMorePages() {
+		rules = append(rules, must[*ec2.DescribeSecurityGroupRulesOutput](t)(p.NextPage(ctx)).SecurityGroupRules...)
+	}
+	// SSH ingress from 0.0.0.0/0 plus the default allow-all egress.
+	if len(rules) != 2 {
+		t.Fatalf("rules = %+v", rules)
+	}
+	var ingress types.SecurityGroupRule
+	for _, r := range rules {
+		if !aws.ToBool(r.IsEgress) {
+			ingress = r
+		}
+	}
+	if aws.ToString(ingress.CidrIpv4) != "0.0.0.0/0" || aws.ToInt32(ingress.FromPort) != 22 {
+		t.Errorf("ingress rule = %+v", ingress)
+	}
+	_, err := c.DescribeSecurityGroupRules(ctx, &ec2.DescribeSecurityGroupRulesInput{SecurityGroupRuleIds: []string{"sgr-00000000000000000"}})
+	requireCode(t, err, "InvalidSecurityGroupRuleId.NotFound")
+
+	// Default groups reference themselves.
+	defs := allGroups(t, c, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{{Name: aws.String("group-name"), Values: []string{"default"}}}})
+	self := must[*ec2.DescribeSecurityGroupRulesOutput](t)(c.DescribeSecurityGroupRules(ctx, &ec2.DescribeSecurityGroupRulesInput{
+		Filters: []types.Filter{{Name: aws.String("group-id"), Values: []string{aws.ToString(defs[0].GroupId)}}}, MaxResults: aws.Int32(10),
+	}))
+	found := false
+	for _, r := range self.SecurityGroupRules {
+		if r.ReferencedGroupInfo != nil && aws.ToString(r.ReferencedGroupInfo.GroupId) == aws.ToString(defs[0].GroupId) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("default group rules = %+v", self.SecurityGroupRules)
+	}
+}

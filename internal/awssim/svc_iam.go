@@ -2,6 +2,7 @@ package awssim
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -324,7 +325,7 @@ func iamListUsers(r *request) (any, error) {
 func userFor(r *request) (*iamUser, error) {
 	name := r.param("UserName")
 	if name == "" {
-		if i := strings.Index(r.Caller.ARN, ":user/"); i >= 0 {
+		if strings.Contains(r.Caller.ARN, ":user/") {
 			name = r.Caller.ARN[strings.LastIndex(r.Caller.ARN, "/")+1:]
 		} else {
 			return nil, iamValidation("Must specify userName when calling with non-User credentials")
@@ -560,11 +561,12 @@ func iamGetCredentialReport(r *request) (any, error) {
 	if r.srv.now().Sub(st.report.Generated) >= reportMaxAge {
 		return nil, newError(http.StatusGone, "ReportExpired", "The credential report is expired. Use GenerateCredentialReport to generate a new one.")
 	}
+	// Blobs travel base64-encoded in Query XML.
 	return &struct {
-		Content       []byte
+		Content       string
 		ReportFormat  string
 		GeneratedTime string
-	}{st.report.Content, "text/csv", iamTime(st.report.Generated)}, nil
+	}{base64.StdEncoding.EncodeToString(st.report.Content), "text/csv", iamTime(st.report.Generated)}, nil
 }
 
 // --- roles ---

@@ -31,6 +31,8 @@ func organizationsService() *service {
 		"AttachPolicy":                     orgAttachPolicy,
 		"DetachPolicy":                     orgDetachPolicy,
 		"EnablePolicyType":                 orgEnablePolicyType,
+		"TagResource":                      orgTagResource,
+		"UntagResource":                    orgUntagResource,
 	}
 	for name, op := range ops {
 		if name != "DescribeOrganization" {
@@ -61,13 +63,14 @@ func managementOnly(op operation) operation {
 // orgInput has every request member the implemented operations use; their
 // names do not collide across operations.
 type orgInput struct {
-	ParentId, ChildType, ChildId, AccountId, ResourceId string
-	PolicyId, TargetId, Filter, Type, RootId, PolicyType  string
-	OrganizationalUnitId                                   string
-	Name, Description, Content                             *string
-	NextToken                                              string
-	MaxResults                                             int
-	Tags                                                   []orgTag
+	ParentId, ChildType, ChildId, AccountId, ResourceId  string
+	PolicyId, TargetId, Filter, Type, RootId, PolicyType string
+	TagKeys                                              []string
+	OrganizationalUnitId                                 string
+	Name, Description, Content                           *string
+	NextToken                                            string
+	MaxResults                                           int
+	Tags                                                 []orgTag
 }
 
 type orgTag struct {
@@ -679,4 +682,45 @@ func listOut(key string, items any, next string) map[string]any {
 		out["NextToken"] = next
 	}
 	return out
+}
+
+// orgTaggable checks that id names something Organizations can tag.
+func (s *Server) orgTaggable(id string) error {
+	if _, isPolicy := s.org.policies[id]; isPolicy || s.orgTargetExists(id) {
+		return nil
+	}
+	return errBadRequest("TargetNotFoundException", "We can't find a root, OU, account, or policy with the TargetId that you specified.")
+}
+
+func orgTagResource(r *request) (any, error) {
+	in, err := orgParse(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.srv.orgTaggable(in.ResourceId); err != nil {
+		return nil, err
+	}
+	tags := r.srv.org.tags[in.ResourceId]
+	if tags == nil {
+		tags = map[string]string{}
+		r.srv.org.tags[in.ResourceId] = tags
+	}
+	for _, t := range in.Tags {
+		tags[t.Key] = t.Value
+	}
+	return struct{}{}, nil
+}
+
+func orgUntagResource(r *request) (any, error) {
+	in, err := orgParse(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.srv.orgTaggable(in.ResourceId); err != nil {
+		return nil, err
+	}
+	for _, k := range in.TagKeys {
+		delete(r.srv.org.tags[in.ResourceId], k)
+	}
+	return struct{}{}, nil
 }

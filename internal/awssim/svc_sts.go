@@ -80,7 +80,7 @@ func stsAssumeRole(r *request) (any, error) {
 		return nil, errForbidden("AccessDenied", "Roles may not be assumed by root accounts.")
 	}
 	target := r.srv.accounts[m[1]]
-	if target == nil || target.Status != "ACTIVE" {
+	if target == nil || target.Status != "ACTIVE" || r.srv.faults.deniesTarget("sts", "AssumeRole", m[1], r.Region) {
 		return nil, denied
 	}
 	role := target.roles[m[2]]

@@ -231,7 +231,10 @@ func (s *Server) sqlConfig(o Options) (*config.SQL, error) {
 			return nil, fmt.Errorf("stat %s: %w", s.dbFile, err)
 		}
 	}
-	ns, err := sqliteschema.NewNamespaceConfig("active", o.Namespace, false, nil)
+	// Search attributes registered with the namespace itself exist from the
+	// first request; ones added later through the operator API only show up
+	// when the frontend's namespace cache refreshes.
+	ns, err := sqliteschema.NewNamespaceConfig("active", o.Namespace, false, o.SearchAttributes)
 	if err != nil {
 		return nil, fmt.Errorf("namespace config: %w", err)
 	}

@@ -73,3 +73,13 @@ securityhub "hub" {
     reason = "typo"
   }
 }
+
+control "trail" {
+  kind     = "cloudtrail.multi_region"
+  severity = "high"
+  csf      = "DE.CM"
+
+  settings {
+    log_retention_days = pow(10, 400) # ERROR: Setting out of range
+  }
+}

@@ -57,3 +57,41 @@ rollout "waves" {
     target = target.canary # ERROR: Reference to undeclared target
   }
 }
+
+control "deep_ref" {
+  kind     = "ec2.imdsv2"
+  severity = "high"
+  csf      = "PR.PT"
+  target   = target.production.regions # ERROR: Invalid reference
+}
+
+control "bare_ref" {
+  kind     = "ec2.imdsv2"
+  severity = "high"
+  csf      = "PR.PT"
+  target   = target # ERROR: Invalid reference
+}
+
+control "string_ref" {
+  kind     = "ec2.imdsv2"
+  severity = "high"
+  csf      = "PR.PT"
+  target   = "production"
+  regions  = [for r in ["us-east-1", "eu-west-1"] : r if r != var.region]
+}
+
+exemption "ambiguous" {
+  guardrail = "imdsv2" # ERROR: Invalid reference
+  accounts  = ["111122223333"]
+  reason    = "legacy"
+  owner     = "alice"
+  expires   = "2027-01-01"
+}
+
+exemption "by_string" {
+  guardrail = "control.imdsv2"
+  accounts  = ["111122223333"]
+  reason    = "legacy"
+  owner     = "alice"
+  expires   = "2027-01-01"
+}

@@ -17,6 +17,10 @@ rollout "waves" {
     target         = target.canary
     failure_budget = -1 # ERROR: Value out of range
   }
+  wave "nan" {
+    target         = target.canary
+    failure_budget = "NaN%" # ERROR: Invalid failure budget
+  }
   wave "no_target" { # ERROR: Missing required argument
     failure_budget = "some" # ERROR: Invalid failure budget
   }

@@ -44,3 +44,11 @@ exemption "old" {
   owner     = "alice"
   expires   = "2025-12-31" # WARNING: Exemption has expired
 }
+
+exemption "break_glass" {
+  guardrail = "*"
+  accounts  = ["999988887777"]
+  reason    = "break-glass account, audited separately"
+  owner     = "security@example.com"
+  expires   = "2027-12-31T23:59:59Z"
+}

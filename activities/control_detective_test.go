@@ -1,0 +1,27 @@
+package activities
+
+var _ = addScenarios("control:s3.account_public_access_block", scenario{
+	name: "account public access block is turned on", account: acctWebDev, region: usEast1,
+	guardrail: control("s3.account_public_access_block", nil), evidence: "off for: block_public_acls",
+	wantWrites: []string{"s3:PutPublicAccessBlock"}, compliantAccount: acctLogArchive,
+})
+
+var _ = addScenarios("control:s3.bucket_encryption", scenario{
+	name: "unencrypted bucket gets default encryption", account: acctWebDev, region: euWest1,
+	guardrail: control("s3.bucket_encryption", nil), evidence: "demo-web-dev-uploads-100000000009 has no default encryption",
+	wantWrites: []string{"s3:PutBucketEncryption"},
+})
+
+var _ = addScenarios("control:guardduty.detector",
+	scenario{
+		name: "missing detector is created", account: acctWebProd, region: usEast1,
+		guardrail: control("guardduty.detector", nil), evidence: "has no detector",
+		wantWrites: []string{"guardduty:CreateDetector"},
+	},
+)
+
+var _ = addScenarios("control:accessanalyzer.analyzer", scenario{
+	name: "missing analyzer is created", account: acctWebProd, region: euWest1,
+	guardrail: control("accessanalyzer.analyzer", nil), evidence: "no active ACCOUNT IAM Access Analyzer",
+	wantWrites: []string{"access-analyzer:CreateAnalyzer"},
+})

@@ -1,0 +1,251 @@
+package awssim
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/accessanalyzer"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+func TestSeedJSONMatchesHCL(t *testing.T) {
+	t.Parallel()
+	demo, err := DemoSeed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(demo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseSeed("demo.json", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(demo, back) {
+		t.Error("JSON round trip of the demo seed changed it")
+	}
+}
+
+func TestSeedValidation(t *testing.T) {
+	t.Parallel()
+	base := func() *Seed {
+		return &Seed{
+			ManagementAccountID:   "111111111111",
+			Regions:               []string{"us-east-1"},
+			ManagementCredentials: SeedCredentials{AccessKeyID: "AKIA1", SecretAccessKey: "s"},
+			Accounts:              []SeedAccount{{ID: "111111111111", Name: "mgmt"}},
+		}
+	}
+	tests := map[string]func(*Seed){
+		"short account id":      func(s *Seed) { s.Accounts = append(s.Accounts, SeedAccount{ID: "123", Name: "x"}) },
+		"duplicate account":     func(s *Seed) { s.Accounts = append(s.Accounts, s.Accounts[0]) },
+		"no management account": func(s *Seed) { s.Accounts[0].ID = "222222222222" },
+		"no credentials":        func(s *Seed) { s.ManagementCredentials = SeedCredentials{} },
+		"no regions":            func(s *Seed) { s.Regions = nil },
+		"unknown status":        func(s *Seed) { s.Accounts[0].Status = "GONE" },
+		"policy on unknown target": func(s *Seed) {
+			s.Policies = []SeedPolicy{{Name: "p", Content: "{}", Targets: []string{"ou-nope-12345678"}}}
+		},
+	}
+	if _, err := New(Options{Seed: base()}); err != nil {
+		t.Fatalf("base seed: %v", err)
+	}
+	for name, mutate := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := base()
+			mutate(s)
+			if srv, err := New(Options{Seed: s}); err == nil {
+				srv.Close()
+				t.Fatal("New accepted an invalid seed")
+			}
+		})
+	}
+	if _, err := ParseSeed("bad.hcl", []byte(`organization_id = `)); err == nil {
+		t.Error("ParseSeed accepted broken HCL")
+	}
+}
+
+func TestGenerateSeed(t *testing.T) {
+	t.Parallel()
+	a := GenerateSeed(GenerateOptions{Accounts: 1000, RandSeed: 7})
+	b := GenerateSeed(GenerateOptions{Accounts: 1000, RandSeed: 7})
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("GenerateSeed is not deterministic")
+	}
+	s := newTestServer(t, Options{Seed: a})
+	sum := s.Summary()
+	if sum.Accounts != 1000 || sum.SuspendedAccounts != 19 || sum.OUs != 30 {
+		t.Errorf("summary = %+v", sum)
+	}
+	n := 0
+	p := organizations.NewListAccountsPaginator(orgClient(s), &organizations.ListAccountsInput{})
+	for p.HasMorePages() {
+		n += len(must[*organizations.ListAccountsOutput](t)(p.NextPage(ctx)).Accounts)
+	}
+	if n != 1000 {
+		t.Errorf("listed %d accounts", n)
+	}
+	// Member roles work in generated accounts too.
+	must[*ec2.DescribeSecurityGroupsOutput](t)(ec2Client(s, "200000000001", "us-east-1").DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{}))
+}
+
+func TestDeterministicIDs(t *testing.T) {
+	t.Parallel()
+	ids := func() string {
+		s := newTestServer(t, Options{RandSeed: 42})
+		out := must[*ec2.DescribeVpcsOutput](t)(ec2Client(s, webProd, "us-east-1").DescribeVpcs(ctx, &ec2.DescribeVpcsInput{}))
+		return aws.ToString(out.Vpcs[0].VpcId)
+	}
+	if a, b := ids(), ids(); a != b {
+		t.Errorf("default VPC IDs differ: %s vs %s", a, b)
+	}
+}
+
+func TestLatencyFaultHonoursClientDeadline(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{Faults: []Fault{{Service: "sts", Latency: time.Hour}}})
+	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	_, err := sts.NewFromConfig(mgmtConfig(s, "us-east-1")).GetCallerIdentity(cctx, &sts.GetCallerIdentityInput{})
+	if err == nil {
+		t.Fatal("call with an hour of injected latency returned before the deadline")
+	}
+}
+
+func TestCallLogHelpers(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{})
+	c := sts.NewFromConfig(mgmtConfig(s, "eu-west-1"))
+	for i := 0; i < 3; i++ {
+		must[*sts.GetCallerIdentityOutput](t)(c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
+	}
+	calls := s.CallsMatching(CallFilter{Service: "sts", Region: "eu-west-1", AccountID: demoMgmt, OnlySuccess: true})
+	if len(calls) != 3 || calls[0].ParamsDigest != calls[1].ParamsDigest || calls[0].Principal == "" || calls[0].Time.IsZero() {
+		t.Errorf("calls = %+v", calls)
+	}
+	if got := FilterCalls(s.Calls(), func(c Call) bool { return c.Operation == "AssumeRole" }); len(got) != 0 {
+		t.Errorf("unexpected AssumeRole calls: %+v", got)
+	}
+	s.ResetCalls()
+	if len(s.Calls()) != 0 {
+		t.Error("ResetCalls left calls")
+	}
+}
+
+// TestRESTJSONRouting exercises the core's REST-JSON path (routing by method
+// and path, path parameters, error shape, throttling code) with a stand-in
+// Access Analyzer service registered only in this test.
+func TestRESTJSONRouting(t *testing.T) {
+	t.Parallel()
+	s, err := newServer(Options{Faults: []Fault{{Service: "access-analyzer", Operation: "GetAnalyzer", AccountID: webProd, Throttle: &Throttle{Burst: 0}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &service{
+		Name: "access-analyzer", Protocol: protoRESTJSON,
+		Routes: []route{
+			{Method: http.MethodGet, Pattern: "/analyzer", Op: "ListAnalyzers", Handler: func(r *request) (any, error) {
+				return map[string]any{"analyzers": []any{map[string]any{
+					"arn": "arn:aws:access-analyzer:" + r.Region + ":" + r.Account.ID + ":analyzer/a", "name": "a",
+					"type": "ACCOUNT", "status": "ACTIVE", "createdAt": "2024-01-01T00:00:00Z",
+				}}}, nil
+			}},
+			{Method: http.MethodGet, Pattern: "/analyzer/{analyzerName}", Op: "GetAnalyzer", Handler: func(r *request) (any, error) {
+				return nil, errNotFound("ResourceNotFoundException", "Analyzer %s not found", r.Path["analyzerName"])
+			}},
+		},
+	}
+	fake.defaultCodes()
+	s.byName[fake.Name] = append([]*service{fake}, s.byName[fake.Name]...)
+	// Not httptest.Server: its Close closes idle connections process-wide,
+	// which breaks other parallel tests' SDK clients mid-response.
+	if err := s.listen(""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+
+	c := accessanalyzer.NewFromConfig(mgmtConfig(s, "eu-west-1"))
+	out := must[*accessanalyzer.ListAnalyzersOutput](t)(c.ListAnalyzers(ctx, &accessanalyzer.ListAnalyzersInput{}))
+	if len(out.Analyzers) != 1 || aws.ToString(out.Analyzers[0].Arn) != "arn:aws:access-analyzer:eu-west-1:100000000001:analyzer/a" {
+		t.Errorf("analyzers = %+v", out.Analyzers)
+	}
+	_, err = c.GetAnalyzer(ctx, &accessanalyzer.GetAnalyzerInput{AnalyzerName: aws.String("missing")})
+	requireCode(t, err, "ResourceNotFoundException")
+	calls := s.CallsMatching(CallFilter{Operation: "GetAnalyzer"})
+	if len(calls) != 1 || calls[0].Params["analyzerName"] != "missing" || calls[0].ErrorCode != "ResourceNotFoundException" {
+		t.Errorf("calls = %+v", calls)
+	}
+
+	member := accessanalyzer.NewFromConfig(memberConfig(s, webProd, "us-east-1"))
+	_, err = member.GetAnalyzer(ctx, &accessanalyzer.GetAnalyzerInput{AnalyzerName: aws.String("a")})
+	requireCode(t, err, "TooManyRequestsException")
+}
+
+func TestSeedPoliciesAndJSONEncode(t *testing.T) {
+	t.Parallel()
+	src := `
+management_account_id = "111111111111"
+regions               = ["us-east-1"]
+management_credentials {
+  access_key_id     = "AKIATEST"
+  secret_access_key = "secret"
+}
+policy "deny-leave" {
+  content = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Deny", Action = "organizations:LeaveOrganization", Resource = "*" }] })
+  targets = ["ou-test-00000001"]
+}
+account "111111111111" { name = "mgmt" }
+ou "Workloads" {
+  id = "ou-test-00000001"
+  account "222222222222" { name = "app" }
+}
+`
+	seed, err := ParseSeed("t.hcl", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newTestServer(t, Options{Seed: seed})
+	c := orgClient(s)
+	out := must[*organizations.ListPoliciesForTargetOutput](t)(c.ListPoliciesForTarget(ctx, &organizations.ListPoliciesForTargetInput{
+		TargetId: aws.String("ou-test-00000001"), Filter: "SERVICE_CONTROL_POLICY",
+	}))
+	if len(out.Policies) != 2 || aws.ToString(out.Policies[1].Name) != "deny-leave" {
+		t.Fatalf("policies on OU = %+v", out.Policies)
+	}
+	p := must[*organizations.DescribePolicyOutput](t)(c.DescribePolicy(ctx, &organizations.DescribePolicyInput{PolicyId: out.Policies[1].Id}))
+	if !json.Valid([]byte(aws.ToString(p.Policy.Content))) {
+		t.Errorf("content = %s", aws.ToString(p.Policy.Content))
+	}
+}
+
+func TestUnimplementedServiceAnswersInItsProtocol(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{})
+	// KMS (JSON 1.1) is not registered in this test's expectations; use a
+	// target prefix no service will ever register.
+	req, _ := http.NewRequest(http.MethodPost, s.URL(), strings.NewReader("{}"))
+	req.Header.Set("X-Amz-Target", "NoSuchService_20200101.DoThing")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]string
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	// Unsigned: authentication is checked first, as in AWS.
+	if resp.StatusCode != http.StatusForbidden || body["__type"] != "MissingAuthenticationTokenException" {
+		t.Errorf("status %d body %v", resp.StatusCode, body)
+	}
+}

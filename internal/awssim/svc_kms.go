@@ -1,0 +1,269 @@
+package awssim
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// KMS (JSON 1.1, TrentService): customer managed keys and their rotation.
+func kmsService() *service {
+	return &service{
+		Name:         "kms",
+		Protocol:     protoJSON11,
+		TargetPrefix: "TrentService",
+		Ops: map[string]operation{
+			"CreateKey":            kmsCreateKey,
+			"ListKeys":             kmsListKeys,
+			"DescribeKey":          kmsDescribeKey,
+			"GetKeyRotationStatus": kmsGetKeyRotationStatus,
+			"EnableKeyRotation":    kmsSetKeyRotation(true),
+			"DisableKeyRotation":   kmsSetKeyRotation(false),
+			"CreateAlias":          kmsCreateAlias,
+		},
+	}
+}
+
+type kmsState struct {
+	keys    []*kmsKey
+	aliases map[string]string // alias/name -> key ID
+}
+
+type kmsKey struct {
+	ID, ARN, Account, Description string
+	KeyUsage, KeySpec, State      string
+	Manager                       string // CUSTOMER or AWS
+	Created                       time.Time
+	Rotation                      bool
+	RotationDays                  int
+	RotationStart                 time.Time
+	Tags                          []map[string]string
+}
+
+func kmsStateOf(a *account, region string) *kmsState {
+	return regionData(a, region, "kms", func() *kmsState { return &kmsState{aliases: map[string]string{}} })
+}
+
+// kmsResolve finds a key by ID, key ARN, alias name or alias ARN, in the
+// caller's account or (for ARNs) in the account the ARN names.
+func kmsResolve(s *Server, caller *account, region, id string) *kmsKey {
+	a := caller
+	if strings.HasPrefix(id, "arn:") {
+		parts := strings.SplitN(id, ":", 6)
+		if len(parts) != 6 {
+			return nil
+		}
+		region, a = parts[3], s.accounts[parts[4]]
+		if a == nil {
+			return nil
+		}
+		id = parts[5]
+		if strings.HasPrefix(id, "key/") {
+			id = strings.TrimPrefix(id, "key/")
+		}
+	}
+	st := kmsStateOf(a, region)
+	if strings.HasPrefix(id, "alias/") {
+		id = st.aliases[id]
+	}
+	for _, k := range st.keys {
+		if k.ID == id {
+			return k
+		}
+	}
+	return nil
+}
+
+func kmsNotFound(id string) error {
+	return errBadRequest("NotFoundException", "Key '%s' does not exist", id)
+}
+
+func kmsMetadata(k *kmsKey) map[string]any {
+	m := map[string]any{
+		"AWSAccountId": k.Account, "KeyId": k.ID, "Arn": k.ARN, "CreationDate": epoch(k.Created),
+		"Enabled": k.State == "Enabled", "Description": k.Description, "KeyUsage": k.KeyUsage,
+		"KeyState": k.State, "Origin": "AWS_KMS", "KeyManager": k.Manager,
+		"CustomerMasterKeySpec": k.KeySpec, "KeySpec": k.KeySpec, "MultiRegion": false,
+	}
+	if k.KeyUsage == "ENCRYPT_DECRYPT" {
+		if k.KeySpec == "SYMMETRIC_DEFAULT" {
+			m["EncryptionAlgorithms"] = []string{"SYMMETRIC_DEFAULT"}
+		} else {
+			m["EncryptionAlgorithms"] = []string{"RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"}
+		}
+	}
+	return m
+}
+
+func kmsCreateKey(req *request) (any, error) {
+	var in struct {
+		Description string              `json:"Description"`
+		KeyUsage    string              `json:"KeyUsage"`
+		KeySpec     string              `json:"KeySpec"`
+		CMKSpec     string              `json:"CustomerMasterKeySpec"`
+		Tags        []map[string]string `json:"Tags"`
+	}
+	if err := req.decodeJSON(&in); err != nil {
+		return nil, err
+	}
+	if in.KeyUsage == "" {
+		in.KeyUsage = "ENCRYPT_DECRYPT"
+	}
+	if in.KeySpec == "" {
+		in.KeySpec = in.CMKSpec
+	}
+	if in.KeySpec == "" {
+		in.KeySpec = "SYMMETRIC_DEFAULT"
+	}
+	switch in.KeyUsage {
+	case "ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT":
+	default:
+		return nil, errBadRequest("ValidationException", "1 validation error detected: Value '%s' at 'keyUsage' failed to satisfy constraint", in.KeyUsage)
+	}
+	k := kmsNewKey(req.srv, req.Account.ID, req.Region, in.Description, in.KeyUsage, in.KeySpec, req.srv.now())
+	k.Tags = in.Tags
+	st := kmsStateOf(req.Account, req.Region)
+	st.keys = append(st.keys, k)
+	return map[string]any{"KeyMetadata": kmsMetadata(k)}, nil
+}
+
+func kmsNewKey(s *Server, account, region, desc, usage, spec string, created time.Time) *kmsKey {
+	h := s.randomID(32, lowerHex)
+	id := h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	return &kmsKey{
+		ID: id, ARN: fmt.Sprintf("arn:aws:kms:%s:%s:key/%s", region, account, id), Account: account,
+		Description: desc, KeyUsage: usage, KeySpec: spec, State: "Enabled", Manager: "CUSTOMER",
+		Created: created.UTC(),
+	}
+}
+
+func kmsListKeys(req *request) (any, error) {
+	var in struct {
+		Limit  int    `json:"Limit"`
+		Marker string `json:"Marker"`
+	}
+	if err := req.decodeJSON(&in); err != nil {
+		return nil, err
+	}
+	limit, err := req.pageLimit(in.Limit, 100, 1000)
+	if err != nil {
+		return nil, err
+	}
+	page, next, err := paginate(kmsStateOf(req.Account, req.Region).keys, in.Marker, limit,
+		errBadRequest("InvalidMarkerException", "Invalid marker"))
+	if err != nil {
+		return nil, err
+	}
+	keys := []map[string]string{}
+	for _, k := range page {
+		keys = append(keys, map[string]string{"KeyId": k.ID, "KeyArn": k.ARN})
+	}
+	out := map[string]any{"Keys": keys, "Truncated": next != ""}
+	if next != "" {
+		out["NextMarker"] = next
+	}
+	return out, nil
+}
+
+func kmsKeyArg(req *request) (*kmsKey, error) {
+	var in struct {
+		KeyId                string `json:"KeyId"`
+		RotationPeriodInDays int    `json:"RotationPeriodInDays"`
+	}
+	if err := req.decodeJSON(&in); err != nil {
+		return nil, err
+	}
+	if in.KeyId == "" {
+		return nil, errBadRequest("ValidationException", "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null")
+	}
+	k := kmsResolve(req.srv, req.Account, req.Region, in.KeyId)
+	if k == nil {
+		return nil, kmsNotFound(in.KeyId)
+	}
+	return k, nil
+}
+
+func kmsDescribeKey(req *request) (any, error) {
+	k, err := kmsKeyArg(req)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"KeyMetadata": kmsMetadata(k)}, nil
+}
+
+func kmsGetKeyRotationStatus(req *request) (any, error) {
+	k, err := kmsKeyArg(req)
+	if err != nil {
+		return nil, err
+	}
+	if k.Account != req.Account.ID {
+		return nil, errBadRequest("AccessDeniedException", "User is not authorized to perform kms:GetKeyRotationStatus on key %s", k.ARN)
+	}
+	out := map[string]any{"KeyRotationEnabled": k.Rotation, "KeyId": k.ARN}
+	if k.Rotation {
+		out["RotationPeriodInDays"] = k.RotationDays
+		out["NextRotationDate"] = epoch(k.RotationStart.Add(time.Duration(k.RotationDays) * 24 * time.Hour))
+	}
+	return out, nil
+}
+
+func kmsSetKeyRotation(on bool) operation {
+	return func(req *request) (any, error) {
+		var in struct {
+			KeyId                string `json:"KeyId"`
+			RotationPeriodInDays int    `json:"RotationPeriodInDays"`
+		}
+		if err := req.decodeJSON(&in); err != nil {
+			return nil, err
+		}
+		k := kmsResolve(req.srv, req.Account, req.Region, in.KeyId)
+		if k == nil || k.Account != req.Account.ID {
+			return nil, kmsNotFound(in.KeyId)
+		}
+		if k.KeySpec != "SYMMETRIC_DEFAULT" {
+			return nil, errBadRequest("UnsupportedOperationException", "%s key rotation is not supported for asymmetric or HMAC keys", k.ARN)
+		}
+		if k.State != "Enabled" {
+			return nil, errBadRequest("KMSInvalidStateException", "%s is %s", k.ARN, k.State)
+		}
+		if !on {
+			k.Rotation = false
+			return map[string]any{}, nil
+		}
+		days := in.RotationPeriodInDays
+		if days == 0 {
+			days = 365
+		}
+		if days < 90 || days > 2560 {
+			return nil, errBadRequest("ValidationException", "1 validation error detected: Value '%d' at 'rotationPeriodInDays' failed to satisfy constraint: Member must have value between 90 and 2560", days)
+		}
+		if !k.Rotation {
+			k.RotationStart = req.srv.now()
+		}
+		k.Rotation, k.RotationDays = true, days
+		return map[string]any{}, nil
+	}
+}
+
+func kmsCreateAlias(req *request) (any, error) {
+	var in struct {
+		AliasName   string `json:"AliasName"`
+		TargetKeyId string `json:"TargetKeyId"`
+	}
+	if err := req.decodeJSON(&in); err != nil {
+		return nil, err
+	}
+	if !strings.HasPrefix(in.AliasName, "alias/") || strings.HasPrefix(in.AliasName, "alias/aws/") {
+		return nil, errBadRequest("ValidationException", "Alias must start with the prefix \"alias/\" and must not begin with \"alias/aws/\"")
+	}
+	st := kmsStateOf(req.Account, req.Region)
+	if _, ok := st.aliases[in.AliasName]; ok {
+		return nil, errBadRequest("AlreadyExistsException", "An alias with the name arn:aws:kms:%s:%s:%s already exists", req.Region, req.Account.ID, in.AliasName)
+	}
+	k := kmsResolve(req.srv, req.Account, req.Region, in.TargetKeyId)
+	if k == nil || k.Account != req.Account.ID {
+		return nil, kmsNotFound(in.TargetKeyId)
+	}
+	st.aliases[in.AliasName] = k.ID
+	return map[string]any{}, nil
+}

@@ -1,0 +1,210 @@
+// Package e2e runs orgguard end to end: the embedded Temporal server, the
+// real worker registration and activities, the AWS organization simulator,
+// and the CLI as a user types it.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/orgguard/orgguard/activities"
+	"github.com/orgguard/orgguard/internal/awsclient"
+	"github.com/orgguard/orgguard/internal/awssim"
+	"github.com/orgguard/orgguard/internal/cli"
+	"github.com/orgguard/orgguard/internal/devserver"
+	"github.com/orgguard/orgguard/internal/temporalclient"
+	"github.com/orgguard/orgguard/internal/workerapp"
+	"github.com/orgguard/orgguard/workflows"
+)
+
+const pack = "testdata/sgpack"
+
+type env struct {
+	t        *testing.T
+	sim      *awssim.Server
+	srv      *devserver.Server
+	client   client.Client
+	stateDir string
+	worker   worker.Worker
+}
+
+// newEnv starts the simulator and an in-memory Temporal server, points the
+// AWS SDK's standard environment at the simulator (exactly what a user does)
+// and starts a worker.
+func newEnv(t *testing.T, seed *awssim.Seed) *env {
+	ctx := context.Background()
+	sim, err := awssim.New(awssim.Options{Seed: seed, PageSize: 5})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sim.Close() })
+	key, secret := sim.ManagementCredentials()
+	t.Setenv("AWS_ENDPOINT_URL", sim.URL())
+	t.Setenv("AWS_ACCESS_KEY_ID", key)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	t.Setenv("TEMPORAL_ADDRESS", "")
+
+	srv, err := devserver.Start(ctx, devserver.Options{UIPort: -1, SearchAttributes: workflows.SearchAttributes()})
+	require.NoError(t, err)
+	t.Cleanup(srv.Stop)
+	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddr()})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	// The CLI finds the dev server through its state directory, which is
+	// also what lets --as pick who acts.
+	dir := t.TempDir()
+	require.NoError(t, temporalclient.WriteDevState(dir, temporalclient.DevState{Address: srv.FrontendAddr(), Namespace: "default"}))
+	e := &env{t: t, sim: sim, srv: srv, client: c, stateDir: dir}
+	e.startWorker(seed)
+	return e
+}
+
+func (e *env) startWorker(seed *awssim.Seed) {
+	f, err := awsclient.Load(context.Background(), awsclient.Options{RoleName: seed.MemberRole.Name, ExternalID: seed.MemberRole.ExternalID})
+	require.NoError(e.t, err)
+	acts := activities.New(f)
+	acts.Identity = "e2e-worker"
+	e.worker = workerapp.New(e.client, acts, workerapp.Options{})
+	require.NoError(e.t, e.worker.Start())
+	w := e.worker
+	e.t.Cleanup(w.Stop)
+}
+
+// cli runs the orgguard CLI and returns its exit code and output.
+func (e *env) cli(args ...string) (int, string) {
+	var out bytes.Buffer
+	code := cli.Run(context.Background(), append([]string{"--state-dir", e.stateDir}, args...), &out, &out)
+	return code, out.String()
+}
+
+// writes are the simulator's successful mutating calls.
+func (e *env) writes() []awssim.Call {
+	var out []awssim.Call
+	for _, c := range e.sim.Calls() {
+		if c.ErrorCode != "" {
+			continue
+		}
+		op := c.Operation
+		if strings.HasPrefix(op, "Describe") || strings.HasPrefix(op, "List") || strings.HasPrefix(op, "Get") ||
+			op == "AssumeRole" || op == "GenerateCredentialReport" {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func TestPlanThenApprovalGatedApply(t *testing.T) {
+	seed, err := awssim.DemoSeed()
+	require.NoError(t, err)
+	e := newEnv(t, seed)
+
+	// plan: findings and changes, no write.
+	code, out := e.cli("plan", pack, "--as", "ccoe-operator")
+	require.Equal(t, 1, code, out) // findings exist
+	require.Contains(t, out, "revoke all")
+	require.Contains(t, out, "[planned] control.default_sg_closed")
+	require.Empty(t, e.writes(), "plan must not change anything")
+
+	// apply: the remediations wait for approval.
+	// bob, an approver himself, requests the change.
+	code, out = e.cli("apply", pack, "--as", "bob", "--reason", "e2e")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "wait for approval")
+	require.Empty(t, e.writes(), "nothing is applied before approval")
+
+	code, out = e.cli("approvals", "list", "--json")
+	require.Equal(t, 0, code, out)
+	var pending []workflows.RemediationState
+	require.NoError(t, json.Unmarshal([]byte(out), &pending))
+	require.NotEmpty(t, pending)
+	rem := pending[0]
+	require.Equal(t, []string{"alice", "bob"}, rem.Approvers)
+	require.NotNil(t, rem.Change)
+
+	code, out = e.cli("approvals", "show", rem.ID)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "Planned change")
+
+	// Refusals come back at once, with the reason, and change nothing.
+	code, out = e.cli("approve", rem.ID, "--as", "mallory", "--reason", "trust me")
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, `"mallory" is not an approver`)
+	code, out = e.cli("approve", rem.ID, "--as", "bob", "--reason", "mine")
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "separation of duties")
+	code, out = e.cli("approve", rem.ID, "--as", "alice")
+	require.Equal(t, 2, code, out) // --reason is required
+	require.Empty(t, e.writes())
+
+	code, out = e.cli("approve", rem.ID, "--as", "alice", "--reason", "reviewed the diff")
+	require.Equal(t, 0, code, out)
+
+	var final workflows.RemediationState
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	require.NoError(t, e.client.GetWorkflow(ctx, rem.ID, "").Get(ctx, &final))
+	require.Equal(t, workflows.RemRemediated, final.Status, final.Error)
+
+	// Exactly the planned revocations, once, as alice, in the right account.
+	groupID := rem.Change.Params["group_id"].(string)
+	var revokes []awssim.Call
+	for _, c := range e.writes() {
+		require.Contains(t, []string{"RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress"}, c.Operation, "unexpected write %+v", c)
+		revokes = append(revokes, c)
+		require.Equal(t, rem.AccountID, c.AccountID)
+		require.Equal(t, rem.Region, c.Region)
+		require.Equal(t, "alice", c.SourceIdentity, "the approver is the session's SourceIdentity")
+		require.Equal(t, groupID, c.Params["GroupId"])
+	}
+	require.NotEmpty(t, revokes)
+	ops := map[string]int{}
+	for _, c := range revokes {
+		ops[c.Operation]++
+	}
+	for op, n := range ops {
+		require.Equal(t, 1, n, "%s called %d times", op, n)
+	}
+
+	// A second vote after the decision is refused.
+	code, out = e.cli("approve", rem.ID, "--as", "alice", "--reason", "again")
+	require.Equal(t, 1, code, out)
+
+	// The audit trail finds it by approver and control, and tells its story.
+	require.Eventually(t, func() bool {
+		code, out = e.cli("audit", "--approver", "alice", "--control", "CIS 5.4", "--format", "json")
+		return code == 0 && strings.Contains(out, rem.ID)
+	}, 30*time.Second, 200*time.Millisecond, out)
+	code, out = e.cli("audit", "history", rem.ID)
+	require.Equal(t, 0, code, out)
+	for _, want := range []string{"detected", "planned", "approved  by alice", "reason: reviewed the diff", "applied", "re-check: compliant", "remediated"} {
+		require.Contains(t, out, want)
+	}
+
+	// A check of that account now finds its default group closed.
+	code, out = e.cli("check", pack, "--target", rem.AccountID, "--json")
+	require.Contains(t, []int{0, 1}, code, out)
+	var res workflows.RolloutResult
+	require.NoError(t, json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &res))
+	var br workflows.BaselineResult
+	require.NoError(t, e.client.GetWorkflow(ctx, workflows.AccountBaselineID(res.Progress.RunID, rem.AccountID), "").Get(ctx, &br))
+	found := false
+	for _, it := range br.Items {
+		if it.Finding.Resource == rem.Resource {
+			found = true
+			require.Equal(t, workflows.ItemCompliant, it.Status, it.Finding.Evidence)
+		}
+	}
+	require.True(t, found, fmt.Sprintf("resource %s not re-checked", rem.Resource))
+}
