@@ -24,7 +24,8 @@ type accessAnalyzerAPI interface {
 type accessAnalyzer struct{}
 
 func (accessAnalyzer) Permissions() []string {
-	return []string{"access-analyzer:ListAnalyzers", "access-analyzer:CreateAnalyzer"}
+	// CreateAnalyzer tags the analyzer and creates its service-linked role.
+	return []string{"access-analyzer:ListAnalyzers", "access-analyzer:CreateAnalyzer", "access-analyzer:TagResource", "iam:CreateServiceLinkedRole"}
 }
 
 func (accessAnalyzer) api(env Env) accessAnalyzerAPI { return accessanalyzer.NewFromConfig(env.Config) }

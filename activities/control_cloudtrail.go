@@ -46,7 +46,7 @@ type cloudTrailMultiRegion struct{}
 func (cloudTrailMultiRegion) Permissions() []string {
 	p := []string{
 		"cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus", "cloudtrail:CreateTrail", "cloudtrail:UpdateTrail", "cloudtrail:StartLogging",
-		"kms:DescribeKey", "kms:CreateKey", "kms:CreateAlias", "kms:EnableKeyRotation",
+		"cloudtrail:AddTags", "kms:DescribeKey", "kms:CreateKey", "kms:TagResource", "kms:CreateAlias", "kms:EnableKeyRotation",
 	}
 	p = append(p, logBucketPermissions...)
 	p = append(p, logGroupPermissions...)

@@ -24,7 +24,9 @@ type guardDutyAPI interface {
 type guardDutyDetector struct{}
 
 func (guardDutyDetector) Permissions() []string {
-	return []string{"guardduty:ListDetectors", "guardduty:GetDetector", "guardduty:CreateDetector", "guardduty:UpdateDetector"}
+	// CreateDetector tags the detector and creates GuardDuty's service-linked role.
+	return []string{"guardduty:ListDetectors", "guardduty:GetDetector", "guardduty:CreateDetector", "guardduty:UpdateDetector",
+		"guardduty:TagResource", "iam:CreateServiceLinkedRole"}
 }
 
 func (guardDutyDetector) api(env Env) guardDutyAPI { return guardduty.NewFromConfig(env.Config) }

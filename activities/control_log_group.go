@@ -16,7 +16,8 @@ type logGroupAPI interface {
 	PutRetentionPolicy(context.Context, *cloudwatchlogs.PutRetentionPolicyInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutRetentionPolicyOutput, error)
 }
 
-var logGroupPermissions = []string{"logs:DescribeLogGroups", "logs:CreateLogGroup", "logs:PutRetentionPolicy"}
+// logs:TagResource because CreateLogGroup tags the group.
+var logGroupPermissions = []string{"logs:DescribeLogGroups", "logs:CreateLogGroup", "logs:TagResource", "logs:PutRetentionPolicy"}
 
 // findLogGroup returns the named log group, nil when it does not exist.
 func findLogGroup(ctx context.Context, api logGroupAPI, name string) (*logstypes.LogGroup, error) {

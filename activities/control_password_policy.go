@@ -174,9 +174,13 @@ func (c passwordPolicy) Apply(ctx context.Context, env Env, f workflows.Finding)
 		return workflows.ApplyOutput{}, err
 	}
 	var out applied
-	if exists && have == planned {
+	// Keep whatever became stricter since the plan; write nothing when the
+	// policy already meets it.
+	target, why := fixPolicy(have, planned)
+	if exists && len(why) == 0 {
 		return out.ApplyOutput, nil
 	}
+	planned = target
 	in := &iam.UpdateAccountPasswordPolicyInput{
 		MinimumPasswordLength: aws.Int32(int32(planned.MinLength)), RequireUppercaseCharacters: planned.Upper,
 		RequireLowercaseCharacters: planned.Lower, RequireNumbers: planned.Numbers, RequireSymbols: planned.Symbol,

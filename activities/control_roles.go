@@ -20,7 +20,8 @@ type roleAPI interface {
 	PutRolePolicy(context.Context, *iam.PutRolePolicyInput, ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error)
 }
 
-var rolePermissions = []string{"iam:GetRole", "iam:CreateRole", "iam:PutRolePolicy", "iam:PassRole"}
+// iam:TagRole because CreateRole tags the role.
+var rolePermissions = []string{"iam:GetRole", "iam:CreateRole", "iam:TagRole", "iam:PutRolePolicy", "iam:PassRole"}
 
 // serviceRole is a role orgguard creates for an AWS service to assume.
 type serviceRole struct {

@@ -56,7 +56,7 @@ func (configRuleKind) Permissions() []string {
 	return []string{
 		"config:DescribeConfigRules", "config:PutConfigRule", "config:DescribeRemediationConfigurations",
 		"config:PutRemediationConfigurations", "config:GetComplianceDetailsByConfigRule", "config:StartRemediationExecution",
-		"ssm:DescribeDocument", "ssm:GetDocument", "ssm:CreateDocument", "ssm:UpdateDocument", "ssm:UpdateDocumentDefaultVersion",
+		"ssm:DescribeDocument", "ssm:GetDocument", "ssm:CreateDocument", "ssm:AddTagsToResource", "ssm:UpdateDocument", "ssm:UpdateDocumentDefaultVersion",
 		"iam:PassRole",
 	}
 }

@@ -54,6 +54,17 @@ func TestKinds(t *testing.T) {
 			}
 		}
 	})
+	t.Run("every catalogue control and kind is implemented", func(t *testing.T) {
+		keys := []string{string(guardrails.KindSCP), string(guardrails.KindConfigRule), string(guardrails.KindSecurityHub)}
+		for _, name := range guardrails.ControlTypeNames() {
+			keys = append(keys, "control:"+name)
+		}
+		for _, key := range keys {
+			if _, ok := a.kinds[key]; !ok {
+				t.Errorf("%s has no implementation", key)
+			}
+		}
+	})
 	t.Run("every kind has a scenario", func(t *testing.T) {
 		for _, key := range a.Kinds() {
 			if why, ok := noSimulator[key]; ok {

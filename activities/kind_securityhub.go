@@ -41,7 +41,7 @@ func (securityHubKind) Permissions() []string {
 	return []string{
 		"securityhub:DescribeHub", "securityhub:EnableSecurityHub", "securityhub:GetEnabledStandards",
 		"securityhub:BatchEnableStandards", "securityhub:DescribeStandardsControls", "securityhub:UpdateStandardsControl",
-		"securityhub:GetFindings", "iam:CreateServiceLinkedRole",
+		"securityhub:GetFindings", "securityhub:TagResource", "iam:CreateServiceLinkedRole",
 	}
 }
 

@@ -32,6 +32,9 @@ type RolloutInput struct {
 	RequestedBy string         `json:"requested_by"`
 	Reason      string         `json:"reason,omitempty"`
 	Concurrency int            `json:"concurrency,omitempty"`
+	// ContinueAsNewEvery overrides how many children one run starts before
+	// continuing as new (default continueAsNewEvery).
+	ContinueAsNewEvery int `json:"continue_as_new_every,omitempty"`
 	// State carries progress across continue-as-new; nil on the first run.
 	State *RolloutState `json:"state,omitempty"`
 }
@@ -243,7 +246,7 @@ func (r *rollout) run(ctx workflow.Context) (RolloutResult, error) {
 				r.record(wave, acct, res, err)
 				running--
 			})
-			if r.started >= continueAsNewEvery || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			if r.started >= r.canEvery() || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 				// Drain the window so no child is in flight across the boundary:
 				// nothing is lost (results are in state) or repeated (Next moved).
 				if err := workflow.Await(ctx, func() bool { return running == 0 }); err != nil {
@@ -278,6 +281,13 @@ func (r *rollout) run(ctx workflow.Context) (RolloutResult, error) {
 		return res, temporal.NewNonRetryableApplicationError(r.st.StoppedReason, "FailureBudgetExceeded", nil, res)
 	}
 	return res, nil
+}
+
+func (r *rollout) canEvery() int {
+	if r.in.ContinueAsNewEvery > 0 {
+		return r.in.ContinueAsNewEvery
+	}
+	return continueAsNewEvery
 }
 
 func budgetString(w WaveState) string {

@@ -65,7 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opts := awssim.Options{Addr: c.listen, PageSize: c.pageSize}
+	// A long demo run must not grow the call log without bound.
+	opts := awssim.Options{Addr: c.listen, PageSize: c.pageSize, CallLogLimit: 100_000}
 	switch {
 	case c.generate > 0:
 		opts.Seed = awssim.GenerateSeed(awssim.GenerateOptions{Accounts: c.generate})

@@ -249,3 +249,39 @@ func TestUnimplementedServiceAnswersInItsProtocol(t *testing.T) {
 		t.Errorf("status %d body %v", resp.StatusCode, body)
 	}
 }
+
+func TestPanickingOperationDoesNotWedgeServer(t *testing.T) {
+	t.Parallel()
+	s, err := newServer(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, svc := range s.services {
+		if svc.Name == "sts" {
+			svc.Ops["GetCallerIdentity"] = func(*request) (any, error) { panic("boom") }
+		}
+	}
+	if err := s.listen(""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	c := sts.NewFromConfig(mgmtConfig(s, "us-east-1"))
+	_, err = c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	requireCode(t, err, "InternalFailure")
+	// The lock was released: other calls still work.
+	must[*sts.AssumeRoleOutput](t)(c.AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::100000000006:role/" + demoRole), RoleSessionName: aws.String("after"), ExternalId: aws.String(demoExternalID),
+	}))
+}
+
+func TestCallLogLimit(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{CallLogLimit: 4})
+	c := sts.NewFromConfig(mgmtConfig(s, "us-east-1"))
+	for range 10 {
+		must[*sts.GetCallerIdentityOutput](t)(c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
+	}
+	if n := len(s.Calls()); n == 0 || n > 4 {
+		t.Errorf("call log holds %d calls, limit 4", n)
+	}
+}

@@ -30,6 +30,9 @@ type Options struct {
 	// RandSeed seeds the generator of resource IDs, credentials and fault
 	// error rates, so two servers with the same options hand out the same IDs.
 	RandSeed uint64
+	// CallLogLimit bounds the call log for long-running servers: past it
+	// the oldest calls are dropped. 0 keeps every call (tests).
+	CallLogLimit int
 	// OnCall, when set, is called after every logged call, outside the
 	// server lock (cmd/awssim prints calls with it). It must not block.
 	OnCall func(Call)
@@ -312,21 +315,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	s.mu.Lock()
-	out, opErr := handler(req)
-	var ae *apiError
-	if opErr != nil {
-		ae = asAPIError(opErr, codes.Internal)
-		call.ErrorCode = ae.Code
-	}
-	s.logCallLocked(&call, req)
-	s.mu.Unlock()
+	out, ae := s.runOp(handler, req, &call)
 	s.notify(call)
 	if ae != nil {
 		s.writeError(w, req, reqID, ae)
 		return
 	}
 	s.writeResult(w, req, reqID, out)
+}
+
+// runOp runs the operation and logs the call under the lock. A panicking
+// operation (a simulator bug) must not leave the lock held and wedge every
+// later request, so it is turned into the service's 5xx error.
+func (s *Server) runOp(handler operation, req *request, call *Call) (out any, ae *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer func() {
+		if p := recover(); p != nil {
+			out, ae = nil, newError(http.StatusInternalServerError, req.svc.Codes.Internal, "simulator panic in %s: %v", req.Op, p)
+		}
+		if ae != nil {
+			call.ErrorCode = ae.Code
+		}
+		s.logCallLocked(call, req)
+	}()
+	out, err := handler(req)
+	if err != nil {
+		return nil, asAPIError(err, req.svc.Codes.Internal)
+	}
+	return out, nil
 }
 
 // resolve finds the service and operation. It returns a nil request only
@@ -486,6 +503,11 @@ func (s *Server) logCallLocked(c *Call, req *request) {
 	c.Params = params
 	c.ParamsDigest = digestParams(params)
 	c.Time = s.now()
+	if lim := s.opts.CallLogLimit; lim > 0 && len(s.calls) >= lim {
+		// Drop the oldest quarter at once so trimming stays amortised O(1).
+		drop := max(lim/4, 1)
+		s.calls = append(s.calls[:0:0], s.calls[drop:]...)
+	}
 	s.calls = append(s.calls, *c)
 }
 

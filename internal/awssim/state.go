@@ -56,6 +56,10 @@ type iamRole struct {
 	Description         string
 	Created             time.Time
 	ServiceLinked       bool
+	// AttachedPolicies are managed policy ARNs in attach order;
+	// InlinePolicies maps policy name to document. Stored, not evaluated.
+	AttachedPolicies []string
+	InlinePolicies   map[string]string
 }
 
 // accountData returns the account-wide state a global service keeps under key,

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,6 +44,14 @@ func iamService() *service {
 			"CreateRole":                  iamCreateRole,
 			"CreateServiceLinkedRole":     iamCreateServiceLinkedRole,
 			"ListRoles":                   iamListRoles,
+			"UpdateAssumeRolePolicy":      iamUpdateAssumeRolePolicy,
+			"AttachRolePolicy":            iamAttachRolePolicy,
+			"DetachRolePolicy":            iamDetachRolePolicy,
+			"ListAttachedRolePolicies":    iamListAttachedRolePolicies,
+			"PutRolePolicy":               iamPutRolePolicy,
+			"GetRolePolicy":               iamGetRolePolicy,
+			"ListRolePolicies":            iamListRolePolicies,
+			"DeleteRolePolicy":            iamDeleteRolePolicy,
 		},
 	}
 }
@@ -745,4 +754,167 @@ func iamCreateServiceLinkedRole(r *request) (any, error) {
 	role.TrustPolicy = fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"%s"},"Action":"sts:AssumeRole"}]}`, svcName)
 	r.Account.roles[name] = role
 	return &struct{ Role iamRoleOut }{roleOut(role)}, nil
+}
+
+// --- role policies ---
+
+func roleFor(r *request) (*iamRole, error) {
+	name := r.param("RoleName")
+	role := r.Account.roles[name]
+	if role == nil {
+		return nil, noSuchEntity("The role with name %s cannot be found.", name)
+	}
+	return role, nil
+}
+
+// mutableRole refuses changes to service-linked roles, which only their
+// service may change.
+func mutableRole(r *request) (*iamRole, error) {
+	role, err := roleFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if role.ServiceLinked {
+		return nil, errBadRequest("UnmodifiableEntity", "Cannot perform the operation on the protected role '%s' - this role is only modifiable by AWS", role.Name)
+	}
+	return role, nil
+}
+
+func iamUpdateAssumeRolePolicy(r *request) (any, error) {
+	role, err := mutableRole(r)
+	if err != nil {
+		return nil, err
+	}
+	doc := r.param("PolicyDocument")
+	principals, externalID, err := parseTrustPolicy(doc)
+	if err != nil {
+		return nil, err
+	}
+	role.TrustPolicy, role.TrustedPrincipals, role.ExternalID = doc, principals, externalID
+	return nil, nil
+}
+
+var policyARNPattern = regexp.MustCompile(`^arn:aws:iam::(aws|\d{12}):policy/(?:[\x21-\x7E]*/)?([\w+=,.@-]+)$`)
+
+func iamAttachRolePolicy(r *request) (any, error) {
+	role, err := mutableRole(r)
+	if err != nil {
+		return nil, err
+	}
+	arn := r.param("PolicyArn")
+	if !policyARNPattern.MatchString(arn) {
+		return nil, iamValidation("ARN %s is not valid.", arn)
+	}
+	if !slices.Contains(role.AttachedPolicies, arn) {
+		// Managed policies per role are limited to 10 by default.
+		if len(role.AttachedPolicies) >= 10 {
+			return nil, errConflict("LimitExceeded", "Cannot exceed quota for PoliciesPerRole: 10")
+		}
+		role.AttachedPolicies = append(role.AttachedPolicies, arn)
+	}
+	return nil, nil
+}
+
+func iamDetachRolePolicy(r *request) (any, error) {
+	role, err := mutableRole(r)
+	if err != nil {
+		return nil, err
+	}
+	arn := r.param("PolicyArn")
+	i := slices.Index(role.AttachedPolicies, arn)
+	if i < 0 {
+		return nil, noSuchEntity("Policy %s was not found.", arn)
+	}
+	role.AttachedPolicies = slices.Delete(role.AttachedPolicies, i, i+1)
+	return nil, nil
+}
+
+type iamAttachedPolicy struct {
+	PolicyName string
+	PolicyArn  string
+}
+
+func iamListAttachedRolePolicies(r *request) (any, error) {
+	role, err := roleFor(r)
+	if err != nil {
+		return nil, err
+	}
+	var out []iamAttachedPolicy
+	for _, arn := range role.AttachedPolicies {
+		out = append(out, iamAttachedPolicy{arn[strings.LastIndex(arn, "/")+1:], arn})
+	}
+	page, next, err := iamPage(r, out)
+	if err != nil {
+		return nil, err
+	}
+	return &struct {
+		AttachedPolicies []iamAttachedPolicy `xml:"AttachedPolicies>member"`
+		IsTruncated      bool
+		Marker           string `xml:",omitempty"`
+	}{page, next != "", next}, nil
+}
+
+func iamPutRolePolicy(r *request) (any, error) {
+	role, err := mutableRole(r)
+	if err != nil {
+		return nil, err
+	}
+	name, doc := r.param("PolicyName"), r.param("PolicyDocument")
+	if !roleNamePattern.MatchString(name) {
+		return nil, iamValidation("1 validation error detected: Value '%s' at 'policyName' failed to satisfy constraint", name)
+	}
+	if !json.Valid([]byte(doc)) {
+		return nil, errBadRequest("MalformedPolicyDocument", "This policy contains invalid Json")
+	}
+	if role.InlinePolicies == nil {
+		role.InlinePolicies = map[string]string{}
+	}
+	role.InlinePolicies[name] = doc
+	return nil, nil
+}
+
+func iamGetRolePolicy(r *request) (any, error) {
+	role, err := roleFor(r)
+	if err != nil {
+		return nil, err
+	}
+	name := r.param("PolicyName")
+	doc, ok := role.InlinePolicies[name]
+	if !ok {
+		return nil, noSuchEntity("The role policy with name %s cannot be found.", name)
+	}
+	return &struct {
+		RoleName       string
+		PolicyName     string
+		PolicyDocument string
+	}{role.Name, name, url.QueryEscape(doc)}, nil
+}
+
+func iamListRolePolicies(r *request) (any, error) {
+	role, err := roleFor(r)
+	if err != nil {
+		return nil, err
+	}
+	page, next, err := iamPage(r, sortedKeys(role.InlinePolicies))
+	if err != nil {
+		return nil, err
+	}
+	return &struct {
+		PolicyNames []string `xml:"PolicyNames>member"`
+		IsTruncated bool
+		Marker      string `xml:",omitempty"`
+	}{page, next != "", next}, nil
+}
+
+func iamDeleteRolePolicy(r *request) (any, error) {
+	role, err := mutableRole(r)
+	if err != nil {
+		return nil, err
+	}
+	name := r.param("PolicyName")
+	if _, ok := role.InlinePolicies[name]; !ok {
+		return nil, noSuchEntity("The role policy with name %s cannot be found.", name)
+	}
+	delete(role.InlinePolicies, name)
+	return nil, nil
 }

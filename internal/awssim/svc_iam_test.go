@@ -240,3 +240,57 @@ func TestIAMRoles(t *testing.T) {
 		t.Errorf("roles = %v", names)
 	}
 }
+
+// TestIAMAutomationRole builds the role a Config remediation needs, the way
+// orgguard creates it: trust ssm.amazonaws.com, attach the managed policy,
+// add an inline policy.
+func TestIAMAutomationRole(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{PageSize: 1})
+	c := iamClient(s, webDev)
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ssm.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	must[*iam.CreateRoleOutput](t)(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("orgguard-automation"), AssumeRolePolicyDocument: aws.String(trust)}))
+	for _, arn := range []string{"arn:aws:iam::aws:policy/service-role/AmazonSSMAutomationRole", "arn:aws:iam::aws:policy/ReadOnlyAccess"} {
+		must[*iam.AttachRolePolicyOutput](t)(c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("orgguard-automation"), PolicyArn: aws.String(arn)}))
+	}
+	var names []string
+	p := iam.NewListAttachedRolePoliciesPaginator(c, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String("orgguard-automation")})
+	for p.HasMorePages() {
+		for _, ap := range must[*iam.ListAttachedRolePoliciesOutput](t)(p.NextPage(ctx)).AttachedPolicies {
+			names = append(names, aws.ToString(ap.PolicyName))
+		}
+	}
+	if !slices.Equal(names, []string{"AmazonSSMAutomationRole", "ReadOnlyAccess"}) {
+		t.Errorf("attached = %v", names)
+	}
+	must[*iam.DetachRolePolicyOutput](t)(c.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String("orgguard-automation"), PolicyArn: aws.String("arn:aws:iam::aws:policy/ReadOnlyAccess")}))
+	_, err := c.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String("orgguard-automation"), PolicyArn: aws.String("arn:aws:iam::aws:policy/ReadOnlyAccess")})
+	requireCode(t, err, "NoSuchEntity")
+
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:RevokeSecurityGroupIngress","Resource":"*"}]}`
+	must[*iam.PutRolePolicyOutput](t)(c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("orgguard-automation"), PolicyName: aws.String("revoke"), PolicyDocument: aws.String(doc)}))
+	got := must[*iam.GetRolePolicyOutput](t)(c.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("orgguard-automation"), PolicyName: aws.String("revoke")}))
+	if d, _ := url.QueryUnescape(aws.ToString(got.PolicyDocument)); d != doc {
+		t.Errorf("inline policy = %s", d)
+	}
+	list := must[*iam.ListRolePoliciesOutput](t)(c.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String("orgguard-automation")}))
+	if !slices.Equal(list.PolicyNames, []string{"revoke"}) {
+		t.Errorf("inline names = %v", list.PolicyNames)
+	}
+	must[*iam.DeleteRolePolicyOutput](t)(c.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String("orgguard-automation"), PolicyName: aws.String("revoke")}))
+	_, err = c.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("orgguard-automation"), PolicyName: aws.String("revoke")})
+	requireCode(t, err, "NoSuchEntity")
+
+	// Trust changes take effect for STS.
+	must[*iam.UpdateAssumeRolePolicyOutput](t)(c.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{
+		RoleName:       aws.String("orgguard-automation"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::100000000009:root"},"Action":"sts:AssumeRole"}]}`),
+	}))
+	must[*sts.AssumeRoleOutput](t)(sts.NewFromConfig(memberConfig(s, webDev, "us-east-1")).AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::100000000009:role/orgguard-automation"), RoleSessionName: aws.String("auto"),
+	}))
+
+	slr := must[*iam.CreateServiceLinkedRoleOutput](t)(c.CreateServiceLinkedRole(ctx, &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String("securityhub.amazonaws.com")}))
+	_, err = c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: slr.Role.RoleName, PolicyArn: aws.String("arn:aws:iam::aws:policy/ReadOnlyAccess")})
+	requireCode(t, err, "UnmodifiableEntity")
+}

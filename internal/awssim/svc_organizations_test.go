@@ -251,3 +251,22 @@ func TestOrganizationsThrottling(t *testing.T) {
 		t.Errorf("calls = %+v", throttled)
 	}
 }
+
+func TestOrganizationsTagging(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{})
+	c := orgClient(s)
+	acct := aws.String("100000000008")
+	must[*organizations.TagResourceOutput](t)(c.TagResource(ctx, &organizations.TagResourceInput{ResourceId: acct, Tags: []types.Tag{{Key: aws.String("orgguard:wave"), Value: aws.String("2")}}}))
+	tags := must[*organizations.ListTagsForResourceOutput](t)(c.ListTagsForResource(ctx, &organizations.ListTagsForResourceInput{ResourceId: acct}))
+	if !slices.ContainsFunc(tags.Tags, func(t types.Tag) bool { return aws.ToString(t.Key) == "orgguard:wave" }) {
+		t.Fatalf("tags = %+v", tags.Tags)
+	}
+	must[*organizations.UntagResourceOutput](t)(c.UntagResource(ctx, &organizations.UntagResourceInput{ResourceId: acct, TagKeys: []string{"orgguard:wave"}}))
+	tags = must[*organizations.ListTagsForResourceOutput](t)(c.ListTagsForResource(ctx, &organizations.ListTagsForResourceInput{ResourceId: acct}))
+	if slices.ContainsFunc(tags.Tags, func(t types.Tag) bool { return aws.ToString(t.Key) == "orgguard:wave" }) {
+		t.Errorf("tag not removed: %+v", tags.Tags)
+	}
+	_, err := c.TagResource(ctx, &organizations.TagResourceInput{ResourceId: aws.String("999999999999"), Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
+	requireCode(t, err, "TargetNotFoundException")
+}

@@ -8,11 +8,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
@@ -207,4 +212,32 @@ func TestPlanThenApprovalGatedApply(t *testing.T) {
 		}
 	}
 	require.True(t, found, fmt.Sprintf("resource %s not re-checked", rem.Resource))
+
+	// ORGGUARD_RECORD_HISTORIES=1 refreshes the histories the workflows
+	// package replays (workflows/testdata/histories): do it, and commit them,
+	// whenever a workflow change is guarded by workflow.GetVersion.
+	if os.Getenv("ORGGUARD_RECORD_HISTORIES") != "" {
+		applyRun := rem.RunID
+		for name, id := range map[string]string{
+			"remediation.json":      rem.ID,
+			"account_baseline.json": workflows.AccountBaselineID(applyRun, rem.AccountID),
+			"org_rollout.json":      workflows.RolloutID(applyRun),
+		} {
+			e.recordHistory(id, "../../workflows/testdata/histories/"+name)
+		}
+	}
+}
+
+func (e *env) recordHistory(id, path string) {
+	hist := &historypb.History{}
+	iter := e.client.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		require.NoError(e.t, err)
+		hist.Events = append(hist.Events, ev)
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(hist)
+	require.NoError(e.t, err)
+	require.NoError(e.t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(e.t, os.WriteFile(path, b, 0o644))
 }

@@ -1,0 +1,109 @@
+package activities
+
+import (
+	"testing"
+
+	"github.com/orgguard/orgguard/guardrails"
+)
+
+func configRuleGuardrail(name, source string, params map[string]string, types []string, r *guardrails.SSMRemediation) guardrails.Guardrail {
+	return guardrails.Guardrail{ID: "config_rule." + name, Kind: guardrails.KindConfigRule, Name: name, Description: "test " + name,
+		ConfigRule: &guardrails.ConfigRule{RuleName: name, SourceIdentifier: source, Owner: "AWS", InputParameters: params, ResourceTypes: types, Remediation: r}}
+}
+
+var restrictedIncoming = configRuleGuardrail("restricted-incoming-traffic", "RESTRICTED_INCOMING_TRAFFIC",
+	map[string]string{"blockedPort1": "22", "blockedPort2": "3389"}, []string{"AWS::EC2::SecurityGroup"},
+	&guardrails.SSMRemediation{
+		DocumentName: "AWS-DisablePublicAccessForSecurityGroup", ResourceIDParameter: "GroupId",
+		Automatic: false, MaximumAttempts: 3, RetrySeconds: 60, AutomationRole: "orgguard-remediation",
+	})
+
+// revokeDefaultSG is the custom document the baseline ships for closing
+// default security groups.
+const revokeDefaultSG = `{
+  "schemaVersion": "0.3",
+  "description": "Revoke every ingress and egress permission of a default security group.",
+  "assumeRole": "{{ AutomationAssumeRole }}",
+  "parameters": {
+    "GroupId": {"type": "String"},
+    "AutomationAssumeRole": {"type": "String"}
+  },
+  "mainSteps": [
+    {"name": "describe", "action": "aws:executeAwsApi", "inputs": {"Service": "ec2", "Api": "DescribeSecurityGroups", "GroupIds": ["{{ GroupId }}"]},
+     "outputs": [{"Name": "Ingress", "Selector": "$.SecurityGroups[0].IpPermissions", "Type": "MapList"},
+                 {"Name": "Egress", "Selector": "$.SecurityGroups[0].IpPermissionsEgress", "Type": "MapList"}]},
+    {"name": "revokeIngress", "action": "aws:executeAwsApi", "inputs": {"Service": "ec2", "Api": "RevokeSecurityGroupIngress", "GroupId": "{{ GroupId }}", "IpPermissions": "{{ describe.Ingress }}"}},
+    {"name": "revokeEgress", "action": "aws:executeAwsApi", "inputs": {"Service": "ec2", "Api": "RevokeSecurityGroupEgress", "GroupId": "{{ GroupId }}", "IpPermissions": "{{ describe.Egress }}"}}
+  ]
+}`
+
+var defaultSGRule = configRuleGuardrail("vpc-default-security-group-closed", "VPC_DEFAULT_SECURITY_GROUP_CLOSED", nil, []string{"AWS::EC2::SecurityGroup"},
+	&guardrails.SSMRemediation{
+		DocumentName: "Orgguard-RevokeDefaultSecurityGroup", DocumentContent: revokeDefaultSG, ResourceIDParameter: "GroupId",
+		Automatic: true, MaximumAttempts: 5, RetrySeconds: 60, AutomationRole: "orgguard-remediation",
+	})
+
+// withRecorder turns AWS Config on in the account and region first: rules
+// need a recorder.
+func withRecorder(account, region string) func(t *testing.T, s *sim) {
+	return func(t *testing.T, s *sim) {
+		t.Helper()
+		env := s.env(t, account, region, control("config.recorder", nil))
+		fs, err := configRecorder{}.Check(ctx, env, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fs {
+			if f.Change != nil {
+				if _, err := (configRecorder{}).Apply(ctx, env, f); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+}
+
+// withRule puts the rule in place first, so the scenario starts from its
+// evaluations.
+func withRule(account, region string, g guardrails.Guardrail) func(t *testing.T, s *sim) {
+	return func(t *testing.T, s *sim) {
+		t.Helper()
+		withRecorder(account, region)(t, s)
+		env := s.env(t, account, region, g)
+		fs, err := configRuleKind{}.Check(ctx, env, env.ARN("config", "config-rule/"+g.ConfigRule.RuleName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fs {
+			if f.Change != nil {
+				if _, err := (configRuleKind{}).Apply(ctx, env, f); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+}
+
+var _ = addScenarios("control:config.recorder", scenario{
+	name: "recorder, delivery bucket and channel are set up", account: acctWebProd, region: usEast1,
+	guardrail: control("config.recorder", nil), evidence: "no configuration recorder",
+	wantWrites: []string{"config:PutConfigurationRecorder", "config:PutDeliveryChannel", "config:StartConfigurationRecorder", "s3:CreateBucket", "s3:PutBucketPolicy"},
+})
+
+var _ = addScenarios("config_rule",
+	scenario{
+		name: "managed rule with an AWS-owned remediation document is put", account: acctWebProd, region: usEast1,
+		guardrail: restrictedIncoming, prepare: withRecorder(acctWebProd, usEast1), evidence: "rule restricted-incoming-traffic does not exist",
+		wantWrites: []string{"config:PutConfigRule", "config:PutRemediationConfigurations"},
+	},
+	scenario{
+		name: "custom remediation document is created from the guardrail", account: acctWebProd, region: usEast1,
+		guardrail: defaultSGRule, prepare: withRecorder(acctWebProd, usEast1), evidence: "document Orgguard-RevokeDefaultSecurityGroup does not exist",
+		wantWrites: []string{"config:PutConfigRule", "ssm:CreateDocument", "config:PutRemediationConfigurations"},
+	},
+	scenario{
+		name: "non-compliant resources are remediated through AWS Config", account: acctWebProd, region: usEast1,
+		guardrail: restrictedIncoming, prepare: withRule(acctWebProd, usEast1, restrictedIncoming), evidence: "is NON_COMPLIANT",
+		wantWrites: []string{"config:StartRemediationExecution"},
+	},
+)

@@ -1,0 +1,297 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"github.com/stretchr/testify/suite"
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/orgguard/orgguard/guardrails"
+)
+
+// Activity stand-ins registered under the real names; each test mocks them.
+func discoverStub(context.Context, DiscoverInput) (DiscoverOutput, error) {
+	return DiscoverOutput{}, nil
+}
+func checkStub(context.Context, CheckInput) (CheckOutput, error) { return CheckOutput{}, nil }
+func applyStub(context.Context, ApplyInput) (ApplyOutput, error) { return ApplyOutput{}, nil }
+func notifyStub(context.Context, NotifyInput) error              { return nil }
+
+func registerStubs(env *testsuite.TestWorkflowEnvironment) {
+	env.RegisterActivityWithOptions(discoverStub, activity.RegisterOptions{Name: ActivityDiscoverAccounts})
+	env.RegisterActivityWithOptions(checkStub, activity.RegisterOptions{Name: ActivityCheckGuardrail})
+	env.RegisterActivityWithOptions(applyStub, activity.RegisterOptions{Name: ActivityApplyRemediation})
+	env.RegisterActivityWithOptions(notifyStub, activity.RegisterOptions{Name: ActivityNotifyApprovers})
+}
+
+var sgGuardrail = guardrails.Guardrail{
+	ID: "control.default_sg_closed", Kind: guardrails.KindControl, Name: "default_sg_closed",
+	Controls: []string{"CIS 5.4"}, Regions: []string{"us-east-1"},
+	Remediation: guardrails.Remediation{Mode: guardrails.ModeApproval, ApprovalPolicy: "security-team"},
+	Control:     &guardrails.Control{Type: "ec2.default_security_group_closed"},
+}
+
+var policy = guardrails.ApprovalPolicy{
+	Name: "security-team", Approvers: []string{"alice", "bob"}, Quorum: 1, SeparationOfDuties: true,
+	Timeout: 72 * time.Hour, OnTimeout: "expire",
+}
+
+func nonCompliant(account string) Finding {
+	return Finding{
+		GuardrailID: sgGuardrail.ID, AccountID: account, Region: "us-east-1",
+		Resource: "arn:aws:ec2:us-east-1:" + account + ":security-group/sg-1", Status: StatusNonCompliant,
+		Evidence: "default security group sg-1 has 1 ingress rule",
+		Change:   &Change{Summary: "revoke", Diff: "- ingress all from sg-1", Actions: []string{"ec2:RevokeSecurityGroupIngress"}},
+	}
+}
+
+type RemediationSuite struct {
+	suite.Suite
+	testsuite.WorkflowTestSuite
+	env *testsuite.TestWorkflowEnvironment
+}
+
+func TestRemediation(t *testing.T) { suite.Run(t, new(RemediationSuite)) }
+
+func (s *RemediationSuite) SetupTest() {
+	s.env = s.NewTestWorkflowEnvironment()
+	registerStubs(s.env)
+	s.env.OnActivity(ActivityNotifyApprovers, mock.Anything, mock.Anything).Return(nil)
+}
+
+func (s *RemediationSuite) input() RemediationInput {
+	return RemediationInput{ID: "rem-1", RunID: "r1", Account: Account{ID: "111111111111"}, Guardrail: sgGuardrail,
+		Finding: nonCompliant("111111111111"), Policy: policy, RequestedBy: "bob"}
+}
+
+// vote sends an update at delay and records whether it was refused.
+func (s *RemediationSuite) vote(delay time.Duration, name string, v VoteRequest, refused *error) {
+	s.env.RegisterDelayedCallback(func() {
+		s.env.UpdateWorkflow(name, v.Approver+"-"+v.Reason, &testsuite.TestUpdateCallback{
+			OnReject:   func(err error) { *refused = err },
+			OnAccept:   func() {},
+			OnComplete: func(any, error) {},
+		}, v)
+	}, delay)
+}
+
+func (s *RemediationSuite) TestValidatorAndApproval() {
+	in := s.input()
+	in.Policy.Approvers = []string{"alice", "bob", "carol"}
+	in.Policy.Quorum = 2
+	var outsider, self, noReason, alice, twice, carol error
+	s.vote(time.Minute, UpdateApprove, VoteRequest{Approver: "mallory", Reason: "x"}, &outsider)
+	s.vote(2*time.Minute, UpdateApprove, VoteRequest{Approver: "bob", Reason: "mine"}, &self)
+	s.vote(3*time.Minute, UpdateApprove, VoteRequest{Approver: "alice", Reason: " "}, &noReason)
+	s.vote(4*time.Minute, UpdateApprove, VoteRequest{Approver: "alice", Reason: "ok"}, &alice)
+	s.vote(5*time.Minute, UpdateApprove, VoteRequest{Approver: "alice", Reason: "again"}, &twice)
+	s.vote(6*time.Minute, UpdateApprove, VoteRequest{Approver: "carol", Reason: "second"}, &carol)
+
+	var applied ApplyInput
+	s.env.OnActivity(ActivityApplyRemediation, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in ApplyInput) (ApplyOutput, error) {
+			applied = in
+			return ApplyOutput{Changed: true, Calls: []string{"ec2:RevokeSecurityGroupIngress sg-1"}}, nil
+		}).Once()
+	s.env.OnActivity(ActivityCheckGuardrail, mock.Anything, mock.Anything).Return(CheckOutput{Findings: []Finding{{Resource: s.input().Finding.Resource, Status: StatusCompliant}}}, nil)
+
+	s.env.ExecuteWorkflow(Remediation, in)
+	s.Require().True(s.env.IsWorkflowCompleted())
+	s.Require().NoError(s.env.GetWorkflowError())
+	var st RemediationState
+	s.Require().NoError(s.env.GetWorkflowResult(&st))
+
+	s.ErrorContains(outsider, `"mallory" is not an approver`)
+	s.ErrorContains(self, "separation of duties")
+	s.ErrorContains(noReason, "reason is required")
+	s.NoError(alice)
+	s.ErrorContains(twice, `"alice" already voted`)
+	s.NoError(carol)
+	s.Equal(RemRemediated, st.Status)
+	s.Equal("alice", applied.SourceIdentity, "the first approver is the session's SourceIdentity")
+	s.Equal("rem-1", applied.IdempotencyKey)
+	s.Require().Len(st.Votes, 2)
+	s.Equal("ok", st.Votes[0].Reason)
+}
+
+func (s *RemediationSuite) TestRejectAppliesNothing() {
+	var err error
+	s.vote(time.Hour, UpdateReject, VoteRequest{Approver: "alice", Reason: "not during the freeze"}, &err)
+	s.env.ExecuteWorkflow(Remediation, s.input())
+	s.Require().NoError(s.env.GetWorkflowError())
+	var st RemediationState
+	s.Require().NoError(s.env.GetWorkflowResult(&st))
+	s.NoError(err)
+	s.Equal(RemRejected, st.Status)
+	s.env.AssertNotCalled(s.T(), ActivityApplyRemediation, mock.Anything, mock.Anything)
+}
+
+func (s *RemediationSuite) TestTimeoutExpiresAndLateVoteRefused() {
+	var late error
+	s.vote(73*time.Hour, UpdateApprove, VoteRequest{Approver: "alice", Reason: "late"}, &late)
+	s.env.ExecuteWorkflow(Remediation, s.input())
+	var st RemediationState
+	s.Require().NoError(s.env.GetWorkflowResult(&st))
+	s.Equal(RemExpired, st.Status)
+	s.env.AssertNotCalled(s.T(), ActivityApplyRemediation, mock.Anything, mock.Anything)
+}
+
+func (s *RemediationSuite) TestEscalation() {
+	in := s.input()
+	in.Policy.OnTimeout, in.Policy.EscalateTo = "escalate", "ciso"
+	in.Escalations = []guardrails.ApprovalPolicy{{Name: "ciso", Approvers: []string{"carol"}, Quorum: 1, Timeout: time.Hour, OnTimeout: "expire"}}
+	var early, escalated error
+	s.vote(time.Hour, UpdateApprove, VoteRequest{Approver: "carol", Reason: "too early"}, &early)
+	s.vote(72*time.Hour+30*time.Minute, UpdateApprove, VoteRequest{Approver: "carol", Reason: "escalated to me"}, &escalated)
+	s.env.OnActivity(ActivityApplyRemediation, mock.Anything, mock.Anything).Return(ApplyOutput{Changed: true}, nil).Once()
+	s.env.OnActivity(ActivityCheckGuardrail, mock.Anything, mock.Anything).Return(CheckOutput{}, nil)
+	s.env.ExecuteWorkflow(Remediation, in)
+	var st RemediationState
+	s.Require().NoError(s.env.GetWorkflowResult(&st))
+	s.ErrorContains(early, `"carol" is not an approver`)
+	s.NoError(escalated)
+	s.Equal("ciso", st.Policy)
+	s.Equal(RemRemediated, st.Status)
+}
+
+func rolloutSet(waves ...guardrails.Wave) guardrails.Set {
+	set := guardrails.Set{Digest: "d1", Guardrails: []guardrails.Guardrail{sgGuardrail},
+		Targets:          []guardrails.Target{{Name: "prod", OUs: []string{"Root/Prod"}}, {Name: "dev", OUs: []string{"Root/Dev"}}},
+		ApprovalPolicies: []guardrails.ApprovalPolicy{policy}}
+	if len(waves) > 0 {
+		set.Rollout = &guardrails.Rollout{Name: "r", Concurrency: 2, Waves: waves}
+	}
+	return set
+}
+
+func accounts(n int, ou string, first int) []Account {
+	var out []Account
+	for i := 0; i < n; i++ {
+		out = append(out, Account{ID: fmt.Sprintf("%012d", first+i), Status: "ACTIVE", OUPath: ou})
+	}
+	return out
+}
+
+func TestRolloutStopsWhenWaveSpendsItsBudget(t *testing.T) {
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	registerStubs(env)
+	org := append(accounts(3, "Root/Dev", 1), accounts(3, "Root/Prod", 100)...)
+	org = append(org, Account{ID: "999999999999", Status: "SUSPENDED", OUPath: "Root/Dev"})
+	env.OnActivity(ActivityDiscoverAccounts, mock.Anything, mock.Anything).Return(DiscoverOutput{ManagementAccountID: "1", Accounts: org}, nil)
+	started := map[string]bool{}
+	env.RegisterWorkflowWithOptions(AccountBaseline, workflow.RegisterOptions{Name: WorkflowAccountBaseline})
+	env.OnWorkflow(AccountBaseline, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in BaselineInput) (BaselineResult, error) {
+		started[in.Account.ID] = true
+		if in.Account.ID == "000000000002" {
+			return BaselineResult{}, temporal.NewNonRetryableApplicationError("ec2:DescribeSecurityGroups in account 000000000002: AccessDenied", "AccessDenied", nil)
+		}
+		return BaselineResult{AccountID: in.Account.ID, Counts: AccountResult{Compliant: 1}}, nil
+	})
+	set := rolloutSet(guardrails.Wave{Name: "dev", Target: "dev"}, guardrails.Wave{Name: "prod", Target: "prod"})
+	env.ExecuteWorkflow(OrgRollout, RolloutInput{RunID: "r1", Set: set, Mode: ModeApply, RequestedBy: "bob"})
+
+	require.True(t, env.IsWorkflowCompleted())
+	err := env.GetWorkflowError()
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(err, &app), "%v", err)
+	require.Equal(t, "FailureBudgetExceeded", app.Type())
+	require.Contains(t, app.Error(), `wave "dev": 1 of 3 accounts failed`)
+	var res RolloutResult
+	require.NoError(t, app.Details(&res))
+	require.Equal(t, "stopped", res.Progress.State)
+	require.Len(t, res.Progress.Failed, 1)
+	require.Contains(t, res.Progress.Failed[0].Error, "AccessDenied")
+	require.Len(t, res.Progress.Skipped, 1, "suspended accounts are reported")
+	for _, a := range accounts(3, "Root/Prod", 100) {
+		require.False(t, started[a.ID], "prod wave must not start after dev spent its budget")
+	}
+}
+
+func TestRolloutContinuesAsNewWithoutLosingOrRepeating(t *testing.T) {
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	registerStubs(env)
+	org := accounts(7, "Root/Prod", 1)
+	env.OnActivity(ActivityDiscoverAccounts, mock.Anything, mock.Anything).Return(DiscoverOutput{ManagementAccountID: "1", Accounts: org}, nil).Once()
+	env.RegisterWorkflowWithOptions(AccountBaseline, workflow.RegisterOptions{Name: WorkflowAccountBaseline})
+	env.OnWorkflow(AccountBaseline, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in BaselineInput) (BaselineResult, error) {
+		return BaselineResult{AccountID: in.Account.ID}, nil
+	})
+	env.ExecuteWorkflow(OrgRollout, RolloutInput{RunID: "r1", Set: rolloutSet(), Mode: ModeCheck, ContinueAsNewEvery: 3, Concurrency: 2})
+	err := env.GetWorkflowError()
+	var can *workflow.ContinueAsNewError
+	require.True(t, errors.As(err, &can), "%v", err)
+
+	// Run the continuation the way the server would, until it completes.
+	seen := map[string]int{}
+	runs := 1
+	for can != nil {
+		var next RolloutInput
+		require.NoError(t, converterFor().FromPayloads(can.Input, &next))
+		require.NotNil(t, next.State)
+		env = ts.NewTestWorkflowEnvironment()
+		registerStubs(env)
+		env.RegisterWorkflowWithOptions(AccountBaseline, workflow.RegisterOptions{Name: WorkflowAccountBaseline})
+		env.OnWorkflow(AccountBaseline, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in BaselineInput) (BaselineResult, error) {
+			seen[in.Account.ID]++
+			return BaselineResult{AccountID: in.Account.ID}, nil
+		})
+		env.ExecuteWorkflow(OrgRollout, next)
+		runs++
+		can = nil
+		if err := env.GetWorkflowError(); err != nil {
+			require.True(t, errors.As(err, &can), "%v", err)
+		}
+	}
+	var res RolloutResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, 3, runs)
+	require.Len(t, res.Accounts, 7, "every account exactly once across runs")
+	for id, n := range seen {
+		require.Equal(t, 1, n, id)
+	}
+	require.Len(t, seen, 4, "the first run did 3, the others 4")
+	require.Equal(t, "completed", res.Progress.State)
+}
+
+func TestRolloutPauseAndResume(t *testing.T) {
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	registerStubs(env)
+	env.OnActivity(ActivityDiscoverAccounts, mock.Anything, mock.Anything).Return(DiscoverOutput{ManagementAccountID: "1", Accounts: accounts(4, "Root/Prod", 1)}, nil)
+	env.RegisterWorkflowWithOptions(AccountBaseline, workflow.RegisterOptions{Name: WorkflowAccountBaseline})
+	env.OnWorkflow(AccountBaseline, mock.Anything, mock.Anything).After(time.Minute).Return(BaselineResult{}, nil)
+	var paused Progress
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalPause, nil) }, 30*time.Second)
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(QueryProgress)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&paused))
+		env.SignalWorkflow(SignalResume, nil)
+	}, 10*time.Minute)
+	env.ExecuteWorkflow(OrgRollout, RolloutInput{RunID: "r1", Set: rolloutSet(), Mode: ModeCheck, Concurrency: 1})
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, "paused", paused.State)
+	require.Equal(t, 1, paused.Waves[0].Succeeded, "the running account finished, no new one started")
+	var res RolloutResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Len(t, res.Accounts, 4)
+}
+
+func converterFor() interface {
+	FromPayloads(*commonpb.Payloads, ...any) error
+} {
+	return converter.GetDefaultDataConverter()
+}
