@@ -1,5 +1,12 @@
 package activities
 
+import (
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/guardduty"
+)
+
 var _ = addScenarios("control:s3.account_public_access_block", scenario{
 	name: "account public access block is turned on", account: acctWebDev, region: usEast1,
 	guardrail: control("s3.account_public_access_block", nil), evidence: "off for: block_public_acls",
@@ -13,6 +20,18 @@ var _ = addScenarios("control:s3.bucket_encryption", scenario{
 })
 
 var _ = addScenarios("control:guardduty.detector",
+	scenario{
+		name: "suspended detector is enabled with the configured frequency", account: acctWebProd, region: euWest1,
+		guardrail: control("guardduty.detector", map[string]any{"finding_publishing_frequency": "FIFTEEN_MINUTES"}),
+		prepare: func(t *testing.T, s *sim) {
+			env := s.env(t, acctWebProd, euWest1, control("guardduty.detector", nil))
+			if _, err := guardduty.NewFromConfig(env.Config).CreateDetector(ctx, &guardduty.CreateDetectorInput{Enable: aws.Bool(false)}); err != nil {
+				t.Fatal(err)
+			}
+		},
+		evidence:   "is suspended",
+		wantWrites: []string{"guardduty:UpdateDetector"},
+	},
 	scenario{
 		name: "missing detector is created", account: acctWebProd, region: usEast1,
 		guardrail: control("guardduty.detector", nil), evidence: "has no detector",

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/orgguard/orgguard/guardrails"
+	"github.com/orgguard/orgguard/internal/awsclient"
 	"github.com/orgguard/orgguard/internal/awssim"
 	"github.com/orgguard/orgguard/workflows"
 )
@@ -179,5 +180,38 @@ func TestSCPResolvesOUPaths(t *testing.T) {
 		if c.in == "Root/Workloads/Prod" && !strings.HasPrefix(id, "ou-") {
 			t.Errorf("resolve %q = %q, want an OU id", c.in, id)
 		}
+	}
+}
+
+// A throttled or concurrently modified Organizations call fails the apply
+// with a retryable error; the retry finishes the job without redoing what
+// the first attempt did.
+func TestSCPApplyResumesAfterRetryableError(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, awssim.Options{})
+	defer recordCalls(s)
+	g := scpGuardrail("deny-leave", denyLeave, false, "root", acctWebDev)
+	env := s.env(t, "", workflows.OrgRegion, g)
+	k := scpKind{}
+	fs, err := k.Check(ctx, env, "")
+	if err != nil || len(fs) != 1 || fs[0].Change == nil {
+		t.Fatalf("check: %v %s", err, describe(fs))
+	}
+	s.srv.SetFaults(awssim.Fault{Service: "organizations", Operation: "AttachPolicy", Throttle: &awssim.Throttle{Burst: 0}})
+	_, err = k.Apply(ctx, env, fs[0])
+	if err == nil || !awsclient.Retryable(err) {
+		t.Fatalf("apply under throttling: %v, want a retryable error", err)
+	}
+	s.srv.SetFaults()
+	s.srv.ResetCalls()
+	out, err := k.Apply(ctx, env, fs[0])
+	if err != nil || !out.Changed {
+		t.Fatalf("retried apply: %+v, %v", out, err)
+	}
+	if n := len(s.srv.CallsMatching(awssim.CallFilter{Operation: "CreatePolicy"})); n != 0 {
+		t.Errorf("the retry created the policy again (%d calls)", n)
+	}
+	if n := len(s.srv.CallsMatching(awssim.CallFilter{Operation: "AttachPolicy", OnlySuccess: true})); n != 2 {
+		t.Errorf("the retry made %d attachments, want 2", n)
 	}
 }

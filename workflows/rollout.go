@@ -326,6 +326,14 @@ func (r *rollout) startBaseline(ctx workflow.Context, a Account, org bool) workf
 func (r *rollout) record(wave int, a Account, res BaselineResult, err error) {
 	w := &r.st.Waves[wave]
 	w.Running--
+	if err != nil {
+		// A failed baseline still reports what it found (the details of its
+		// error), so the counts include the checks that did run.
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) && app.HasDetails() {
+			_ = app.Details(&res)
+		}
+	}
 	ar := res.Counts
 	ar.AccountID = a.ID
 	ar.OK = err == nil
@@ -341,7 +349,7 @@ func (r *rollout) record(wave int, a Account, res BaselineResult, err error) {
 func errorMessage(err error) string {
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
-		return app.Error()
+		return app.Message()
 	}
 	var canceled *temporal.CanceledError
 	if errors.As(err, &canceled) {

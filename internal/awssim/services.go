@@ -13,5 +13,10 @@ func services() []*service {
 		s3Service(),
 		guardDutyService(),
 		accessAnalyzerService(),
+		configService(),
+		ssmService(),
+		cloudTrailService(),
+		logsService(),
+		kmsService(),
 	}
 }

@@ -222,7 +222,10 @@ func roleByARN(s *Server, arn string) *iamRole {
 		return nil
 	}
 	name := parts[5][strings.LastIndex(parts[5], "/")+1:]
-	return a.roles[name]
+	if r := a.roles[name]; r != nil && r.ARN == arn {
+		return r
+	}
+	return nil
 }
 
 func ctTrailOut(t *ctTrail) map[string]any {

@@ -320,9 +320,9 @@ func decisionTrail(ctx context.Context, c client.Client, id string) ([]trailEntr
 			if err := dc.FromPayloads(attrs.Input, &in); err != nil {
 				return nil, failf(exitFindings, "decode %s input: %v", id, err)
 			}
-			trail = append(trail, trailEntry{At: at, Step: "detected", Who: in.RequestedBy,
-				Detail: fmt.Sprintf("%s in account %s %s, run %s (guardrails digest %s)\n%s\ncontrols: %s",
-					in.Guardrail.ID, in.Account.ID, in.Finding.Region, in.RunID, shortDigest(in.Digest), in.Finding.Evidence, strings.Join(in.Guardrail.Controls, ", "))})
+			trail = append(trail, trailEntry{At: at, Step: "detected",
+				Detail: fmt.Sprintf("%s in account %s %s, run %s requested by %s (guardrails digest %s)\n%s\ncontrols: %s",
+					in.Guardrail.ID, in.Account.ID, in.Finding.Region, in.RunID, in.RequestedBy, shortDigest(in.Digest), in.Finding.Evidence, strings.Join(in.Guardrail.Controls, ", "))})
 			if in.Finding.Change != nil {
 				trail = append(trail, trailEntry{At: at, Step: "planned", Detail: in.Finding.Change.Summary + "\n" + in.Finding.Change.Diff})
 			}

@@ -186,7 +186,11 @@ func (a *app) demo(ctx context.Context, out io.Writer, f demoFlags) error {
 		st.step("Approval: %d remediation(s) wait for %s", len(pending), strings.Join(first.Approvers, " or "))
 		_ = Run(ctx, []string{"--state-dir", dir, "approvals", "show", first.ID}, out, out)
 		fmt.Fprintf(out, "\n   To approve, run (as an approver of policy %q):\n", first.Policy)
-		for _, p := range pending {
+		for i, p := range pending {
+			if i == 3 {
+				fmt.Fprintf(out, "     … and %d more: %s approvals list\n", len(pending)-i, cliPrefix)
+				break
+			}
 			fmt.Fprintf(out, "     %s approve %s --as %s --reason \"reviewed the diff\"\n", cliPrefix, p.ID, f.approver)
 		}
 		fmt.Fprintf(out, "   or reject with: %s reject ID --as %s --reason \"...\"\n", cliPrefix, f.approver)
@@ -202,10 +206,14 @@ func (a *app) demo(ctx context.Context, out io.Writer, f demoFlags) error {
 			fmt.Fprintf(out, "\n   Nor may someone outside the policy:\n")
 			demoEcho(out, cliPrefix, "approve", first.ID, "--as", "mallory", "--reason", "trust me")
 			_ = Run(ctx, []string{"--state-dir", dir, "approve", first.ID, "--as", "mallory", "--reason", "trust me"}, out, out)
-			fmt.Fprintf(out, "\n   %s approves:\n", f.approver)
-			for _, p := range pending {
-				demoEcho(out, cliPrefix, "approve", p.ID, "--as", f.approver, "--reason", "reviewed the diff")
-				if code := Run(ctx, []string{"--state-dir", dir, "approve", p.ID, "--as", f.approver, "--reason", "reviewed the diff"}, out, out); code != 0 {
+			fmt.Fprintf(out, "\n   %s approves all %d:\n", f.approver, len(pending))
+			for i, p := range pending {
+				w := io.Discard
+				if i == 0 {
+					w = out
+					demoEcho(out, cliPrefix, "approve", p.ID, "--as", f.approver, "--reason", "reviewed the diff")
+				}
+				if code := Run(ctx, []string{"--state-dir", dir, "approve", p.ID, "--as", f.approver, "--reason", "reviewed the diff"}, w, out); code != 0 {
 					return silentExit(code)
 				}
 			}
@@ -227,8 +235,8 @@ func (a *app) demo(ctx context.Context, out io.Writer, f demoFlags) error {
 		}
 
 		st.step("Audit: what happened, who approved, under which controls")
-		demoEcho(out, cliPrefix, "audit", "--kind", "remediation", "--run", res.Progress.RunID)
-		_ = Run(ctx, []string{"--state-dir", dir, "audit", "--kind", "remediation", "--run", res.Progress.RunID}, out, out)
+		demoEcho(out, cliPrefix, "audit", "--kind", "remediation", "--control", "CIS 5.4", "--run", res.Progress.RunID)
+		_ = Run(ctx, []string{"--state-dir", dir, "audit", "--kind", "remediation", "--control", "CIS 5.4", "--run", res.Progress.RunID}, out, out)
 		demoEcho(out, cliPrefix, "audit", "history", first.ID)
 		_ = Run(ctx, []string{"--state-dir", dir, "audit", "history", first.ID}, out, out)
 	}
@@ -302,8 +310,7 @@ func printGuardrailTable(ctx context.Context, c client.Client, res *workflows.Ro
 	type row struct{ ok, bad, planned, fixed, pending, exempt, notChecked int }
 	rows := map[string]*row{}
 	for _, acct := range res.Accounts {
-		var br workflows.BaselineResult
-		_ = c.GetWorkflow(ctx, workflows.AccountBaselineID(res.Progress.RunID, acct.AccountID), "").Get(ctx, &br)
+		br := baselineResult(ctx, c, res.Progress.RunID, acct.AccountID)
 		for _, it := range br.Items {
 			r := rows[it.Finding.GuardrailID]
 			if r == nil {

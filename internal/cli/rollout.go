@@ -229,16 +229,10 @@ func printSummary(out io.Writer, p workflows.Progress) {
 // printItems prints every non-compliant item per account and region.
 func printItems(ctx context.Context, c client.Client, runID string, res *workflows.RolloutResult, mode workflows.Mode, out io.Writer) error {
 	for _, acct := range res.Accounts {
-		if acct.NonCompliant == 0 && acct.PendingApproval == 0 && acct.Remediated == 0 {
+		if acct.NonCompliant == 0 && acct.PendingApproval == 0 && acct.Remediated == 0 && acct.OK {
 			continue
 		}
-		var br workflows.BaselineResult
-		if err := c.GetWorkflow(ctx, workflows.AccountBaselineID(runID, acct.AccountID), "").Get(ctx, &br); err != nil {
-			var app *temporal.ApplicationError
-			if !errors.As(err, &app) || app.Details(&br) != nil {
-				continue
-			}
-		}
+		br := baselineResult(ctx, c, runID, acct.AccountID)
 		byRegion := map[string][]workflows.BaselineItem{}
 		var regions []string
 		for _, it := range br.Items {
@@ -274,6 +268,19 @@ func printItems(ctx context.Context, c client.Client, runID string, res *workflo
 		}
 	}
 	return nil
+}
+
+// baselineResult reads an account baseline's result; a failed baseline
+// carries it as its error's details.
+func baselineResult(ctx context.Context, c client.Client, runID, account string) workflows.BaselineResult {
+	var br workflows.BaselineResult
+	if err := c.GetWorkflow(ctx, workflows.AccountBaselineID(runID, account), "").Get(ctx, &br); err != nil {
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) && app.HasDetails() {
+			_ = app.Details(&br)
+		}
+	}
+	return br
 }
 
 func statusCmd(a *app) *cobra.Command {
