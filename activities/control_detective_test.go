@@ -22,7 +22,7 @@ var _ = addScenarios("control:s3.bucket_encryption", scenario{
 var _ = addScenarios("control:guardduty.detector",
 	scenario{
 		name: "suspended detector is enabled with the configured frequency", account: acctWebProd, region: euWest1,
-		guardrail: control("guardduty.detector", map[string]any{"finding_publishing_frequency": "FIFTEEN_MINUTES"}),
+		guardrail: control("guardduty.detector", map[string]any{"finding_publishing_frequency": "FIFTEEN_MINUTES", "route_findings": false}),
 		prepare: func(t *testing.T, s *sim) {
 			env := s.env(t, acctWebProd, euWest1, control("guardduty.detector", nil))
 			if _, err := guardduty.NewFromConfig(env.Config).CreateDetector(ctx, &guardduty.CreateDetectorInput{Enable: aws.Bool(false)}); err != nil {
@@ -34,8 +34,13 @@ var _ = addScenarios("control:guardduty.detector",
 	},
 	scenario{
 		name: "missing detector is created", account: acctWebProd, region: usEast1,
-		guardrail: control("guardduty.detector", nil), evidence: "has no detector",
+		guardrail: control("guardduty.detector", map[string]any{"route_findings": false}), evidence: "has no detector",
 		wantWrites: []string{"guardduty:CreateDetector"},
+	},
+	scenario{
+		name: "findings are routed to SNS through EventBridge", account: acctWebProd, region: usEast1,
+		guardrail: control("guardduty.detector", nil), evidence: "no enabled EventBridge rule",
+		wantWrites: []string{"guardduty:CreateDetector", "sns:CreateTopic", "events:PutRule", "events:PutTargets"},
 	},
 )
 

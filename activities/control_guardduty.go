@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/guardduty"
@@ -20,13 +21,15 @@ type guardDutyAPI interface {
 }
 
 // guardDutyDetector: a GuardDuty detector is enabled in the region with the
-// configured finding publishing frequency (FSBP GuardDuty.1).
+// configured finding publishing frequency (FSBP GuardDuty.1), and, with
+// route_findings, an EventBridge rule sends its findings to an SNS topic
+// (a second finding).
 type guardDutyDetector struct{}
 
 func (guardDutyDetector) Permissions() []string {
 	// CreateDetector tags the detector and creates GuardDuty's service-linked role.
-	return []string{"guardduty:ListDetectors", "guardduty:GetDetector", "guardduty:CreateDetector", "guardduty:UpdateDetector",
-		"guardduty:TagResource", "iam:CreateServiceLinkedRole"}
+	return append([]string{"guardduty:ListDetectors", "guardduty:GetDetector", "guardduty:CreateDetector", "guardduty:UpdateDetector",
+		"guardduty:TagResource", "iam:CreateServiceLinkedRole"}, findingsRoutePermissions...)
 }
 
 func (guardDutyDetector) api(env Env) guardDutyAPI { return guardduty.NewFromConfig(env.Config) }
@@ -58,7 +61,28 @@ func (c guardDutyDetector) read(ctx context.Context, env Env) (*detectorState, e
 	return nil, nil
 }
 
-func (c guardDutyDetector) Check(ctx context.Context, env Env, _ string) ([]workflows.Finding, error) {
+func (c guardDutyDetector) Check(ctx context.Context, env Env, resource string) ([]workflows.Finding, error) {
+	out, err := c.checkDetector(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	if s := controlSettings(env); s.boolean("route_findings") {
+		f, err := routeFinding(ctx, env, s.str("sns_topic_name"))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	if resource != "" && strings.Contains(resource, ":events:") {
+		return filterFindings(resource, out), nil
+	}
+	if resource != "" {
+		return out[:1], nil // the detector (its ARN changes once it exists)
+	}
+	return out, nil
+}
+
+func (c guardDutyDetector) checkDetector(ctx context.Context, env Env) ([]workflows.Finding, error) {
 	d, err := c.read(ctx, env)
 	if err != nil {
 		return nil, err
@@ -101,8 +125,12 @@ func (c guardDutyDetector) Check(ctx context.Context, env Env, _ string) ([]work
 }
 
 func (c guardDutyDetector) Apply(ctx context.Context, env Env, f workflows.Finding) (workflows.ApplyOutput, error) {
-	freq := gdtypes.FindingPublishingFrequency(paramString(f.Change, "frequency"))
 	var out applied
+	if paramBool(f.Change, "route") {
+		err := applyRoute(ctx, env, paramString(f.Change, "topic"), &out)
+		return out.ApplyOutput, err
+	}
+	freq := gdtypes.FindingPublishingFrequency(paramString(f.Change, "frequency"))
 	d, err := c.read(ctx, env)
 	if err != nil {
 		return out.ApplyOutput, err

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/configservice"
 	cfgtypes "github.com/aws/aws-sdk-go-v2/service/configservice/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"go.temporal.io/sdk/temporal"
@@ -53,12 +54,12 @@ type ssmDocumentAPI interface {
 type configRuleKind struct{}
 
 func (configRuleKind) Permissions() []string {
-	return []string{
+	p := []string{
 		"config:DescribeConfigRules", "config:PutConfigRule", "config:DescribeRemediationConfigurations",
 		"config:PutRemediationConfigurations", "config:GetComplianceDetailsByConfigRule", "config:StartRemediationExecution",
 		"ssm:DescribeDocument", "ssm:GetDocument", "ssm:CreateDocument", "ssm:AddTagsToResource", "ssm:UpdateDocument", "ssm:UpdateDocumentDefaultVersion",
-		"iam:PassRole",
 	}
+	return append(p, rolePermissions...)
 }
 
 func (configRuleKind) config(env Env) configRuleAPI { return configservice.NewFromConfig(env.Config) }
@@ -69,6 +70,45 @@ type ruleSpec struct {
 	rule   cfgtypes.ConfigRule
 	remedy *cfgtypes.RemediationConfiguration
 	doc    string // custom document content, "" for AWS-owned documents
+	// role is the automation role orgguard creates in the account when the
+	// guardrail names it (not an ARN): trusted by SSM, allowed what the
+	// document calls.
+	role *serviceRole
+}
+
+// automationActions are what AWS-owned remediation documents call.
+var automationActions = map[string][]string{
+	"AWS-DisablePublicAccessForSecurityGroup":                 {"ec2:DescribeSecurityGroups", "ec2:RevokeSecurityGroupIngress"},
+	"AWSConfigRemediation-RemoveVPCDefaultSecurityGroupRules": {"ec2:DescribeSecurityGroups", "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress"},
+	"AWS-EnableS3BucketEncryption":                            {"s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration"},
+	"AWSConfigRemediation-EnableEbsEncryptionByDefault":       {"ec2:EnableEbsEncryptionByDefault", "ec2:GetEbsEncryptionByDefault"},
+}
+
+// documentActions lists the "service:Api" calls of a custom document's
+// aws:executeAwsApi steps.
+func documentActions(content string) []string {
+	var doc struct {
+		MainSteps []struct {
+			Action string         `json:"action"`
+			Inputs map[string]any `json:"inputs"`
+		} `json:"mainSteps"`
+	}
+	if json.Unmarshal([]byte(content), &doc) != nil {
+		return nil
+	}
+	var out []string
+	for _, st := range doc.MainSteps {
+		if st.Action != "aws:executeAwsApi" {
+			continue
+		}
+		svc, _ := st.Inputs["Service"].(string)
+		api, _ := st.Inputs["Api"].(string)
+		if svc != "" && api != "" {
+			out = append(out, strings.ToLower(svc)+":"+api)
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
 }
 
 func (configRuleKind) spec(env Env) (*guardrails.ConfigRule, ruleSpec, error) {
@@ -100,11 +140,16 @@ func (configRuleKind) spec(env Env) (*guardrails.ConfigRule, ruleSpec, error) {
 			params[k] = cfgtypes.RemediationParameterValue{StaticValue: &cfgtypes.StaticValue{Values: v}}
 		}
 		if r.AutomationRole != "" {
-			if _, set := params["AutomationAssumeRole"]; !set {
-				role := r.AutomationRole
-				if !strings.HasPrefix(role, "arn:") {
-					role = "arn:" + env.Partition + ":iam::" + env.AccountID + ":role/" + role
+			role := r.AutomationRole
+			if !strings.HasPrefix(role, "arn:") {
+				actions := automationActions[r.DocumentName]
+				if r.DocumentContent != "" {
+					actions = documentActions(r.DocumentContent)
 				}
+				s.role = &serviceRole{Name: role, Service: "ssm.amazonaws.com", Actions: actions}
+				role = s.role.arn(env)
+			}
+			if _, set := params["AutomationAssumeRole"]; !set {
 				params["AutomationAssumeRole"] = cfgtypes.RemediationParameterValue{StaticValue: &cfgtypes.StaticValue{Values: []string{role}}}
 			}
 		}
@@ -180,6 +225,7 @@ type setupState struct {
 	remedy    *cfgtypes.RemediationConfiguration
 	docExists bool
 	docSame   bool
+	roleOK    bool
 }
 
 func (k configRuleKind) readSetup(ctx context.Context, env Env, s ruleSpec) (setupState, error) {
@@ -200,6 +246,12 @@ func (k configRuleKind) readSetup(ctx context.Context, env Env, s ruleSpec) (set
 		}
 		if len(rcs.RemediationConfigurations) > 0 {
 			st.remedy = &rcs.RemediationConfigurations[0]
+		}
+	}
+	st.roleOK = true
+	if s.role != nil {
+		if st.roleOK, err = roleExists(ctx, iam.NewFromConfig(env.Config), s.role.Name); err != nil {
+			return st, err
 		}
 	}
 	if s.doc != "" {
@@ -340,6 +392,11 @@ func (k configRuleKind) setupFinding(env Env, cr *guardrails.ConfigRule, s ruleS
 			actions = append(actions, "ssm:CreateDocument")
 		}
 	}
+	if !st.roleOK {
+		problems = append(problems, "automation role "+s.role.Name+" does not exist")
+		fmt.Fprintf(&diff, "+ role %s trusted by ssm.amazonaws.com, allowed %s\n", s.role.Name, strings.Join(s.role.Actions, ", "))
+		actions = append(actions, "iam:CreateRole", "iam:PutRolePolicy")
+	}
 	remedyOff := s.remedy != nil && (st.remedy == nil || !slices.Equal(remedyLines(st.remedy), remedyLines(s.remedy)))
 	if remedyOff {
 		if st.remedy == nil {
@@ -393,6 +450,15 @@ func (k configRuleKind) Apply(ctx context.Context, env Env, f workflows.Finding)
 			return out.ApplyOutput, err
 		}
 		out.call("config:PutConfigRule %s", aws.ToString(s.rule.ConfigRuleName))
+	}
+	if !st.roleOK {
+		created, err := ensureRole(ctx, iam.NewFromConfig(env.Config), *s.role)
+		if err != nil {
+			return out.ApplyOutput, err
+		}
+		if created {
+			out.call("iam:CreateRole %s", s.role.Name)
+		}
 	}
 	if s.doc != "" && !st.docSame {
 		name := aws.ToString(s.remedy.TargetId)

@@ -133,7 +133,10 @@ func unimplemented(err error) bool {
 			return true
 		}
 	}
-	return err != nil && strings.Contains(err.Error(), "does not implement service")
+	// An unknown service is answered in the Query error shape, which JSON
+	// clients cannot decode.
+	return err != nil && (strings.Contains(err.Error(), "does not implement service") ||
+		strings.Contains(err.Error(), "deserialization failed, failed to decode response body, invalid character '<'"))
 }
 
 // scenario is the life of one guardrail in one drifted account: the check

@@ -28,7 +28,7 @@ func main() {
 	}
 }
 
-type config struct {
+type flags struct {
 	seed      string
 	listen    string
 	generate  int
@@ -39,10 +39,10 @@ type config struct {
 	region    string
 }
 
-func parseFlags(args []string, stderr io.Writer) (*config, error) {
+func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs := flag.NewFlagSet("awssim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	c := &config{}
+	c := &flags{}
 	fs.StringVar(&c.seed, "seed", "", "seed file (.hcl or .json); default: the embedded demo organization")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:4566", "address to listen on (port 0 picks a free port)")
 	fs.IntVar(&c.generate, "generate", 0, "serve a generated organization with this many accounts instead of a seed file")

@@ -8,8 +8,10 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // TestServesDemoOrganization starts the command as a script would, waits
@@ -45,10 +47,17 @@ func TestServesDemoOrganization(t *testing.T) {
 		t.Errorf("ready line = %q", ready)
 	}
 
-	cfg := aws.Config{
-		Region:       env["AWS_REGION"],
-		BaseEndpoint: aws.String(env["AWS_ENDPOINT_URL"]),
-		Credentials:  credentials.NewStaticCredentialsProvider(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], ""),
+	// Exactly what a user does: export the printed variables and let the
+	// SDK's standard configuration chain pick them up.
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
 	out, err := organizations.NewFromConfig(cfg).ListAccounts(ctx, &organizations.ListAccountsInput{})
 	if err != nil {
@@ -56,6 +65,16 @@ func TestServesDemoOrganization(t *testing.T) {
 	}
 	if len(out.Accounts) != 12 {
 		t.Errorf("got %d accounts", len(out.Accounts))
+	}
+	member := cfg.Copy()
+	member.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg),
+		"arn:aws:iam::100000000007:role/OrgguardExecutionRole", func(o *stscreds.AssumeRoleOptions) { o.ExternalID = aws.String("orgguard-demo") }))
+	id, err := sts.NewFromConfig(member).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(id.Account) != "100000000007" {
+		t.Errorf("assumed into %s", aws.ToString(id.Account))
 	}
 
 	cancel()

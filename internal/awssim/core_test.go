@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/accessanalyzer"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
@@ -142,25 +142,26 @@ func TestCallLogHelpers(t *testing.T) {
 }
 
 // TestRESTJSONRouting exercises the core's REST-JSON path (routing by method
-// and path, path parameters, error shape, throttling code) with a stand-in
-// Access Analyzer service registered only in this test.
+// and path, escaped path parameters and SigV4's double-encoded canonical URI,
+// error shape, throttling code) with a stand-in Lambda service registered
+// only in this test.
 func TestRESTJSONRouting(t *testing.T) {
 	t.Parallel()
-	s, err := newServer(Options{Faults: []Fault{{Service: "access-analyzer", Operation: "GetAnalyzer", AccountID: webProd, Throttle: &Throttle{Burst: 0}}}})
+	s, err := newServer(Options{Faults: []Fault{{Service: "lambda", Operation: "GetFunction", AccountID: webProd, Throttle: &Throttle{Burst: 0}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	fake := &service{
-		Name: "access-analyzer", Protocol: protoRESTJSON,
+		Name: "lambda", Protocol: protoRESTJSON,
 		Routes: []route{
-			{Method: http.MethodGet, Pattern: "/analyzer", Op: "ListAnalyzers", Handler: func(r *request) (any, error) {
-				return map[string]any{"analyzers": []any{map[string]any{
-					"arn": "arn:aws:access-analyzer:" + r.Region + ":" + r.Account.ID + ":analyzer/a", "name": "a",
-					"type": "ACCOUNT", "status": "ACTIVE", "createdAt": "2024-01-01T00:00:00Z",
+			{Method: http.MethodGet, Pattern: "/2015-03-31/functions", Op: "ListFunctions", Handler: func(r *request) (any, error) {
+				return map[string]any{"Functions": []any{map[string]any{
+					"FunctionName": "f", "FunctionArn": "arn:aws:lambda:" + r.Region + ":" + r.Account.ID + ":function:f",
+					"LastModified": "2024-01-01T00:00:00.000+0000",
 				}}}, nil
 			}},
-			{Method: http.MethodGet, Pattern: "/analyzer/{analyzerName}", Op: "GetAnalyzer", Handler: func(r *request) (any, error) {
-				return nil, errNotFound("ResourceNotFoundException", "Analyzer %s not found", r.Path["analyzerName"])
+			{Method: http.MethodGet, Pattern: "/2015-03-31/functions/{FunctionName}", Op: "GetFunction", Handler: func(r *request) (any, error) {
+				return nil, errNotFound("ResourceNotFoundException", "Function not found: %s", r.Path["FunctionName"])
 			}},
 		},
 	}
@@ -173,20 +174,23 @@ func TestRESTJSONRouting(t *testing.T) {
 	}
 	t.Cleanup(func() { s.Close() })
 
-	c := accessanalyzer.NewFromConfig(mgmtConfig(s, "eu-west-1"))
-	out := must[*accessanalyzer.ListAnalyzersOutput](t)(c.ListAnalyzers(ctx, &accessanalyzer.ListAnalyzersInput{}))
-	if len(out.Analyzers) != 1 || aws.ToString(out.Analyzers[0].Arn) != "arn:aws:access-analyzer:eu-west-1:100000000001:analyzer/a" {
-		t.Errorf("analyzers = %+v", out.Analyzers)
+	c := lambda.NewFromConfig(mgmtConfig(s, "eu-west-1"))
+	out := must[*lambda.ListFunctionsOutput](t)(c.ListFunctions(ctx, &lambda.ListFunctionsInput{}))
+	if len(out.Functions) != 1 || aws.ToString(out.Functions[0].FunctionArn) != "arn:aws:lambda:eu-west-1:100000000001:function:f" {
+		t.Errorf("functions = %+v", out.Functions)
 	}
-	_, err = c.GetAnalyzer(ctx, &accessanalyzer.GetAnalyzerInput{AnalyzerName: aws.String("missing")})
+	// An ARN in the path is percent-encoded on the wire and signed
+	// double-encoded.
+	arn := "arn:aws:lambda:eu-west-1:100000000001:function:missing"
+	_, err = c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(arn)})
 	requireCode(t, err, "ResourceNotFoundException")
-	calls := s.CallsMatching(CallFilter{Operation: "GetAnalyzer"})
-	if len(calls) != 1 || calls[0].Params["analyzerName"] != "missing" || calls[0].ErrorCode != "ResourceNotFoundException" {
+	calls := s.CallsMatching(CallFilter{Operation: "GetFunction"})
+	if len(calls) != 1 || calls[0].Params["FunctionName"] != arn || calls[0].ErrorCode != "ResourceNotFoundException" {
 		t.Errorf("calls = %+v", calls)
 	}
 
-	member := accessanalyzer.NewFromConfig(memberConfig(s, webProd, "us-east-1"))
-	_, err = member.GetAnalyzer(ctx, &accessanalyzer.GetAnalyzerInput{AnalyzerName: aws.String("a")})
+	member := lambda.NewFromConfig(memberConfig(s, webProd, "us-east-1"))
+	_, err = member.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("f")})
 	requireCode(t, err, "TooManyRequestsException")
 }
 

@@ -228,10 +228,10 @@ func cfgDescribeRecorderStatus(req *request) (any, error) {
 		s := map[string]any{"arn": st.recorder.ARN, "name": st.recorder.Name, "recording": st.recording}
 		if !st.lastStart.IsZero() {
 			s["lastStartTime"] = epoch(st.lastStart)
-			s["lastStatus"] = "SUCCESS"
+			s["lastStatus"] = "Success"
 			s["lastStatusChangeTime"] = epoch(st.lastStart)
 		} else {
-			s["lastStatus"] = "PENDING"
+			s["lastStatus"] = "Pending"
 		}
 		if !st.lastStop.IsZero() {
 			s["lastStopTime"] = epoch(st.lastStop)

@@ -335,3 +335,18 @@ func evaluateRule(s *Server, a *account, region string, r *cfgRule) []cfgEvaluat
 	}
 	return out
 }
+
+func evalKeyRotation(s *Server, a *account, region string, _ map[string]string) []cfgEvaluation {
+	var out []cfgEvaluation
+	for _, k := range kmsStateOf(a, region).keys {
+		if k.Manager != "CUSTOMER" || k.KeySpec != "SYMMETRIC_DEFAULT" || k.State != "Enabled" {
+			continue
+		}
+		e := cfgEvaluation{ResourceType: "AWS::KMS::Key", ResourceID: k.ID, Compliance: "COMPLIANT"}
+		if !k.Rotation {
+			e.Compliance, e.Annotation = "NON_COMPLIANT", "Key rotation is not enabled."
+		}
+		out = append(out, e)
+	}
+	return out
+}

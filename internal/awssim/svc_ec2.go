@@ -2,6 +2,7 @@ package awssim
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -14,7 +15,7 @@ import (
 // aggregated into IpPermissions for DescribeSecurityGroups.
 
 func ec2Service() *service {
-	return &service{
+	svc := &service{
 		Name:     "ec2",
 		Protocol: protoEC2,
 		XMLNS:    "http://ec2.amazonaws.com/doc/2016-11-15/",
@@ -39,9 +40,28 @@ func ec2Service() *service {
 			"DescribeSecurityGroupRules":     ec2DescribeSecurityGroupRules,
 		},
 	}
+	for name, op := range svc.Ops {
+		svc.Ops[name] = ec2DryRun(op)
+	}
+	return svc
+}
+
+// ec2DryRun answers DryRun=true the way EC2 does when the caller is
+// authorised: DryRunOperation (HTTP 412), nothing changed. Plan mode relies
+// on it to check permissions without side effects.
+func ec2DryRun(op operation) operation {
+	return func(r *request) (any, error) {
+		if dry, _ := r.paramBool("DryRun"); dry {
+			return nil, newError(http.StatusPreconditionFailed, "DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
+		}
+		return op(r)
+	}
 }
 
 type ec2State struct {
+	// clientTokens remembers idempotent requests by ClientToken: the
+	// parameters' digest and the response given.
+	clientTokens           map[string]ec2TokenRecord
 	ebsEncryptionByDefault bool
 	imds                   imdsDefaults
 	vpcs                   []*ec2VPC
@@ -105,7 +125,36 @@ type ec2Instance struct {
 	Launched               time.Time
 }
 
-func newEC2State() *ec2State { return &ec2State{} }
+type ec2TokenRecord struct {
+	digest   string
+	response any
+}
+
+func newEC2State() *ec2State { return &ec2State{clientTokens: map[string]ec2TokenRecord{}} }
+
+// idempotent runs op once per ClientToken, as EC2 does: a retry with the same
+// token and parameters gets the first response and changes nothing; the same
+// token with other parameters is IdempotentParameterMismatch.
+func idempotent(r *request, st *ec2State, op operation) (any, error) {
+	token := r.param("ClientToken")
+	if token == "" {
+		return op(r)
+	}
+	params := flattenForm(r.Form)
+	delete(params, "ClientToken")
+	digest := digestParams(params)
+	if rec, ok := st.clientTokens[token]; ok {
+		if rec.digest != digest {
+			return nil, errBadRequest("IdempotentParameterMismatch", "The client token %s was already used with different parameters.", token)
+		}
+		return rec.response, nil
+	}
+	out, err := op(r)
+	if err == nil {
+		st.clientTokens[token] = ec2TokenRecord{digest, out}
+	}
+	return out, err
+}
 
 func ec2For(r *request) *ec2State { return regionData(r.Account, r.Region, "ec2", newEC2State) }
 
@@ -1027,6 +1076,10 @@ type ec2Unsuccessful struct {
 
 func ec2CreateFlowLogs(r *request) (any, error) {
 	st := ec2For(r)
+	return idempotent(r, st, func(r *request) (any, error) { return createFlowLogs(r, st) })
+}
+
+func createFlowLogs(r *request, st *ec2State) (any, error) {
 	resType := r.param("ResourceType")
 	ids := listValues(r.Form, "ResourceId")
 	traffic := r.param("TrafficType")

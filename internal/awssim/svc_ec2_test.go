@@ -254,6 +254,11 @@ func TestEC2AccountDefaults(t *testing.T) {
 	if !aws.ToBool(ebs.EbsEncryptionByDefault) {
 		t.Error("EBS encryption still off")
 	}
+	must[*ec2.DisableEbsEncryptionByDefaultOutput](t)(c.DisableEbsEncryptionByDefault(ctx, &ec2.DisableEbsEncryptionByDefaultInput{}))
+	if off := must[*ec2.GetEbsEncryptionByDefaultOutput](t)(c.GetEbsEncryptionByDefault(ctx, &ec2.GetEbsEncryptionByDefaultInput{})); aws.ToBool(off.EbsEncryptionByDefault) {
+		t.Error("disable left EBS encryption on")
+	}
+	must[*ec2.EnableEbsEncryptionByDefaultOutput](t)(c.EnableEbsEncryptionByDefault(ctx, &ec2.EnableEbsEncryptionByDefaultInput{}))
 	// Only the region it was enabled in.
 	us := must[*ec2.GetEbsEncryptionByDefaultOutput](t)(ec2Client(s, webProd, "us-east-1").GetEbsEncryptionByDefault(ctx, &ec2.GetEbsEncryptionByDefaultInput{}))
 	if aws.ToBool(us.EbsEncryptionByDefault) {
@@ -364,4 +369,34 @@ func TestEC2DescribeSecurityGroupRules(t *testing.T) {
 	if !found {
 		t.Errorf("default group rules = %+v", self.SecurityGroupRules)
 	}
+}
+
+func TestEC2DryRunAndClientToken(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{})
+	c := ec2Client(s, webProd, "us-east-1")
+	bastion := aws.String("sg-0a000000000000071")
+	perm := []types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22), IpRanges: []types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}
+	_, err := c.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: bastion, IpPermissions: perm, DryRun: aws.Bool(true)})
+	requireCode(t, err, "DryRunOperation")
+	// Nothing changed: the real revoke still finds the rule.
+	must[*ec2.RevokeSecurityGroupIngressOutput](t)(c.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: bastion, IpPermissions: perm}))
+
+	in := &ec2.CreateFlowLogsInput{
+		ResourceType: types.FlowLogsResourceTypeVpc, ResourceIds: []string{"vpc-0a000000000000007"},
+		TrafficType: types.TrafficTypeAll, LogDestinationType: types.LogDestinationTypeS3,
+		LogDestination: aws.String("arn:aws:s3:::flow-logs-bucket"), ClientToken: aws.String("wf-123-attempt"),
+	}
+	first := must[*ec2.CreateFlowLogsOutput](t)(c.CreateFlowLogs(ctx, in))
+	retry := must[*ec2.CreateFlowLogsOutput](t)(c.CreateFlowLogs(ctx, in))
+	if len(first.FlowLogIds) != 1 || !slices.Equal(first.FlowLogIds, retry.FlowLogIds) || len(retry.Unsuccessful) != 0 {
+		t.Errorf("first %v, retry %v %+v", first.FlowLogIds, retry.FlowLogIds, retry.Unsuccessful)
+	}
+	logs := must[*ec2.DescribeFlowLogsOutput](t)(c.DescribeFlowLogs(ctx, &ec2.DescribeFlowLogsInput{}))
+	if len(logs.FlowLogs) != 1 {
+		t.Errorf("retry created a second flow log: %+v", logs.FlowLogs)
+	}
+	in.TrafficType = types.TrafficTypeReject
+	_, err = c.CreateFlowLogs(ctx, in)
+	requireCode(t, err, "IdempotentParameterMismatch")
 }

@@ -270,3 +270,24 @@ func TestOrganizationsTagging(t *testing.T) {
 	_, err := c.TagResource(ctx, &organizations.TagResourceInput{ResourceId: aws.String("999999999999"), Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
 	requireCode(t, err, "TargetNotFoundException")
 }
+
+func TestOrganizationsOUs(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{})
+	c := orgClient(s)
+	roots := must[*organizations.ListRootsOutput](t)(c.ListRoots(ctx, &organizations.ListRootsInput{}))
+	ous := must[*organizations.ListChildrenOutput](t)(c.ListChildren(ctx, &organizations.ListChildrenInput{ParentId: roots.Roots[0].Id, ChildType: types.ChildTypeOrganizationalUnit}))
+	if len(ous.Children) != 4 {
+		t.Fatalf("top-level OUs = %+v", ous.Children)
+	}
+	var names []string
+	for _, ch := range ous.Children {
+		ou := must[*organizations.DescribeOrganizationalUnitOutput](t)(c.DescribeOrganizationalUnit(ctx, &organizations.DescribeOrganizationalUnitInput{OrganizationalUnitId: ch.Id}))
+		names = append(names, aws.ToString(ou.OrganizationalUnit.Name))
+	}
+	if !slices.Equal(names, []string{"Security", "Infrastructure", "Workloads", "Sandbox"}) {
+		t.Errorf("OU names = %v", names)
+	}
+	_, err := c.DescribeOrganizationalUnit(ctx, &organizations.DescribeOrganizationalUnitInput{OrganizationalUnitId: aws.String("ou-none-00000000")})
+	requireCode(t, err, "OrganizationalUnitNotFoundException")
+}

@@ -71,10 +71,10 @@ type ssmDocVersion struct {
 
 type ssmExec struct {
 	ID, DocumentName, DocumentVersion, Status, FailureMessage, ExecutedBy string
-	Start, End                                                           time.Time
-	Parameters                                                           map[string][]string
-	Outputs                                                              map[string][]string
-	Steps                                                                []map[string]any
+	Start, End                                                            time.Time
+	Parameters                                                            map[string][]string
+	Outputs                                                               map[string][]string
+	Steps                                                                 []map[string]any
 }
 
 func ssmStateOf(a *account, region string) *ssmState {
@@ -88,11 +88,11 @@ var ssmBuiltins = map[string]struct {
 }{
 	"AWS-DisablePublicAccessForSecurityGroup": {
 		content: `{"schemaVersion":"0.3","description":"Disables public SSH and RDP access (0.0.0.0/0 and ::/0 on ports 22 and 3389) for a security group.","assumeRole":"{{ AutomationAssumeRole }}","parameters":{"GroupId":{"type":"String","description":"(Required) The ID of the security group."},"AutomationAssumeRole":{"type":"String","description":"(Optional) The role that allows Automation to perform the actions on your behalf.","default":""}},"mainSteps":[{"name":"DisablePublicAccessForSecurityGroup","action":"aws:executeScript","onFailure":"Abort","isEnd":true}]}`,
-		run: ssmDisablePublicAccess,
+		run:     ssmDisablePublicAccess,
 	},
 	"AWSConfigRemediation-RemoveVPCDefaultSecurityGroupRules": {
 		content: `{"schemaVersion":"0.3","description":"Removes all inbound and outbound rules from the default security group of a VPC.","assumeRole":"{{ AutomationAssumeRole }}","parameters":{"GroupId":{"type":"String","description":"(Required) The ID of the default security group."},"AutomationAssumeRole":{"type":"String","description":"(Required) The ARN of the role that allows Automation to perform the actions on your behalf."}},"mainSteps":[{"name":"RemoveRulesFromDefaultSecurityGroup","action":"aws:executeScript","onFailure":"Abort","isEnd":true}]}`,
-		run: ssmRemoveDefaultSGRules,
+		run:     ssmRemoveDefaultSGRules,
 	},
 }
 
@@ -199,7 +199,7 @@ func ssmDescription(d *ssmDoc, v int) map[string]any {
 func ssmCreateDocument(req *request) (any, error) {
 	var in struct {
 		Content, Name, DocumentType, DocumentFormat, VersionName, TargetType string
-		Tags                                                               []map[string]string
+		Tags                                                                 []map[string]string
 	}
 	if err := req.decodeJSON(&in); err != nil {
 		return nil, err
@@ -573,7 +573,7 @@ func (x *ssmRun) step(name, action string) map[string]any {
 	return map[string]any{
 		"StepName": name, "Action": action, "ExecutionStartTime": epoch(now), "StepStatus": "InProgress",
 		"StepExecutionId": x.req.srv.randomID(8, lowerHex) + "-" + x.req.srv.randomID(4, lowerHex) + "-" + x.req.srv.randomID(4, lowerHex) + "-" + x.req.srv.randomID(4, lowerHex) + "-" + x.req.srv.randomID(12, lowerHex),
-		"OnFailure": "Abort", "MaxAttempts": 1, "IsCritical": true,
+		"OnFailure":       "Abort", "MaxAttempts": 1, "IsCritical": true,
 	}
 }
 

@@ -241,3 +241,61 @@ func (e *env) recordHistory(id, path string) {
 	require.NoError(e.t, os.MkdirAll(filepath.Dir(path), 0o755))
 	require.NoError(e.t, os.WriteFile(path, b, 0o644))
 }
+
+// A worker stopped in the middle of a 200-account rollout and replaced by a
+// new one: the rollout completes, every account ends compliant, and no
+// revocation is made twice.
+func TestWorkerRestartMidRollout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200-account rollout")
+	}
+	seed := awssim.GenerateSeed(awssim.GenerateOptions{Accounts: 200})
+	e := newEnv(t, seed)
+
+	code, out := e.cli("apply", pack, "--var", "mode=auto", "--as", "ccoe-operator", "--detach", "--run-id", "restart")
+	require.Equal(t, 0, code, out)
+	progress := func() workflows.Progress {
+		v, err := e.client.QueryWorkflow(context.Background(), workflows.RolloutID("restart"), "", workflows.QueryProgress)
+		require.NoError(t, err)
+		var p workflows.Progress
+		require.NoError(t, v.Get(&p))
+		return p
+	}
+	require.Eventually(t, func() bool {
+		p := progress()
+		return len(p.Waves) > 0 && p.Waves[0].Succeeded >= 30
+	}, 3*time.Minute, 100*time.Millisecond)
+	before := progress()
+	e.worker.Stop()
+	require.Less(t, before.Waves[0].Succeeded+before.Waves[0].Failed, before.Waves[0].Total, "the rollout was interrupted, not finished")
+
+	e.startWorker(seed)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	var res workflows.RolloutResult
+	require.NoError(t, e.client.GetWorkflow(ctx, workflows.RolloutID("restart"), "").Get(ctx, &res))
+	require.Equal(t, "completed", res.Progress.State)
+	require.Empty(t, res.Progress.Failed)
+	active := 0
+	for _, w := range res.Progress.Waves {
+		active += w.Total
+		require.Equal(t, w.Total, w.Succeeded, w.Name)
+	}
+	require.Len(t, res.Accounts, active, "every account once")
+	require.Zero(t, res.Progress.Totals.NonCompliant, "everything remediated and verified")
+
+	// No revocation twice: per group and direction at most one successful call.
+	seen := map[string]int{}
+	for _, c := range e.writes() {
+		require.Contains(t, []string{"RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress"}, c.Operation)
+		seen[c.AccountID+"/"+c.Region+"/"+c.Params["GroupId"]+"/"+c.Operation]++
+	}
+	require.NotEmpty(t, seen)
+	for k, n := range seen {
+		require.Equal(t, 1, n, k)
+	}
+
+	// And a fresh check agrees.
+	code, out = e.cli("check", pack, "--as", "ccoe-operator")
+	require.Equal(t, 0, code, out)
+}
