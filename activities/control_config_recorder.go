@@ -200,7 +200,7 @@ func (c configRecorder) Check(ctx context.Context, env Env, _ string) ([]workflo
 	return []workflows.Finding{nonCompliant(res, "AWS Config in "+env.Region+": "+strings.Join(problems, "; "), facts, &workflows.Change{
 		Summary: "set up AWS Config recording and delivery in " + env.Region,
 		Diff:    diff.String(),
-		Actions: actions,
+		Actions: uniq(actions),
 		Params:  map[string]any{"recorder": st.recorderName, "channel": st.channelName},
 	})}, nil
 }

@@ -196,6 +196,17 @@ func filterFindings(want string, fs []workflows.Finding) []workflows.Finding {
 	return slices.DeleteFunc(fs, func(f workflows.Finding) bool { return !matchesResource(want, f.Resource) })
 }
 
+// uniq drops repeated strings, keeping the first of each.
+func uniq(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 func sortedStrings(ss []string) []string {
 	out := append([]string(nil), ss...)
 	sort.Strings(out)

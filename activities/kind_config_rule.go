@@ -404,8 +404,14 @@ func (k configRuleKind) setupFinding(env Env, cr *guardrails.ConfigRule, s ruleS
 		} else {
 			problems = append(problems, "the remediation configuration differs from the guardrail")
 		}
-		for _, l := range lineDiff(strings.Join(remedyLines(st.remedy), "\n"), strings.Join(remedyLines(s.remedy), "\n")) {
-			if strings.TrimSpace(l) != "" {
+		if st.remedy == nil {
+			fmt.Fprintf(&diff, "+ remediation configuration\n")
+			for _, l := range remedyLines(s.remedy) {
+				fmt.Fprintf(&diff, "+   %s\n", l)
+			}
+		} else {
+			fmt.Fprintf(&diff, "~ remediation configuration\n")
+			for _, l := range lineDiff(strings.Join(remedyLines(st.remedy), "\n"), strings.Join(remedyLines(s.remedy), "\n")) {
 				diff.WriteString(l + "\n")
 			}
 		}
@@ -426,7 +432,7 @@ func (k configRuleKind) setupFinding(env Env, cr *guardrails.ConfigRule, s ruleS
 	return nonCompliant(res, "AWS Config rule setup: "+strings.Join(problems, "; "), facts, &workflows.Change{
 		Summary: fmt.Sprintf("put AWS Config rule %s and its remediation in %s", cr.RuleName, env.Region),
 		Diff:    diff.String(),
-		Actions: actions,
+		Actions: uniq(actions),
 		Params:  map[string]any{"step": "setup", "rule": cr.RuleName},
 	})
 }

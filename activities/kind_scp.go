@@ -395,8 +395,8 @@ func (k scpKind) Check(ctx context.Context, env Env, _ string) ([]workflows.Find
 		ev += fmt.Sprintf("; not detaching from %s: that would leave no Allow SCP (FullAWSAccess) there", strings.Join(refused, ", "))
 	}
 	f := nonCompliant(res, ev, facts, &workflows.Change{
-		Summary: fmt.Sprintf("bring SCP %s in line with guardrail %s (%d change(s))", spec.PolicyName, env.Guardrail.ID, len(diff)),
-		Diff:    strings.Join(diff, "\n") + "\n",
+		Summary: fmt.Sprintf("bring SCP %s in line with guardrail %s: %s", spec.PolicyName, env.Guardrail.ID, strings.Join(drift, "; ")),
+		Diff:    fmt.Sprintf("SCP %s (organization, management account %s)\n%s\n", spec.PolicyName, env.AccountID, strings.Join(diff, "\n")),
 		Actions: actions,
 		Params:  change,
 	})

@@ -123,7 +123,7 @@ func TestSCPRefusesToLeaveTargetWithoutAllow(t *testing.T) {
 	s := newSim(t, awssim.Options{Seed: editedSeed(func(s *awssim.Seed) {
 		s.Policies = append(s.Policies, awssim.SeedPolicy{Name: "allow-ec2", Content: allowEC2, Targets: []string{acctSandbox, acctWebDev}})
 	})})
-	defer recordCalls(s)
+	defer s.flush(true)
 	g := scpGuardrail("allow-ec2", allowEC2, true, acctWebDev)
 	env := s.env(t, "", workflows.OrgRegion, g)
 	org := organizations.NewFromConfig(env.Config)
@@ -148,7 +148,7 @@ func TestSCPRefusesToLeaveTargetWithoutAllow(t *testing.T) {
 	stale := workflows.Finding{Resource: fs[0].Resource, Status: workflows.StatusNonCompliant, Change: &workflows.Change{
 		Params: map[string]any{"content": allowEC2, "detach": []any{acctSandbox}},
 	}}
-	s.srv.ResetCalls()
+	s.flush(true)
 	_, err = k.Apply(ctx, env, stale)
 	var app *temporal.ApplicationError
 	if !errors.As(err, &app) || app.Type() != ErrUnsafeDetach || !app.NonRetryable() {
@@ -162,7 +162,7 @@ func TestSCPRefusesToLeaveTargetWithoutAllow(t *testing.T) {
 func TestSCPResolvesOUPaths(t *testing.T) {
 	t.Parallel()
 	s := newSim(t, awssim.Options{PageSize: 1})
-	defer recordCalls(s)
+	defer s.flush(true)
 	env := s.env(t, "", workflows.OrgRegion, guardrails.Guardrail{})
 	api := scpKind{}.org(env)
 	root := rootID(t, s)
@@ -189,7 +189,7 @@ func TestSCPResolvesOUPaths(t *testing.T) {
 func TestSCPApplyResumesAfterRetryableError(t *testing.T) {
 	t.Parallel()
 	s := newSim(t, awssim.Options{})
-	defer recordCalls(s)
+	defer s.flush(true)
 	g := scpGuardrail("deny-leave", denyLeave, false, "root", acctWebDev)
 	env := s.env(t, "", workflows.OrgRegion, g)
 	k := scpKind{}
@@ -203,7 +203,7 @@ func TestSCPApplyResumesAfterRetryableError(t *testing.T) {
 		t.Fatalf("apply under throttling: %v, want a retryable error", err)
 	}
 	s.srv.SetFaults()
-	s.srv.ResetCalls()
+	s.flush(true)
 	out, err := k.Apply(ctx, env, fs[0])
 	if err != nil || !out.Changed {
 		t.Fatalf("retried apply: %+v, %v", out, err)

@@ -98,6 +98,9 @@ type hubState struct {
 	subs     map[string]shtypes.StandardsSubscription // standards ARN -> subscription
 	missing  []string                                 // wanted standards ARNs not subscribed
 	controls []controlChange
+	// unknown are disabled controls the guardrail names that the standard
+	// does not have (a typo, or a control AWS retired): reported, not drift.
+	unknown []string
 }
 
 func (k securityHubKind) read(ctx context.Context, env Env, w hubWant) (hubState, error) {
@@ -131,6 +134,7 @@ func (k securityHubKind) read(ctx context.Context, env Env, w hubWant) (hubState
 		if sub.StandardsStatus != shtypes.StandardsStatusReady && sub.StandardsStatus != shtypes.StandardsStatusIncomplete {
 			continue // controls appear once the subscription is ready
 		}
+		seen := map[string]bool{}
 		cp := securityhub.NewDescribeStandardsControlsPaginator(api, &securityhub.DescribeStandardsControlsInput{StandardsSubscriptionArn: sub.StandardsSubscriptionArn})
 		for cp.HasMorePages() {
 			page, err := cp.NextPage(ctx)
@@ -139,6 +143,7 @@ func (k securityHubKind) read(ctx context.Context, env Env, w hubWant) (hubState
 			}
 			for _, c := range page.Controls {
 				id, reason := aws.ToString(c.ControlId), aws.ToString(c.DisabledReason)
+				seen[id] = true
 				want, disable := w.disabled[arn][id]
 				switch {
 				case disable && (c.ControlStatus != shtypes.ControlStatusDisabled || reason != want):
@@ -146,6 +151,11 @@ func (k securityHubKind) read(ctx context.Context, env Env, w hubWant) (hubState
 				case !disable && c.ControlStatus == shtypes.ControlStatusDisabled && strings.HasPrefix(reason, disabledMark):
 					st.controls = append(st.controls, controlChange{aws.ToString(c.StandardsControlArn), id, w.standards[arn].Name, "ENABLED", ""})
 				}
+			}
+		}
+		for _, id := range sortedKeysOf(w.disabled[arn]) {
+			if !seen[id] {
+				st.unknown = append(st.unknown, id+" ("+w.standards[arn].Name+")")
 			}
 		}
 	}
@@ -238,13 +248,18 @@ func (k securityHubKind) hubFinding(env Env, w hubWant, st hubState, res string)
 		titles = append(titles, w.standards[arn].Title)
 	}
 	facts := map[string]string{"enabled": fmt.Sprint(st.enabled), "standards": strings.Join(titles, "; ")}
-	if len(problems) == 0 {
-		return compliant(res, "Security Hub is enabled in "+env.Region+" with "+strings.Join(titles, ", "), facts)
+	note := ""
+	if len(st.unknown) > 0 {
+		facts["unknown_controls"] = strings.Join(st.unknown, ",")
+		note = "; the standards have no control " + strings.Join(st.unknown, ", ") + " to disable"
 	}
-	return nonCompliant(res, "Security Hub in "+env.Region+": "+strings.Join(problems, "; "), facts, &workflows.Change{
+	if len(problems) == 0 {
+		return compliant(res, "Security Hub is enabled in "+env.Region+" with "+strings.Join(titles, ", ")+note, facts)
+	}
+	return nonCompliant(res, "Security Hub in "+env.Region+": "+strings.Join(problems, "; ")+note, facts, &workflows.Change{
 		Summary: fmt.Sprintf("configure Security Hub in %s (%d change(s))", env.Region, len(problems)),
 		Diff:    diff.String(),
-		Actions: actions,
+		Actions: uniq(actions),
 		Params:  map[string]any{"hub": true},
 	})
 }

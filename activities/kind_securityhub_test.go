@@ -1,17 +1,66 @@
 package activities
 
-import "github.com/orgguard/orgguard/guardrails"
+import (
+	"testing"
 
-var hubGuardrail = guardrails.Guardrail{ID: "securityhub.hub", Kind: guardrails.KindSecurityHub, Name: "hub",
-	SecurityHub: &guardrails.SecurityHub{
-		Standards: []guardrails.Standard{{Name: "fsbp", Version: "1.0.0"}, {Name: "cis", Version: "1.4.0"}, {Name: "pci", Version: "3.2.1"}},
-		DisabledControls: []guardrails.DisabledControl{
-			{Standard: "fsbp", Control: "EC2.10", Reason: "VPC endpoints are a workload decision."},
-		},
-	}}
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
+	shtypes "github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
-var _ = addScenarios("securityhub", scenario{
-	name: "hub enabled, standards subscribed, named controls disabled", account: acctWebProd, region: usEast1,
-	guardrail: hubGuardrail, evidence: "Security Hub is not enabled",
-	wantWrites: []string{"securityhub:EnableSecurityHub", "securityhub:BatchEnableStandards", "securityhub:UpdateStandardsControl"},
-})
+	"github.com/orgguard/orgguard/guardrails"
+)
+
+func hubGuardrail(disabled ...guardrails.DisabledControl) guardrails.Guardrail {
+	return guardrails.Guardrail{ID: "securityhub.hub", Kind: guardrails.KindSecurityHub, Name: "hub",
+		SecurityHub: &guardrails.SecurityHub{
+			Standards:        []guardrails.Standard{{Name: "fsbp", Version: "1.0.0"}, {Name: "cis", Version: "1.4.0"}, {Name: "pci", Version: "3.2.1"}},
+			DisabledControls: disabled,
+		}}
+}
+
+var disableIMDS = guardrails.DisabledControl{Standard: "fsbp", Control: "EC2.8", Reason: "Legacy AMIs need IMDSv1 until Q3."}
+
+// withHub enables the hub with FSBP, and disables IAM.6 the way orgguard
+// does, as an earlier version of the guardrail asked.
+func withHub(account, region string) func(t *testing.T, s *sim) {
+	return func(t *testing.T, s *sim) {
+		t.Helper()
+		env := s.env(t, account, region, hubGuardrail())
+		api := securityhub.NewFromConfig(env.Config)
+		if _, err := api.EnableSecurityHub(ctx, &securityhub.EnableSecurityHubInput{EnableDefaultStandards: aws.Bool(false)}); err != nil {
+			t.Fatal(err)
+		}
+		fsbp, _ := guardrails.LookupStandard("fsbp", "1.0.0")
+		subs, err := api.BatchEnableStandards(ctx, &securityhub.BatchEnableStandardsInput{StandardsSubscriptionRequests: []shtypes.StandardsSubscriptionRequest{{StandardsArn: aws.String(fsbp.ARN("aws", region))}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		controls, err := api.DescribeStandardsControls(ctx, &securityhub.DescribeStandardsControlsInput{StandardsSubscriptionArn: subs.StandardsSubscriptions[0].StandardsSubscriptionArn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range controls.Controls {
+			if aws.ToString(c.ControlId) == "IAM.6" {
+				if _, err := api.UpdateStandardsControl(ctx, &securityhub.UpdateStandardsControlInput{StandardsControlArn: c.StandardsControlArn,
+					ControlStatus: shtypes.ControlStatusDisabled, DisabledReason: aws.String(disabledMark + "hardware MFA is rolled out later")}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+}
+
+var _ = addScenarios("securityhub",
+	scenario{
+		name: "hub enabled, standards subscribed, named controls disabled", account: acctWebProd, region: usEast1,
+		guardrail:  hubGuardrail(disableIMDS, guardrails.DisabledControl{Standard: "fsbp", Control: "NoSuch.1", Reason: "typo"}),
+		evidence:   "Security Hub is not enabled",
+		wantWrites: []string{"securityhub:EnableSecurityHub", "securityhub:BatchEnableStandards", "securityhub:UpdateStandardsControl"},
+	},
+	scenario{
+		name: "controls orgguard disabled and no longer named are re-enabled", account: acctWebDev, region: euWest1,
+		guardrail: hubGuardrail(disableIMDS), prepare: withHub(acctWebDev, euWest1),
+		evidence:   "control IAM.6 of fsbp was disabled by orgguard and is no longer named",
+		wantWrites: []string{"securityhub:BatchEnableStandards", "securityhub:UpdateStandardsControl"},
+	},
+)

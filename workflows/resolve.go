@@ -142,11 +142,11 @@ func Plan(set *guardrails.Set, managementID string, accounts []Account, override
 	// is the preventive layer every later wave relies on.
 	var org []WaveState
 	if len(OrgGuardrails(set)) > 0 && len(override) == 0 {
-		org = append(org, WaveState{Name: "organization", Org: true, BudgetCount: 0,
+		org = append(org, WaveState{Name: "organization", Org: true, BudgetCount: 0, Total: 1,
 			Accounts: []Account{{ID: managementID, Name: "organization", Status: "ACTIVE", OUPath: "Root"}}})
 	}
 	if set.Rollout == nil || len(set.Rollout.Waves) == 0 {
-		return append(org, WaveState{Name: "all", Accounts: selected, BudgetCount: -1}), skipped
+		return append(org, WaveState{Name: "all", Accounts: selected, Total: len(selected), BudgetCount: -1}), skipped
 	}
 	waves = org
 	taken := map[string]bool{}
@@ -163,6 +163,7 @@ func Plan(set *guardrails.Set, managementID string, accounts []Account, override
 		if w.FailureBudgetPercent == 0 && (strictest < 0 || w.FailureBudgetCount < strictest) {
 			strictest = w.FailureBudgetCount
 		}
+		ws.Total = len(ws.Accounts)
 		waves = append(waves, ws)
 	}
 	rest := WaveState{Name: "rest", BudgetCount: max(strictest, 0)}
@@ -172,6 +173,7 @@ func Plan(set *guardrails.Set, managementID string, accounts []Account, override
 		}
 	}
 	if len(rest.Accounts) > 0 {
+		rest.Total = len(rest.Accounts)
 		waves = append(waves, rest)
 	}
 	return waves, skipped
@@ -183,7 +185,7 @@ func (w WaveState) budgetExceeded() bool {
 	case w.BudgetCount < 0:
 		return false
 	case w.BudgetPercent > 0:
-		return len(w.Accounts) > 0 && float64(w.Failed)*100/float64(len(w.Accounts)) > w.BudgetPercent
+		return w.Total > 0 && float64(w.Failed)*100/float64(w.Total) > w.BudgetPercent
 	default:
 		return w.Failed > w.BudgetCount
 	}

@@ -42,7 +42,10 @@ type RolloutInput struct {
 // RolloutState is everything a rollout knows about its progress.
 type RolloutState struct {
 	ManagementAccountID string           `json:"management_account_id"`
-	Waves               []WaveState      `json:"waves"`
+	// OUs maps an OU path to its OU IDs (root first): accounts in waves
+	// carry only their path, which keeps the state small.
+	OUs   map[string][]string `json:"ous,omitempty"`
+	Waves []WaveState         `json:"waves"`
 	Wave                int              `json:"wave"` // index of the current wave
 	Skipped             []SkippedAccount `json:"skipped,omitempty"`
 	Paused              bool             `json:"paused,omitempty"`
@@ -52,16 +55,30 @@ type RolloutState struct {
 	Runs int `json:"runs"`
 }
 
-// WaveState is one wave's accounts and results.
+// maxListedFailures bounds the failed accounts a rollout lists (the rest
+// are counted): state and results stay small for any organization size.
+const maxListedFailures = 200
+
+// WaveState is one wave's accounts and results. Its size does not grow with
+// the accounts already done: continue-as-new drops started accounts and
+// results are summed, so 10,000 accounts fit comfortably in one payload.
 type WaveState struct {
-	Name          string          `json:"name"`
-	Accounts      []Account       `json:"accounts"`
-	Next          int             `json:"next"` // accounts[:Next] have been started
-	BudgetCount   int             `json:"budget_count"`
-	BudgetPercent float64         `json:"budget_percent,omitempty"`
-	Results       []AccountResult `json:"results,omitempty"`
-	Failed        int             `json:"failed"`
-	Running       int             `json:"-"`
+	Name string `json:"name"`
+	// Accounts still to start from Next on (accounts before Next were
+	// started; continue-as-new trims them).
+	Accounts      []Account `json:"accounts"`
+	Next          int       `json:"next"`
+	Total         int       `json:"total"`
+	BudgetCount   int       `json:"budget_count"`
+	BudgetPercent float64   `json:"budget_percent,omitempty"`
+	Succeeded     int       `json:"succeeded"`
+	Failed        int       `json:"failed"`
+	// Counts sums the results of the wave's accounts.
+	Counts AccountResult `json:"counts"`
+	// Failures lists failed accounts with their errors (the first
+	// maxListedFailures; Failed counts all).
+	Failures []AccountResult `json:"failures,omitempty"`
+	Running  int             `json:"-"`
 	// Org marks the organization wave: its one "account" is the management
 	// account and its guardrails are the organization-wide ones.
 	Org bool `json:"org,omitempty"`
@@ -89,10 +106,11 @@ type AccountResult struct {
 }
 
 // RolloutResult is returned when the rollout ends.
+// Per-account results are the AccountBaseline workflows of the run (find
+// them by the OrgguardRunId search attribute); the rollout keeps only counts
+// and failures so that its size does not grow with the organization.
 type RolloutResult struct {
 	Progress Progress `json:"progress"`
-	// Accounts holds every baselined account's outcome, in wave order.
-	Accounts []AccountResult `json:"accounts"`
 }
 
 // Progress answers the progress query.
@@ -207,10 +225,21 @@ func (r *rollout) run(ctx workflow.Context) (RolloutResult, error) {
 			return RolloutResult{}, fmt.Errorf("discover accounts: %w", err)
 		}
 		waves, skipped := Plan(&r.in.Set, org.ManagementAccountID, org.Accounts, r.in.Targets)
-		r.st = &RolloutState{ManagementAccountID: org.ManagementAccountID, Waves: waves, Skipped: skipped}
+		r.st = &RolloutState{ManagementAccountID: org.ManagementAccountID, Waves: waves, Skipped: skipped, OUs: map[string][]string{}}
+		for i := range r.st.Waves {
+			for j := range r.st.Waves[i].Accounts {
+				a := &r.st.Waves[i].Accounts[j]
+				if len(a.OUIDs) > 0 {
+					r.st.OUs[a.OUPath] = a.OUIDs
+				}
+				// Only ACTIVE accounts are in waves; the e-mail is not needed
+				// to baseline an account.
+				a.OUIDs, a.Email, a.Status = nil, "", ""
+			}
+		}
 		total := 0
 		for _, w := range waves {
-			total += len(w.Accounts)
+			total += w.Total
 		}
 		logger.Info("rollout planned", "accounts", total, "skipped", len(skipped), "waves", len(waves))
 	}
@@ -234,6 +263,7 @@ func (r *rollout) run(ctx workflow.Context) (RolloutResult, error) {
 				break
 			}
 			acct := w.Accounts[w.Next]
+			acct.OUIDs, acct.Status = r.st.OUs[acct.OUPath], "ACTIVE"
 			w.Next++
 			running++
 			w.Running++
@@ -255,6 +285,10 @@ func (r *rollout) run(ctx workflow.Context) (RolloutResult, error) {
 				if !(w.Next == len(w.Accounts) && r.st.Wave == len(r.st.Waves)-1) {
 					next := r.in
 					r.st.Paused = r.paused
+					for i := range r.st.Waves {
+						ws := &r.st.Waves[i]
+						ws.Accounts, ws.Next = ws.Accounts[ws.Next:], 0
+					}
 					next.State = r.st
 					return RolloutResult{}, workflow.NewContinueAsNewError(ctx, OrgRollout, next)
 				}
@@ -265,7 +299,7 @@ func (r *rollout) run(ctx workflow.Context) (RolloutResult, error) {
 		}
 		if w.budgetExceeded() {
 			r.st.StoppedReason = fmt.Sprintf("wave %q: %d of %d accounts failed, over its failure budget (%s); later waves were not started",
-				w.Name, w.Failed, len(w.Accounts), budgetString(*w))
+				w.Name, w.Failed, w.Total, budgetString(*w))
 			logger.Warn("rollout stopped", "reason", r.st.StoppedReason)
 			break
 		}
@@ -337,11 +371,26 @@ func (r *rollout) record(wave int, a Account, res BaselineResult, err error) {
 	ar := res.Counts
 	ar.AccountID = a.ID
 	ar.OK = err == nil
-	if err != nil {
-		ar.Error = errorMessage(err)
-		w.Failed++
+	w.Counts.add(ar)
+	if err == nil {
+		w.Succeeded++
+		return
 	}
-	w.Results = append(w.Results, ar)
+	ar.Error = errorMessage(err)
+	w.Failed++
+	if len(w.Failures) < maxListedFailures {
+		w.Failures = append(w.Failures, ar)
+	}
+}
+
+func (c *AccountResult) add(o AccountResult) {
+	c.Compliant += o.Compliant
+	c.NonCompliant += o.NonCompliant
+	c.Remediated += o.Remediated
+	c.PendingApproval += o.PendingApproval
+	c.Exempted += o.Exempted
+	c.Planned += o.Planned
+	c.NotChecked += o.NotChecked
 }
 
 // errorMessage unwraps Temporal's child/activity wrappers to the cause a
@@ -362,15 +411,7 @@ func errorMessage(err error) string {
 	return err.Error()
 }
 
-func (r *rollout) result() RolloutResult {
-	res := RolloutResult{Progress: r.progress()}
-	if r.st != nil {
-		for _, w := range r.st.Waves {
-			res.Accounts = append(res.Accounts, w.Results...)
-		}
-	}
-	return res
-}
+func (r *rollout) result() RolloutResult { return RolloutResult{Progress: r.progress()} }
 
 func (r *rollout) progress() Progress {
 	p := Progress{RunID: r.in.RunID, Mode: r.in.Mode, Digest: r.in.Set.Digest, State: "discovering"}
@@ -390,22 +431,11 @@ func (r *rollout) progress() Progress {
 		p.State = "running"
 	}
 	for _, w := range r.st.Waves {
-		wp := WaveProgress{Name: w.Name, Total: len(w.Accounts), Running: w.Running, Failed: w.Failed}
-		wp.Succeeded = len(w.Results) - w.Failed
+		wp := WaveProgress{Name: w.Name, Total: w.Total, Running: w.Running, Succeeded: w.Succeeded, Failed: w.Failed}
 		wp.Pending = wp.Total - wp.Succeeded - wp.Failed - wp.Running
 		p.Waves = append(p.Waves, wp)
-		for _, res := range w.Results {
-			if !res.OK {
-				p.Failed = append(p.Failed, res)
-			}
-			p.Totals.Compliant += res.Compliant
-			p.Totals.NonCompliant += res.NonCompliant
-			p.Totals.Remediated += res.Remediated
-			p.Totals.PendingApproval += res.PendingApproval
-			p.Totals.Exempted += res.Exempted
-			p.Totals.Planned += res.Planned
-			p.Totals.NotChecked += res.NotChecked
-		}
+		p.Failed = append(p.Failed, w.Failures...)
+		p.Totals.add(w.Counts)
 	}
 	sort.Slice(p.Failed, func(i, j int) bool { return p.Failed[i].AccountID < p.Failed[j].AccountID })
 	return p

@@ -258,7 +258,7 @@ func TestRolloutContinuesAsNewWithoutLosingOrRepeating(t *testing.T) {
 	var res RolloutResult
 	require.NoError(t, env.GetWorkflowResult(&res))
 	require.Equal(t, 3, runs)
-	require.Len(t, res.Accounts, 7, "every account exactly once across runs")
+	require.Equal(t, 7, res.Progress.Waves[0].Succeeded, "every account exactly once across runs")
 	for id, n := range seen {
 		require.Equal(t, 1, n, id)
 	}
@@ -287,7 +287,56 @@ func TestRolloutPauseAndResume(t *testing.T) {
 	require.Equal(t, 1, paused.Waves[0].Succeeded, "the running account finished, no new one started")
 	var res RolloutResult
 	require.NoError(t, env.GetWorkflowResult(&res))
-	require.Len(t, res.Accounts, 4)
+	require.Equal(t, 4, res.Progress.Waves[0].Succeeded)
+}
+
+// 10,000 accounts: each continue-as-new carries only what is left to do and
+// sums, so its input stays far below Temporal's 2 MB payload limit, and the
+// last run's result is as small.
+func TestTenThousandAccountsStayWithinPayloadLimits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("10,000 mocked children")
+	}
+	var ts testsuite.WorkflowTestSuite
+	org := accounts(10000, "Root/Workloads/Prod", 1)
+	for i := range org {
+		org[i].Name = fmt.Sprintf("workload-account-%05d", i)
+		org[i].Email = fmt.Sprintf("aws+workload-%05d@example.com", i)
+		org[i].OUIDs = []string{"r-abcd", "ou-abcd-11111111", "ou-abcd-22222222"}
+	}
+	in := RolloutInput{RunID: "big", Set: rolloutSet(), Mode: ModeCheck, Concurrency: 50}
+	runs, maxInput := 0, 0
+	var res RolloutResult
+	for {
+		env := ts.NewTestWorkflowEnvironment()
+		registerStubs(env)
+		env.OnActivity(ActivityDiscoverAccounts, mock.Anything, mock.Anything).Return(DiscoverOutput{ManagementAccountID: "1", Accounts: org}, nil)
+		env.RegisterWorkflowWithOptions(AccountBaseline, workflow.RegisterOptions{Name: WorkflowAccountBaseline})
+		env.OnWorkflow(AccountBaseline, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in BaselineInput) (BaselineResult, error) {
+			if in.Account.ID[len(in.Account.ID)-3:] == "777" {
+				return BaselineResult{}, temporal.NewNonRetryableApplicationError("AccessDenied", "AccessDenied", nil)
+			}
+			return BaselineResult{Counts: AccountResult{Compliant: 3, NonCompliant: 1}}, nil
+		})
+		env.ExecuteWorkflow(OrgRollout, in)
+		runs++
+		var can *workflow.ContinueAsNewError
+		if err := env.GetWorkflowError(); errors.As(err, &can) {
+			maxInput = max(maxInput, can.Input.Size())
+			require.NoError(t, converterFor().FromPayloads(can.Input, &in))
+			continue
+		}
+		require.NoError(t, env.GetWorkflowError())
+		require.NoError(t, env.GetWorkflowResult(&res))
+		break
+	}
+	require.Equal(t, 20, runs, "500 accounts per run")
+	require.Less(t, maxInput, 2<<20)
+	t.Logf("largest continue-as-new input: %d bytes", maxInput)
+	require.Equal(t, 9990, res.Progress.Waves[0].Succeeded)
+	require.Equal(t, 10, res.Progress.Waves[0].Failed)
+	require.Len(t, res.Progress.Failed, 10)
+	require.Equal(t, 9990*3, res.Progress.Totals.Compliant)
 }
 
 func converterFor() interface {

@@ -105,6 +105,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "export AWS_ACCESS_KEY_ID=%s\n", ak)
 	fmt.Fprintf(stdout, "export AWS_SECRET_ACCESS_KEY=%s\n", sk)
 	fmt.Fprintf(stdout, "export AWS_REGION=%s\n", c.region)
+	// S3 Control sends requests to "<account-id>.<endpoint host>", which does
+	// not resolve for a local endpoint; as an HTTP proxy the simulator
+	// receives them anyway. Only plain-http, non-loopback traffic is affected.
+	fmt.Fprintf(stdout, "export HTTP_PROXY=%s\n", srv.URL())
 	fmt.Fprintf(stdout, "awssim ready url=%s accounts=%d active=%d suspended=%d ous=%d regions=%s\n",
 		srv.URL(), sum.Accounts, sum.ActiveAccounts, sum.SuspendedAccounts, sum.OUs, strings.Join(sum.Regions, ","))
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -11,7 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 )
 
 // TestServesDemoOrganization starts the command as a script would, waits
@@ -66,6 +69,14 @@ func TestServesDemoOrganization(t *testing.T) {
 	if len(out.Accounts) != 12 {
 		t.Errorf("got %d accounts", len(out.Accounts))
 	}
+	// S3 Control reaches the simulator through HTTP_PROXY. (Go reads the
+	// proxy variables once per process, before this test's first request.)
+	_, err = s3control.NewFromConfig(cfg).GetPublicAccessBlock(ctx, &s3control.GetPublicAccessBlockInput{AccountId: aws.String("100000000001")})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "NoSuchPublicAccessBlockConfiguration" {
+		t.Errorf("S3 Control through the proxy: %v", err)
+	}
+
 	member := cfg.Copy()
 	member.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg),
 		"arn:aws:iam::100000000007:role/OrgguardExecutionRole", func(o *stscreds.AssumeRoleOptions) { o.ExternalID = aws.String("orgguard-demo") }))

@@ -289,3 +289,15 @@ func TestCallLogLimit(t *testing.T) {
 		t.Errorf("call log holds %d calls, limit 4", n)
 	}
 }
+
+func TestUnimplementedServiceIsLogged(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{})
+	// Lambda is not simulated (TestRESTJSONRouting only fakes it locally).
+	_, err := lambda.NewFromConfig(mgmtConfig(s, "us-east-1")).ListFunctions(ctx, &lambda.ListFunctionsInput{})
+	requireCode(t, err, "UnknownService")
+	calls := s.CallsMatching(CallFilter{Service: "lambda"})
+	if len(calls) != 1 || calls[0].ErrorCode != "UnknownService" || calls[0].AccountID != demoMgmt {
+		t.Errorf("calls = %+v", calls)
+	}
+}

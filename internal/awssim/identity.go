@@ -88,5 +88,17 @@ func (s *Server) issueSession(role *iamRole, accountID, sessionName, sourceIdent
 		expires:        s.now().Add(duration).UTC().Truncate(time.Second),
 	}
 	s.creds[keyID] = p
+	s.issued++
+	if s.issued%1024 == 0 {
+		// A long demo run issues sessions forever; forget those expired for
+		// over an hour (a request still signed with one then gets the
+		// unknown-key error rather than ExpiredToken).
+		now := s.now()
+		for k, c := range s.creds {
+			if !c.expires.IsZero() && now.After(c.expires.Add(time.Hour)) {
+				delete(s.creds, k)
+			}
+		}
+	}
 	return keyID, p
 }

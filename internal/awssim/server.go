@@ -65,6 +65,7 @@ type Server struct {
 	accounts     map[string]*account
 	accountOrder []string
 	creds        map[string]*principal
+	issued       int // sessions issued, to purge expired ones now and then
 	calls        []Call
 	mgmtKeyID    string
 }
@@ -414,10 +415,20 @@ func (s *Server) resolve(r *http.Request, body []byte, auth *sigV4Auth) (*reques
 		return nil, nil, errForbidden("MissingAuthenticationToken", "Request is missing Authentication Token")
 	}
 	candidates := s.byName[auth.Service]
+	form, isQuery := queryForm(r, body)
 	if len(candidates) == 0 {
-		return nil, nil, errBadRequest("UnknownService", "the simulator does not implement service %q", auth.Service)
+		// Log and answer calls to services the simulator lacks, so a test
+		// that needs one sees which service and operation it called.
+		svc := &service{Name: auth.Service, Protocol: protoRESTJSON}
+		req.Op = r.Method + " " + r.URL.Path
+		if isQuery {
+			svc.Protocol, req.Form, req.Op = protoQuery, form, form.Get("Action")
+		}
+		svc.defaultCodes()
+		finish(svc)
+		return req, nil, errBadRequest("UnknownService", "the simulator does not implement service %q", auth.Service)
 	}
-	if form, ok := queryForm(r, body); ok {
+	if isQuery {
 		for _, svc := range candidates {
 			if !svc.Protocol.isQuery() {
 				continue

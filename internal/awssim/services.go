@@ -18,5 +18,7 @@ func services() []*service {
 		cloudTrailService(),
 		logsService(),
 		kmsService(),
+		securityHubService(),
+		snsService(),
 	}
 }

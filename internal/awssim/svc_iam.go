@@ -469,17 +469,13 @@ func iamGetLoginProfile(r *request) (any, error) {
 	if !u.PasswordEnabled {
 		return nil, noSuchEntity("Login Profile for User %s cannot be found.", u.Name)
 	}
-	return &struct {
-		LoginProfile struct {
-			UserName              string
-			CreateDate            string
-			PasswordResetRequired bool
-		}
-	}{struct {
-		UserName              string
-		CreateDate            string
-		PasswordResetRequired bool
-	}{u.Name, iamTime(u.PasswordCreated), false}}, nil
+	return &struct{ LoginProfile iamLoginProfile }{iamLoginProfile{u.Name, iamTime(u.PasswordCreated), false}}, nil
+}
+
+type iamLoginProfile struct {
+	UserName              string
+	CreateDate            string
+	PasswordResetRequired bool
 }
 
 // --- credential report ---

@@ -309,8 +309,9 @@ func (a *app) demoRollout(ctx context.Context, c client.Client, mode workflows.M
 func printGuardrailTable(ctx context.Context, c client.Client, res *workflows.RolloutResult, out io.Writer) {
 	type row struct{ ok, bad, planned, fixed, pending, exempt, notChecked int }
 	rows := map[string]*row{}
-	for _, acct := range res.Accounts {
-		br := baselineResult(ctx, c, res.Progress.RunID, acct.AccountID)
+	ids, _ := runBaselines(ctx, c, res.Progress.RunID, false)
+	for _, id := range ids {
+		br := baselineResult(ctx, c, id)
 		for _, it := range br.Items {
 			r := rows[it.Finding.GuardrailID]
 			if r == nil {
@@ -335,13 +336,13 @@ func printGuardrailTable(ctx context.Context, c client.Client, res *workflows.Ro
 			}
 		}
 	}
-	ids := make([]string, 0, len(rows))
+	guardrailIDs := make([]string, 0, len(rows))
 	for id := range rows {
-		ids = append(ids, id)
+		guardrailIDs = append(guardrailIDs, id)
 	}
-	sort.Strings(ids)
+	sort.Strings(guardrailIDs)
 	fmt.Fprintf(out, "\n   %-44s %9s %9s %8s %10s %8s %8s %11s\n", "GUARDRAIL", "COMPLIANT", "NONCOMPL", "PLANNED", "REMEDIATED", "PENDING", "EXEMPT", "NOT CHECKED")
-	for _, id := range ids {
+	for _, id := range guardrailIDs {
 		r := rows[id]
 		fmt.Fprintf(out, "   %-44s %9d %9d %8d %10d %8d %8d %11d\n", id, r.ok, r.bad, r.planned, r.fixed, r.pending, r.exempt, r.notChecked)
 	}

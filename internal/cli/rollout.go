@@ -120,7 +120,7 @@ func (a *app) rollout(ctx context.Context, cmd *cobra.Command, mode workflows.Mo
 		return enc.Encode(res)
 	}
 	if mode != workflows.ModeApply || res.Progress.Totals.PendingApproval > 0 || res.Progress.Totals.NonCompliant > 0 {
-		if perr := printItems(ctx, c, runID, res, mode, out); perr != nil {
+		if perr := printItems(ctx, c, runID, mode, out); perr != nil {
 			return perr
 		}
 	}
@@ -227,12 +227,13 @@ func printSummary(out io.Writer, p workflows.Progress) {
 }
 
 // printItems prints every non-compliant item per account and region.
-func printItems(ctx context.Context, c client.Client, runID string, res *workflows.RolloutResult, mode workflows.Mode, out io.Writer) error {
-	for _, acct := range res.Accounts {
-		if acct.NonCompliant == 0 && acct.PendingApproval == 0 && acct.Remediated == 0 && acct.OK {
-			continue
-		}
-		br := baselineResult(ctx, c, runID, acct.AccountID)
+func printItems(ctx context.Context, c client.Client, runID string, mode workflows.Mode, out io.Writer) error {
+	ids, err := runBaselines(ctx, c, runID, true)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		br := baselineResult(ctx, c, id)
 		byRegion := map[string][]workflows.BaselineItem{}
 		var regions []string
 		for _, it := range br.Items {
@@ -246,7 +247,7 @@ func printItems(ctx context.Context, c client.Client, runID string, res *workflo
 		}
 		sort.Strings(regions)
 		for _, region := range regions {
-			fmt.Fprintf(out, "\n== account %s, %s\n", acct.AccountID, region)
+			fmt.Fprintf(out, "\n== account %s, %s\n", br.AccountID, region)
 			for _, it := range byRegion[region] {
 				fmt.Fprintf(out, "  [%s] %s  %s\n    %s\n", it.Status, it.Finding.GuardrailID, it.Finding.Resource, it.Finding.Evidence)
 				if it.Finding.Change != nil && (mode == workflows.ModePlan || it.Status == workflows.ItemPendingApproval) {
@@ -270,11 +271,24 @@ func printItems(ctx context.Context, c client.Client, runID string, res *workflo
 	return nil
 }
 
+// runBaselines lists the account baselines of a run from visibility (the
+// rollout itself keeps only counts), optionally only those that were not
+// compliant.
+func runBaselines(ctx context.Context, c client.Client, runID string, notCompliant bool) ([]string, error) {
+	q := fmt.Sprintf("%s = '%s' AND %s = '%s'", workflows.SARunID.GetName(), runID, workflows.SAKind.GetName(), workflows.KindBaseline)
+	if notCompliant {
+		q += fmt.Sprintf(" AND %s != 'compliant'", workflows.SAOutcome.GetName())
+	}
+	ids, err := listWorkflowIDs(ctx, c, q)
+	sort.Strings(ids)
+	return ids, err
+}
+
 // baselineResult reads an account baseline's result; a failed baseline
 // carries it as its error's details.
-func baselineResult(ctx context.Context, c client.Client, runID, account string) workflows.BaselineResult {
+func baselineResult(ctx context.Context, c client.Client, workflowID string) workflows.BaselineResult {
 	var br workflows.BaselineResult
-	if err := c.GetWorkflow(ctx, workflows.AccountBaselineID(runID, account), "").Get(ctx, &br); err != nil {
+	if err := c.GetWorkflow(ctx, workflowID, "").Get(ctx, &br); err != nil {
 		var app *temporal.ApplicationError
 		if errors.As(err, &app) && app.HasDetails() {
 			_ = app.Details(&br)
