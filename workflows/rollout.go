@@ -41,14 +41,14 @@ type RolloutInput struct {
 
 // RolloutState is everything a rollout knows about its progress.
 type RolloutState struct {
-	ManagementAccountID string           `json:"management_account_id"`
+	ManagementAccountID string `json:"management_account_id"`
 	// OUs maps an OU path to its OU IDs (root first): accounts in waves
 	// carry only their path, which keeps the state small.
-	OUs   map[string][]string `json:"ous,omitempty"`
-	Waves []WaveState         `json:"waves"`
-	Wave                int              `json:"wave"` // index of the current wave
-	Skipped             []SkippedAccount `json:"skipped,omitempty"`
-	Paused              bool             `json:"paused,omitempty"`
+	OUs     map[string][]string `json:"ous,omitempty"`
+	Waves   []WaveState         `json:"waves"`
+	Wave    int                 `json:"wave"` // index of the current wave
+	Skipped []SkippedAccount    `json:"skipped,omitempty"`
+	Paused  bool                `json:"paused,omitempty"`
 	// StoppedReason is set when a wave spent its failure budget.
 	StoppedReason string `json:"stopped_reason,omitempty"`
 	// Runs counts continue-as-new generations (for the progress display).
