@@ -25,7 +25,7 @@ type metricFilterAPI interface {
 
 // alarmAPI is the part of the CloudWatch client the root activity alarm uses.
 type alarmAPI interface {
-	DescribeAlarmsForMetric(context.Context, *cloudwatch.DescribeAlarmsForMetricInput, ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsForMetricOutput, error)
+	cloudwatch.DescribeAlarmsAPIClient
 	PutMetricAlarm(context.Context, *cloudwatch.PutMetricAlarmInput, ...func(*cloudwatch.Options)) (*cloudwatch.PutMetricAlarmOutput, error)
 }
 
@@ -42,7 +42,7 @@ type rootActivityAlarm struct{}
 func (rootActivityAlarm) Permissions() []string {
 	return append([]string{
 		"logs:DescribeMetricFilters", "logs:PutMetricFilter",
-		"cloudwatch:DescribeAlarmsForMetric", "cloudwatch:PutMetricAlarm",
+		"cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm",
 		"sns:CreateTopic",
 	}, logGroupPermissions...)
 }
@@ -100,17 +100,21 @@ func (c rootActivityAlarm) read(ctx context.Context, env Env, w alarmWant) (alar
 	if st.filter == nil {
 		return st, nil
 	}
-	alarms, err := cloudwatch.NewFromConfig(env.Config).DescribeAlarmsForMetric(ctx, &cloudwatch.DescribeAlarmsForMetricInput{MetricName: aws.String(st.metric), Namespace: aws.String(st.namespace)})
-	if err != nil {
-		return st, err
-	}
-	for _, a := range alarms.MetricAlarms {
-		if a.ActionsEnabled != nil && !*a.ActionsEnabled {
-			continue
+	var api alarmAPI = cloudwatch.NewFromConfig(env.Config)
+	ap := cloudwatch.NewDescribeAlarmsPaginator(api, &cloudwatch.DescribeAlarmsInput{AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm}})
+	for ap.HasMorePages() {
+		page, err := ap.NextPage(ctx)
+		if err != nil {
+			return st, err
 		}
-		for _, act := range a.AlarmActions {
-			if strings.Contains(act, ":sns:") {
-				st.alarm, st.topicARN = aws.ToString(a.AlarmName), act
+		for _, a := range page.MetricAlarms {
+			if aws.ToString(a.MetricName) != st.metric || aws.ToString(a.Namespace) != st.namespace || (a.ActionsEnabled != nil && !*a.ActionsEnabled) {
+				continue
+			}
+			for _, act := range a.AlarmActions {
+				if strings.Contains(act, ":sns:") {
+					st.alarm, st.topicARN = aws.ToString(a.AlarmName), act
+				}
 			}
 		}
 	}

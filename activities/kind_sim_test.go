@@ -134,9 +134,9 @@ func unimplemented(err error) bool {
 		}
 	}
 	// An unknown service is answered in the Query error shape, which JSON
-	// clients cannot decode.
+	// and CBOR clients cannot decode.
 	return err != nil && (strings.Contains(err.Error(), "does not implement service") ||
-		strings.Contains(err.Error(), "deserialization failed, failed to decode response body, invalid character '<'"))
+		strings.Contains(err.Error(), "StatusCode: 400, RequestID: , deserialization failed"))
 }
 
 // scenario is the life of one guardrail in one drifted account: the check

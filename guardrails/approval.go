@@ -187,15 +187,6 @@ func (l *loader) checkEscalations() {
 	}
 }
 
-func (l *loader) policy(name string) (ApprovalPolicy, bool) {
-	for _, p := range l.set.ApprovalPolicies {
-		if p.Name == name {
-			return p, true
-		}
-	}
-	return ApprovalPolicy{}, false
-}
-
 // ParseDuration is time.ParseDuration plus a "d" (24h) unit: "3d", "1d12h".
 func ParseDuration(s string) (time.Duration, error) {
 	if i := strings.Index(s, "d"); i > 0 {

@@ -37,6 +37,8 @@ func TargetMatches(t guardrails.Target, a Account) bool {
 			return false
 		}
 	}
+	// Every tag must match: the order of the checks cannot change the result.
+	//workflowcheck:ignore
 	for k, v := range t.AccountTags {
 		if a.Tags[k] != v {
 			return false

@@ -141,6 +141,15 @@ type SeedRegion struct {
 	DefaultVPCFlowLogs bool           `hcl:"default_vpc_flow_logs,optional" json:"default_vpc_flow_logs,omitempty"`
 	VPCs               []SeedVPC      `hcl:"vpc,block" json:"vpcs,omitempty"`
 	Instances          []SeedInstance `hcl:"instance,block" json:"instances,omitempty"`
+	// KMSKeys are customer managed symmetric keys (read by the KMS service).
+	KMSKeys []SeedKMSKey `hcl:"kms_key,block" json:"kms_keys,omitempty"`
+}
+
+// SeedKMSKey is a customer managed KMS key; the ID is a key ID (UUID).
+type SeedKMSKey struct {
+	ID          string `hcl:"id,label" json:"id"`
+	Description string `hcl:"description,optional" json:"description,omitempty"`
+	Rotation    bool   `hcl:"rotation,optional" json:"rotation,omitempty"`
 }
 
 // SeedVPC is a non-default VPC; it gets a default security group like in AWS.

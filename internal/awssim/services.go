@@ -20,5 +20,6 @@ func services() []*service {
 		kmsService(),
 		securityHubService(),
 		snsService(),
+		cloudWatchService(),
 	}
 }

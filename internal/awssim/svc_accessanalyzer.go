@@ -44,7 +44,7 @@ func aaCreateAnalyzer(req *request) (any, error) {
 		Type         string            `json:"type"`
 		Tags         map[string]string `json:"tags"`
 	}
-	if err := restInput(req, &in); err != nil {
+	if err := req.decodeJSON(&in); err != nil {
 		return nil, err
 	}
 	if !aaNameRE.MatchString(in.AnalyzerName) {
@@ -82,7 +82,6 @@ func aaSummary(a *aaAnalyzer) map[string]any {
 }
 
 func aaListAnalyzers(req *request) (any, error) {
-	_ = restInput(req, nil)
 	q := req.HTTP.URL.Query()
 	max := 0
 	if v := q.Get("maxResults"); v != "" {

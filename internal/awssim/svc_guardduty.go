@@ -67,7 +67,7 @@ func gdCreateDetector(req *request) (any, error) {
 		Features                   []gdFeatureInput  `json:"features"`
 		Tags                       map[string]string `json:"tags"`
 	}
-	if err := restInput(req, &in); err != nil {
+	if err := req.decodeJSON(&in); err != nil {
 		return nil, err
 	}
 	if in.Enable == nil {
@@ -118,7 +118,6 @@ func gdApplyFeatures(d *gdDetector, in []gdFeatureInput, now time.Time) error {
 }
 
 func gdListDetectors(req *request) (any, error) {
-	_ = restInput(req, nil)
 	q := req.HTTP.URL.Query()
 	max := 0
 	if v := q.Get("maxResults"); v != "" {
@@ -201,7 +200,7 @@ func gdUpdateDetector(req *request) (any, error) {
 		FindingPublishingFrequency string           `json:"findingPublishingFrequency"`
 		Features                   []gdFeatureInput `json:"features"`
 	}
-	if err := restInput(req, &in); err != nil {
+	if err := req.decodeJSON(&in); err != nil {
 		return nil, err
 	}
 	if in.FindingPublishingFrequency != "" && !gdValidFrequency(in.FindingPublishingFrequency) {
@@ -243,27 +242,3 @@ func gdEnabledDetector(a *account, region string) bool {
 	return false
 }
 
-// restInput decodes a REST-JSON request body into v and makes the call log
-// record the body, query and path parameters (the core logs only path
-// parameters for REST requests). Used by every REST-JSON service here.
-func restInput(req *request, v any) error {
-	params := map[string]any{}
-	if len(req.Body) > 0 {
-		if err := jsonUnmarshal(req.Body, &params); err != nil {
-			return errBadRequest(req.svc.Codes.Validation, "could not parse request body")
-		}
-	}
-	for k, vs := range req.HTTP.URL.Query() {
-		if len(vs) > 0 {
-			params[k] = vs[0]
-		}
-	}
-	for k, p := range req.Path {
-		params[k] = p
-	}
-	req.jsonParams = params
-	if v == nil {
-		return nil
-	}
-	return req.decodeJSON(v)
-}

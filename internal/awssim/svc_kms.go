@@ -12,6 +12,7 @@ func kmsService() *service {
 		Name:         "kms",
 		Protocol:     protoJSON11,
 		TargetPrefix: "TrentService",
+		Init:         kmsInit,
 		Ops: map[string]operation{
 			"CreateKey":            kmsCreateKey,
 			"ListKeys":             kmsListKeys,
@@ -266,4 +267,30 @@ func kmsCreateAlias(req *request) (any, error) {
 	}
 	st.aliases[in.AliasName] = k.ID
 	return map[string]any{}, nil
+}
+
+func kmsInit(s *Server, seed *Seed) error {
+	var err error
+	walkSeedAccounts(seed, func(sa *SeedAccount) {
+		for _, sr := range sa.Regions {
+			for i, sk := range sr.KMSKeys {
+				if len(sk.ID) != 36 {
+					err = fmt.Errorf("account %s: kms_key %q: the ID must be a key ID (UUID)", sa.ID, sk.ID)
+					return
+				}
+				created := s.now().Add(-time.Duration(300+i) * 24 * time.Hour).Truncate(time.Second)
+				k := &kmsKey{
+					ID: sk.ID, ARN: fmt.Sprintf("arn:aws:kms:%s:%s:key/%s", sr.Name, sa.ID, sk.ID), Account: sa.ID,
+					Description: sk.Description, KeyUsage: "ENCRYPT_DECRYPT", KeySpec: "SYMMETRIC_DEFAULT",
+					State: "Enabled", Manager: "CUSTOMER", Created: created.UTC(),
+				}
+				if sk.Rotation {
+					k.Rotation, k.RotationDays, k.RotationStart = true, 365, created
+				}
+				st := kmsStateOf(s.accounts[sa.ID], sr.Name)
+				st.keys = append(st.keys, k)
+			}
+		}
+	})
+	return err
 }

@@ -48,3 +48,19 @@ func TestKMSKeysAndRotation(t *testing.T) {
 		t.Errorf("rotation status = %+v", rs)
 	}
 }
+
+func TestKMSSeededKeys(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{})
+	c := kms.NewFromConfig(memberConfig(s, "100000000006", "us-east-1"))
+	keys := must[*kms.ListKeysOutput](t)(c.ListKeys(ctx, &kms.ListKeysInput{}))
+	if len(keys.Keys) != 2 {
+		t.Fatalf("seeded keys = %+v", keys.Keys)
+	}
+	for id, want := range map[string]bool{"1a2b3c4d-0006-4000-8000-000000000061": false, "1a2b3c4d-0006-4000-8000-000000000062": true} {
+		rs := must[*kms.GetKeyRotationStatusOutput](t)(c.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: aws.String(id)}))
+		if rs.KeyRotationEnabled != want {
+			t.Errorf("%s rotation = %v, want %v", id, rs.KeyRotationEnabled, want)
+		}
+	}
+}

@@ -68,6 +68,10 @@ func TestS3ControlPublicAccessBlock(t *testing.T) {
 	if len(calls) != 1 || calls[0].Region != "us-east-1" {
 		t.Errorf("PutPublicAccessBlock calls = %+v", calls)
 	}
+	denied := s.CallsMatching(CallFilter{Service: "s3", Operation: "GetPublicAccessBlock", AccountID: demoWebDev})
+	if len(denied) < 2 || denied[0].ErrorCode != "NoSuchPublicAccessBlockConfiguration" || denied[1].ErrorCode != "AccessDenied" {
+		t.Errorf("GetPublicAccessBlock calls = %+v", denied)
+	}
 }
 
 func TestS3BucketsListAndCreate(t *testing.T) {

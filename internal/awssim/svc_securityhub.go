@@ -179,7 +179,7 @@ func shEnable(req *request) (any, error) {
 		EnableDefaultStandards  *bool  `json:"EnableDefaultStandards"`
 		ControlFindingGenerator string `json:"ControlFindingGenerator"`
 	}
-	if err := restInput(req, &in); err != nil {
+	if err := req.decodeJSON(&in); err != nil {
 		return nil, err
 	}
 	st := shStateOf(req.Account, req.Region)
@@ -205,7 +205,6 @@ func shEnable(req *request) (any, error) {
 }
 
 func shDescribeHub(req *request) (any, error) {
-	_ = restInput(req, nil)
 	st, err := shHub(req)
 	if err != nil {
 		return nil, err
@@ -241,7 +240,7 @@ func shGetEnabledStandards(req *request) (any, error) {
 		MaxResults                int
 		NextToken                 string
 	}
-	if err := restInput(req, &in); err != nil {
+	if err := req.decodeJSON(&in); err != nil {
 		return nil, err
 	}
 	st, err := shHub(req)
@@ -277,7 +276,7 @@ func shBatchEnableStandards(req *request) (any, error) {
 	var in struct {
 		StandardsSubscriptionRequests []struct{ StandardsArn string }
 	}
-	if err := restInput(req, &in); err != nil {
+	if err := req.decodeJSON(&in); err != nil {
 		return nil, err
 	}
 	st, err := shHub(req)
@@ -304,7 +303,7 @@ func shBatchEnableStandards(req *request) (any, error) {
 
 func shBatchDisableStandards(req *request) (any, error) {
 	var in struct{ StandardsSubscriptionArns []string }
-	if err := restInput(req, &in); err != nil {
+	if err := req.decodeJSON(&in); err != nil {
 		return nil, err
 	}
 	st, err := shHub(req)
@@ -341,7 +340,6 @@ func shQueryPage(req *request) (int, string, error) {
 }
 
 func shDescribeStandards(req *request) (any, error) {
-	_ = restInput(req, nil)
 	limit, token, err := shQueryPage(req)
 	if err != nil {
 		return nil, err
@@ -373,7 +371,6 @@ func (s *shSubscription) controlARN(req *request, controlID string) string {
 }
 
 func shDescribeStandardsControls(req *request) (any, error) {
-	_ = restInput(req, nil)
 	st, err := shHub(req)
 	if err != nil {
 		return nil, err
@@ -416,7 +413,7 @@ func shDescribeStandardsControls(req *request) (any, error) {
 
 func shUpdateStandardsControl(req *request) (any, error) {
 	var in struct{ ControlStatus, DisabledReason string }
-	if err := restInput(req, &in); err != nil {
+	if err := req.decodeJSON(&in); err != nil {
 		return nil, err
 	}
 	st, err := shHub(req)
@@ -636,12 +633,19 @@ func shRootActivityFilter(s *Server, a *account, region string, _ map[string]str
 		}
 		for _, f := range g.Filters {
 			p := strings.ReplaceAll(f.Pattern, " ", "")
-			if strings.Contains(p, `$.userIdentity.type="Root"`) && strings.Contains(p, `$.userIdentity.invokedByNOTEXISTS`) {
-				ok = true
+			if !strings.Contains(p, `$.userIdentity.type="Root"`) || !strings.Contains(p, `$.userIdentity.invokedByNOTEXISTS`) {
+				continue
+			}
+			for _, tr := range f.Transformations {
+				ns, _ := tr["metricNamespace"].(string)
+				name, _ := tr["metricName"].(string)
+				if cwAlarmOnMetric(s.accounts[parts[4]], parts[3], ns, name) {
+					ok = true
+				}
 			}
 		}
 	}
-	return account1(a, ok, "", "No metric filter for root user activity on a multi-Region trail's log group.")
+	return account1(a, ok, "", "No metric filter and alarm for root user activity on a multi-Region trail's log group.")
 }
 
 // shStringFilter is one StringFilter of GetFindings.
@@ -701,7 +705,7 @@ func shGetFindings(req *request) (any, error) {
 		MaxResults int
 		NextToken  string
 	}
-	if err := restInput(req, &in); err != nil {
+	if err := req.decodeJSON(&in); err != nil {
 		return nil, err
 	}
 	st, err := shHub(req)

@@ -154,6 +154,14 @@ ou "Workloads" {
         instance "i-0a000000000000061" {
           http_tokens = "required"
         }
+        # Customer managed key without rotation (KMS.4 / CIS 3.8).
+        kms_key "1a2b3c4d-0006-4000-8000-000000000061" {
+          description = "payments data"
+        }
+        kms_key "1a2b3c4d-0006-4000-8000-000000000062" {
+          description = "payments backups"
+          rotation    = true
+        }
       }
     }
     account "100000000007" {

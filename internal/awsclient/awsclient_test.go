@@ -1,0 +1,85 @@
+package awsclient
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+)
+
+func apiErr(service, op, code string, status int) error {
+	return &smithy.OperationError{ServiceID: service, OperationName: op, Err: &smithyhttp.ResponseError{
+		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}},
+		Err:      &smithy.GenericAPIError{Code: code, Message: "msg"},
+	}}
+}
+
+func TestClassify(t *testing.T) {
+	where := Where{Account: "111111111111", Region: "eu-west-1", Role: "arn:aws:iam::111111111111:role/OrgguardExecutionRole"}
+	for _, tc := range []struct {
+		name      string
+		err       error
+		retryable bool
+		typ       string
+	}{
+		{"throttling", apiErr("EC2", "DescribeVpcs", "RequestLimitExceeded", 503), true, ""},
+		{"too many requests", apiErr("SecurityHub", "BatchEnableStandards", "TooManyRequestsException", 429), true, ""},
+		{"5xx", apiErr("IAM", "ListUsers", "ServiceFailure", 500), true, ""},
+		{"concurrent modification", apiErr("Organizations", "AttachPolicy", "ConcurrentModificationException", 400), true, ""},
+		{"access denied", apiErr("EC2", "RevokeSecurityGroupIngress", "UnauthorizedOperation", 403), false, ErrAccessDenied},
+		{"validation", apiErr("IAM", "UpdateAccountPasswordPolicy", "ValidationError", 400), false, ErrValidation},
+		{"not found", apiErr("EC2", "RevokeSecurityGroupIngress", "InvalidGroup.NotFound", 400), false, ErrNotFound},
+		{"no such entity", apiErr("IAM", "GetAccountPasswordPolicy", "NoSuchEntity", 404), false, ErrNotFound},
+		{"other 4xx never retries forever", apiErr("EC2", "CreateFlowLogs", "FlowLogAlreadyExists", 400), false, ErrClient},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Classify(tc.err, where)
+			var app *temporal.ApplicationError
+			if tc.retryable {
+				require.False(t, errors.As(err, &app), "retryable errors stay plain: %v", err)
+				return
+			}
+			require.True(t, errors.As(err, &app))
+			require.True(t, app.NonRetryable())
+			require.Equal(t, tc.typ, app.Type())
+			// The message names action, account, region and role.
+			for _, want := range []string{Action(tc.err), where.Account, where.Region, where.Role} {
+				require.Contains(t, app.Message(), want)
+			}
+		})
+	}
+}
+
+func TestActionNames(t *testing.T) {
+	require.Equal(t, "ec2:DescribeVpcs", Action(apiErr("EC2", "DescribeVpcs", "X", 400)))
+	require.Equal(t, "config:PutConfigRule", Action(apiErr("Config Service", "PutConfigRule", "X", 400)))
+	require.Equal(t, "logs:PutMetricFilter", Action(apiErr("CloudWatch Logs", "PutMetricFilter", "X", 400)))
+}
+
+func TestLimiterRules(t *testing.T) {
+	l := NewLimiter(map[string]Limit{"ec2:DescribeSecurityGroups": {RPS: 1, Burst: 1}})
+	key, r, ok := l.rule("ec2", "DescribeSecurityGroups")
+	require.True(t, ok)
+	require.Equal(t, "ec2:DescribeSecurityGroups", key)
+	require.Equal(t, 1.0, r.RPS)
+	key, _, _ = l.rule("ec2", "DescribeVpcs")
+	require.Equal(t, "ec2:Describe*", key, "the longest prefix wins")
+	key, _, _ = l.rule("ec2", "RevokeSecurityGroupIngress")
+	require.Equal(t, "ec2:*", key)
+	_, _, ok = l.rule("kms", "ListKeys")
+	require.False(t, ok)
+	require.Equal(t, "orgguard-run-1", SessionName("run:1"))
+}
+
+func BenchmarkLimiterWait(b *testing.B) {
+	l := NewLimiter(map[string]Limit{"ec2:*": {RPS: 1e9, Burst: 1 << 30}})
+	ctx := context.Background()
+	for b.Loop() {
+		_ = l.Wait(ctx, "111111111111", "us-east-1", "ec2", "DescribeVpcs")
+	}
+}
