@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -214,7 +215,7 @@ func (c configRecorder) Apply(ctx context.Context, env Env, f workflows.Finding)
 	}
 	roles := iam.NewFromConfig(env.Config)
 	for _, r := range configSLRs {
-		if !containsString(st.missingSLRs, r.service) {
+		if !slices.Contains(st.missingSLRs, r.service) {
 			continue
 		}
 		if _, err := roles.CreateServiceLinkedRole(ctx, &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(r.service)}); err != nil && errorCode(err) != "InvalidInput" {

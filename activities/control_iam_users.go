@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -171,7 +172,7 @@ func deactivateKeys(ctx context.Context, api iamUsersAPI, user string, planned [
 		return err
 	}
 	for _, k := range keys {
-		if k.Status != string(iamtypes.StatusTypeActive) || !containsString(planned, k.ID) {
+		if k.Status != string(iamtypes.StatusTypeActive) || !slices.Contains(planned, k.ID) {
 			continue
 		}
 		if _, err := api.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String(user), AccessKeyId: aws.String(k.ID), Status: iamtypes.StatusTypeInactive}); err != nil {
@@ -180,15 +181,6 @@ func deactivateKeys(ctx context.Context, api iamUsersAPI, user string, planned [
 		out.call("iam:UpdateAccessKey %s %s Status=Inactive", user, k.ID)
 	}
 	return nil
-}
-
-func containsString(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // iamARN is an IAM resource ARN (IAM is global: no region).

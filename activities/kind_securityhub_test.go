@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -8,6 +9,8 @@ import (
 	shtypes "github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
 	"github.com/orgguard/orgguard/guardrails"
+	"github.com/orgguard/orgguard/internal/awssim"
+	"github.com/orgguard/orgguard/workflows"
 )
 
 func hubGuardrail(disabled ...guardrails.DisabledControl) guardrails.Guardrail {
@@ -64,3 +67,30 @@ var _ = addScenarios("securityhub",
 		wantWrites: []string{"securityhub:BatchEnableStandards", "securityhub:UpdateStandardsControl"},
 	},
 )
+
+// Each subscribed standard's failed findings are summarised as a finding of
+// the guardrail, with the most failed controls as evidence.
+func TestSecurityHubSummarisesFailedFindings(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, awssim.Options{})
+	defer s.flush(true)
+	withHub(acctWebProd, usEast1)(t, s)
+	env := s.env(t, acctWebProd, usEast1, hubGuardrail())
+	fs, err := securityHubKind{}.Check(ctx, env, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var summary *workflows.Finding
+	for i, f := range fs {
+		if strings.Contains(f.Resource, "subscription/aws-foundational-security-best-practices") {
+			summary = &fs[i]
+		}
+	}
+	if summary == nil {
+		t.Fatalf("no FSBP summary finding: %s", describe(fs))
+	}
+	if summary.Status != workflows.StatusNonCompliant || summary.Change != nil || summary.Facts["failed_findings"] == "0" ||
+		!strings.Contains(summary.Evidence, "failed finding(s)") || !strings.Contains(summary.Evidence, "EC2.") {
+		t.Errorf("FSBP summary = %+v", *summary)
+	}
+}

@@ -261,16 +261,16 @@ func runScenario(t *testing.T, k Kind, sc scenario) {
 	if err != nil {
 		t.Fatalf("check after apply: %v", err)
 	}
-	applied := map[string]bool{}
+	fixed := map[string]bool{}
 	for _, f := range drifted {
-		applied[f.Resource] = f.Change != nil
+		fixed[f.Resource] = f.Change != nil
 	}
 	for _, f := range after {
 		// Every finding that was applied is compliant now. Report-only
 		// findings stay as they were, and resources that only became
 		// visible through the apply (a new Config rule's evaluations) are
 		// the next check's business.
-		if f.Status == workflows.StatusNonCompliant && applied[f.Resource] {
+		if f.Status == workflows.StatusNonCompliant && fixed[f.Resource] {
 			t.Errorf("still non-compliant after apply: %s: %s", f.Resource, f.Evidence)
 		}
 	}

@@ -27,7 +27,7 @@ var DefaultLimits = map[string]Limit{
 	"securityhub:UpdateStandardsControl": {RPS: 1, Burst: 1},
 	"securityhub:*":                      {RPS: 10, Burst: 30},
 	"sts:*":                              {RPS: 600, Burst: 600},
-	"organizations:*":                    {RPS: 5, Burst: 10},
+	"organizations:*":                    {RPS: 10, Burst: 20},
 	"ec2:Describe*":                      {RPS: 20, Burst: 100},
 	"ec2:*":                              {RPS: 5, Burst: 50},
 	"iam:*":                              {RPS: 10, Burst: 20},

@@ -231,6 +231,11 @@ type request struct {
 // ServeHTTP routes the request the way AWS does, authenticates it, applies
 // faults, runs the operation and logs the call.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if acceptsGzip(r) {
+		cw := &compressingWriter{w: w}
+		defer cw.finish()
+		w = cw
+	}
 	reqID := s.requestID()
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
 	if err != nil {

@@ -35,6 +35,7 @@ func configService() *service {
 			"DescribeComplianceByConfigRule":      cfgDescribeComplianceByRule,
 			"GetComplianceDetailsByConfigRule":    cfgGetComplianceDetails,
 			"StartRemediationExecution":           cfgStartRemediation,
+			"DescribeRemediationExecutionStatus":  cfgDescribeRemediationStatus,
 		},
 	}
 }
@@ -47,6 +48,17 @@ type configState struct {
 	channel      *cfgChannel
 	rules        []*cfgRule
 	remediations []*cfgRemediation
+	// remExecs are remediation executions by rule and resource, in start
+	// order.
+	remExecs []*cfgRemExec
+}
+
+type cfgRemExec struct {
+	Rule, ResourceType, ResourceID string
+	State                          string // SUCCEEDED or FAILED
+	Attempts                       int
+	Invoked, Updated               time.Time
+	Steps                          []map[string]any
 }
 
 type cfgRecorder struct {
@@ -621,6 +633,7 @@ func cfgDescribeComplianceByRule(req *request) (any, error) {
 	}
 	var list []map[string]any
 	for _, r := range rules {
+		cfgAutoRemediate(req, cfgState(req), r)
 		c := cfgRuleCompliance(evaluateRule(req.srv, req.Account, req.Region, r))
 		if len(in.ComplianceTypes) > 0 && !slices.Contains(in.ComplianceTypes, c["ComplianceType"].(string)) {
 			continue
@@ -653,6 +666,7 @@ func cfgGetComplianceDetails(req *request) (any, error) {
 	if r == nil {
 		return nil, noSuchRule(in.ConfigRuleName)
 	}
+	cfgAutoRemediate(req, cfgState(req), r)
 	types := in.ComplianceTypes
 	if len(types) == 0 {
 		types = []string{"COMPLIANT", "NON_COMPLIANT"}
@@ -732,16 +746,7 @@ func cfgStartRemediation(req *request) (any, error) {
 	failed := []map[string]string{}
 	msg := ""
 	for _, k := range in.ResourceKeys {
-		params := map[string][]string{}
-		for name, p := range rc.Parameters {
-			switch {
-			case p.ResourceValue != nil:
-				params[name] = []string{k.ResourceID}
-			case p.StaticValue != nil:
-				params[name] = p.StaticValue.Values
-			}
-		}
-		if _, err := ssmStartAutomation(req, rc.TargetId, rc.TargetVersion, params); err != nil {
+		if err := cfgRemediate(req, st, rc, k.ResourceType, k.ResourceID); err != nil {
 			failed = append(failed, map[string]string{"resourceType": k.ResourceType, "resourceId": k.ResourceID})
 			msg = err.Error()
 		}
@@ -751,4 +756,141 @@ func cfgStartRemediation(req *request) (any, error) {
 		out["FailureMessage"] = msg
 	}
 	return out, nil
+}
+
+// cfgRemediate runs rc's SSM document for one resource and records the
+// remediation execution. It fails only when the automation cannot start.
+func cfgRemediate(req *request, st *configState, rc *cfgRemediation, resourceType, resourceID string) error {
+	params := map[string][]string{}
+	for name, p := range rc.Parameters {
+		switch {
+		case p.ResourceValue != nil:
+			params[name] = []string{resourceID}
+		case p.StaticValue != nil:
+			params[name] = p.StaticValue.Values
+		}
+	}
+	var rx *cfgRemExec
+	for _, x := range st.remExecs {
+		if x.Rule == rc.ConfigRuleName && x.ResourceType == resourceType && x.ResourceID == resourceID {
+			rx = x
+		}
+	}
+	now := req.srv.now()
+	if rx == nil {
+		rx = &cfgRemExec{Rule: rc.ConfigRuleName, ResourceType: resourceType, ResourceID: resourceID}
+		st.remExecs = append(st.remExecs, rx)
+	}
+	rx.Attempts++
+	rx.Invoked, rx.Updated = now, now
+	x, err := ssmStartAutomation(req, rc.TargetId, rc.TargetVersion, params)
+	if err != nil {
+		rx.State = "FAILED"
+		rx.Steps = []map[string]any{{"Name": "StartAutomationExecution", "State": "FAILED", "ErrorMessage": err.Error(), "StartTime": epoch(now), "StopTime": epoch(now)}}
+		return err
+	}
+	rx.State = "SUCCEEDED"
+	if x.Status != "Success" {
+		rx.State = "FAILED"
+	}
+	rx.Steps = nil
+	for _, step := range x.Steps {
+		d := map[string]any{"Name": step["StepName"], "State": strings.ToUpper(fmt.Sprint(step["StepStatus"])),
+			"StartTime": step["ExecutionStartTime"], "StopTime": step["ExecutionEndTime"]}
+		if m, ok := step["FailureMessage"]; ok {
+			d["ErrorMessage"] = m
+		}
+		rx.Steps = append(rx.Steps, d)
+	}
+	return nil
+}
+
+// cfgAutoRemediate is Config's automatic remediation: whenever a rule is
+// evaluated (compliance is read), each non-compliant resource in scope of an
+// Automatic remediation configuration is remediated, up to
+// MaximumAutomaticAttempts times per resource. AWS waits
+// RetryAttemptSeconds between attempts; the simulator retries at the next
+// evaluation.
+func cfgAutoRemediate(req *request, st *configState, r *cfgRule) {
+	for _, rc := range st.remediations {
+		if rc.ConfigRuleName != r.ConfigRuleName || !rc.Automatic {
+			continue
+		}
+		max := rc.MaximumAutomaticAttempts
+		if max == 0 {
+			max = 5
+		}
+		for _, e := range evaluateRule(req.srv, req.Account, req.Region, r) {
+			if e.Compliance != "NON_COMPLIANT" || (rc.ResourceType != "" && rc.ResourceType != e.ResourceType) {
+				continue
+			}
+			attempts := 0
+			for _, x := range st.remExecs {
+				if x.Rule == r.ConfigRuleName && x.ResourceType == e.ResourceType && x.ResourceID == e.ResourceID {
+					attempts = x.Attempts
+				}
+			}
+			if attempts < max {
+				cfgRemediate(req, st, rc, e.ResourceType, e.ResourceID)
+			}
+		}
+	}
+}
+
+func cfgDescribeRemediationStatus(req *request) (any, error) {
+	var in struct {
+		ConfigRuleName string
+		ResourceKeys   []struct {
+			ResourceType string `json:"resourceType"`
+			ResourceID   string `json:"resourceId"`
+		}
+		Limit     int
+		NextToken string
+	}
+	if err := req.decodeJSON(&in); err != nil {
+		return nil, err
+	}
+	st := cfgState(req)
+	if st.rule(in.ConfigRuleName) == nil {
+		return nil, noSuchRule(in.ConfigRuleName)
+	}
+	limit, err := req.pageLimit(in.Limit, 0, 100)
+	if err != nil {
+		return nil, err
+	}
+	var list []*cfgRemExec
+	for _, x := range st.remExecs {
+		if x.Rule != in.ConfigRuleName {
+			continue
+		}
+		match := len(in.ResourceKeys) == 0
+		for _, k := range in.ResourceKeys {
+			if k.ResourceType == x.ResourceType && k.ResourceID == x.ResourceID {
+				match = true
+			}
+		}
+		if match {
+			list = append(list, x)
+		}
+	}
+	page, next, err := paginate(list, in.NextToken, limit, errBadRequest("InvalidNextTokenException", "The nextToken provided is invalid"))
+	if err != nil {
+		return nil, err
+	}
+	out := []map[string]any{}
+	for _, x := range page {
+		steps := x.Steps
+		if steps == nil {
+			steps = []map[string]any{}
+		}
+		out = append(out, map[string]any{
+			"ResourceKey": map[string]string{"resourceType": x.ResourceType, "resourceId": x.ResourceID},
+			"State":       x.State, "StepDetails": steps, "InvocationTime": epoch(x.Invoked), "LastUpdatedTime": epoch(x.Updated),
+		})
+	}
+	res := map[string]any{"RemediationExecutionStatuses": out}
+	if next != "" {
+		res["NextToken"] = next
+	}
+	return res, nil
 }

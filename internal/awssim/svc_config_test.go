@@ -10,6 +10,8 @@ import (
 	cfgtypes "github.com/aws/aws-sdk-go-v2/service/configservice/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
 const demoWebProd = "100000000007"
@@ -238,7 +240,7 @@ func TestConfigRemediationRunsSSMAutomation(t *testing.T) {
 	must[*configservice.PutRemediationConfigurationsOutput](t)(c.PutRemediationConfigurations(ctx, &configservice.PutRemediationConfigurationsInput{RemediationConfigurations: []cfgtypes.RemediationConfiguration{{
 		ConfigRuleName: aws.String("restricted-ssh"), TargetType: cfgtypes.RemediationTargetTypeSsmDocument,
 		TargetId: aws.String("AWS-DisablePublicAccessForSecurityGroup"), ResourceType: aws.String("AWS::EC2::SecurityGroup"),
-		Automatic: true, MaximumAutomaticAttempts: aws.Int32(3), RetryAttemptSeconds: aws.Int64(60),
+		MaximumAutomaticAttempts: aws.Int32(3), RetryAttemptSeconds: aws.Int64(60),
 		Parameters: map[string]cfgtypes.RemediationParameterValue{
 			"GroupId":              {ResourceValue: &cfgtypes.ResourceValue{Value: cfgtypes.ResourceValueTypeResourceId}},
 			"AutomationAssumeRole": {StaticValue: &cfgtypes.StaticValue{Values: []string{roleARN}}},
@@ -276,4 +278,72 @@ func TestConfigRemediationRunsSSMAutomation(t *testing.T) {
 	_, err = c.StartRemediationExecution(ctx, &configservice.StartRemediationExecutionInput{ConfigRuleName: aws.String("restricted-ssh"),
 		ResourceKeys: []cfgtypes.ResourceKey{{ResourceType: cfgtypes.ResourceTypeSecurityGroup, ResourceId: aws.String("sg-0a000000000000071")}}})
 	requireCode(t, err, "NoSuchRemediationConfigurationException")
+}
+
+func TestConfigAutomaticRemediation(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{})
+	cfg := memberConfig(s, demoWebProd, "us-east-1")
+	c := setupConfig(t, cfg)
+	ims := iam.NewFromConfig(cfg)
+	good := createRole(t, ims, "RemediationRole", ssmTrust)
+	bad := createRole(t, ims, "BrokenRole", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)
+
+	put := func(rule, source, role string) {
+		must[*configservice.PutConfigRuleOutput](t)(c.PutConfigRule(ctx, &configservice.PutConfigRuleInput{ConfigRule: &cfgtypes.ConfigRule{
+			ConfigRuleName: aws.String(rule), Source: &cfgtypes.Source{Owner: cfgtypes.OwnerAws, SourceIdentifier: aws.String(source)}}}))
+		doc := "AWSConfigRemediation-RemoveVPCDefaultSecurityGroupRules"
+		if source == "INCOMING_SSH_DISABLED" {
+			doc = "AWS-DisablePublicAccessForSecurityGroup"
+		}
+		must[*configservice.PutRemediationConfigurationsOutput](t)(c.PutRemediationConfigurations(ctx, &configservice.PutRemediationConfigurationsInput{RemediationConfigurations: []cfgtypes.RemediationConfiguration{{
+			ConfigRuleName: aws.String(rule), TargetType: cfgtypes.RemediationTargetTypeSsmDocument, TargetId: aws.String(doc),
+			ResourceType: aws.String("AWS::EC2::SecurityGroup"), Automatic: true, MaximumAutomaticAttempts: aws.Int32(2), RetryAttemptSeconds: aws.Int64(30),
+			Parameters: map[string]cfgtypes.RemediationParameterValue{
+				"GroupId":              {ResourceValue: &cfgtypes.ResourceValue{Value: cfgtypes.ResourceValueTypeResourceId}},
+				"AutomationAssumeRole": {StaticValue: &cfgtypes.StaticValue{Values: []string{role}}},
+			},
+		}}}))
+	}
+	put("default-sg-closed", "VPC_DEFAULT_SECURITY_GROUP_CLOSED", good)
+	put("restricted-ssh", "INCOMING_SSH_DISABLED", bad)
+
+	// Evaluating the rules remediates what is out of compliance.
+	got := complianceOf(t, c)
+	if got["default-sg-closed"] != cfgtypes.ComplianceTypeCompliant || got["restricted-ssh"] != cfgtypes.ComplianceTypeNonCompliant {
+		t.Errorf("compliance = %v", got)
+	}
+	st := must[*configservice.DescribeRemediationExecutionStatusOutput](t)(c.DescribeRemediationExecutionStatus(ctx, &configservice.DescribeRemediationExecutionStatusInput{ConfigRuleName: aws.String("default-sg-closed")}))
+	if len(st.RemediationExecutionStatuses) != 2 {
+		t.Fatalf("statuses = %+v", st.RemediationExecutionStatuses)
+	}
+	for _, x := range st.RemediationExecutionStatuses {
+		if x.State != cfgtypes.RemediationExecutionStateSucceeded || x.ResourceKey.ResourceType != cfgtypes.ResourceTypeSecurityGroup || len(x.StepDetails) != 1 {
+			t.Errorf("status = %+v", x)
+		}
+	}
+	// A failing remediation is retried at each evaluation, at most
+	// MaximumAutomaticAttempts times.
+	complianceOf(t, c)
+	complianceOf(t, c)
+	ssh := must[*configservice.DescribeRemediationExecutionStatusOutput](t)(c.DescribeRemediationExecutionStatus(ctx, &configservice.DescribeRemediationExecutionStatusInput{ConfigRuleName: aws.String("restricted-ssh")}))
+	if len(ssh.RemediationExecutionStatuses) != 1 || ssh.RemediationExecutionStatuses[0].State != cfgtypes.RemediationExecutionStateFailed {
+		t.Errorf("ssh statuses = %+v", ssh.RemediationExecutionStatuses)
+	}
+	execs := must[*ssm.DescribeAutomationExecutionsOutput](t)(ssm.NewFromConfig(cfg).DescribeAutomationExecutions(ctx, &ssm.DescribeAutomationExecutionsInput{
+		Filters: []ssmtypes.AutomationExecutionFilter{{Key: ssmtypes.AutomationExecutionFilterKeyDocumentNamePrefix, Values: []string{"AWS-DisablePublicAccessForSecurityGroup"}}}}))
+	if len(execs.AutomationExecutionMetadataList) != 2 {
+		t.Errorf("failed remediation attempts = %d, want MaximumAutomaticAttempts (2)", len(execs.AutomationExecutionMetadataList))
+	}
+	// Each default group was closed exactly once, by the remediation role.
+	ingress := s.CallsMatching(CallFilter{Service: "ec2", Operation: "RevokeSecurityGroupIngress", AccountID: demoWebProd, OnlySuccess: true})
+	egress := s.CallsMatching(CallFilter{Service: "ec2", Operation: "RevokeSecurityGroupEgress", AccountID: demoWebProd, OnlySuccess: true})
+	if len(ingress) != 2 || len(egress) != 2 {
+		t.Errorf("revokes: %d ingress, %d egress", len(ingress), len(egress))
+	}
+	for _, call := range append(ingress, egress...) {
+		if !strings.Contains(call.Principal, ":assumed-role/RemediationRole/") {
+			t.Errorf("revoke by %s", call.Principal)
+		}
+	}
 }

@@ -241,4 +241,3 @@ func gdEnabledDetector(a *account, region string) bool {
 	}
 	return false
 }
-

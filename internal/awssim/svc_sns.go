@@ -155,8 +155,8 @@ func snsGetTopicAttributes(req *request) (any, error) {
 	if _, ok := t.Attrs["Policy"]; !ok {
 		pol, _ := json.Marshal(map[string]any{"Version": "2008-10-17", "Id": "__default_policy_ID", "Statement": []any{map[string]any{
 			"Sid": "__default_statement_ID", "Effect": "Allow", "Principal": map[string]string{"AWS": "*"},
-			"Action":    []string{"SNS:GetTopicAttributes", "SNS:SetTopicAttributes", "SNS:AddPermission", "SNS:RemovePermission", "SNS:DeleteTopic", "SNS:Subscribe", "SNS:ListSubscriptionsByTopic", "SNS:Publish"},
-			"Resource":  t.ARN, "Condition": map[string]any{"StringEquals": map[string]string{"AWS:SourceOwner": owner}}}}})
+			"Action":   []string{"SNS:GetTopicAttributes", "SNS:SetTopicAttributes", "SNS:AddPermission", "SNS:RemovePermission", "SNS:DeleteTopic", "SNS:Subscribe", "SNS:ListSubscriptionsByTopic", "SNS:Publish"},
+			"Resource": t.ARN, "Condition": map[string]any{"StringEquals": map[string]string{"AWS:SourceOwner": owner}}}}})
 		attrs["Policy"] = string(pol)
 	}
 	for k, v := range t.Attrs {
