@@ -53,6 +53,8 @@ type RolloutState struct {
 	StoppedReason string `json:"stopped_reason,omitempty"`
 	// Runs counts continue-as-new generations (for the progress display).
 	Runs int `json:"runs"`
+	// ExpiredExemptions: expired when compiled or when the rollout started.
+	ExpiredExemptions []string `json:"expired_exemptions,omitempty"`
 }
 
 // maxListedFailures bounds the failed accounts a rollout lists (the rest
@@ -124,6 +126,8 @@ type Progress struct {
 	Failed        []AccountResult  `json:"failed,omitempty"`
 	Skipped       []SkippedAccount `json:"skipped,omitempty"`
 	Totals        AccountResult    `json:"totals"` // summed counts (AccountID empty)
+	// ExpiredExemptions no longer apply; listed so their owners renew or drop them.
+	ExpiredExemptions []string `json:"expired_exemptions,omitempty"`
 }
 
 // WaveProgress counts accounts per state in one wave.
@@ -226,6 +230,15 @@ func (r *rollout) run(ctx workflow.Context) (RolloutResult, error) {
 		}
 		waves, skipped := Plan(&r.in.Set, org.ManagementAccountID, org.Accounts, r.in.Targets)
 		r.st = &RolloutState{ManagementAccountID: org.ManagementAccountID, Waves: waves, Skipped: skipped, OUs: map[string][]string{}}
+		now := workflow.Now(ctx)
+		for _, e := range r.in.Set.ExpiredExemptions {
+			r.st.ExpiredExemptions = append(r.st.ExpiredExemptions, describeExemption(e))
+		}
+		for _, e := range r.in.Set.Exemptions {
+			if !e.Expires.IsZero() && !now.Before(e.Expires) {
+				r.st.ExpiredExemptions = append(r.st.ExpiredExemptions, describeExemption(e))
+			}
+		}
 		for i := range r.st.Waves {
 			for j := range r.st.Waves[i].Accounts {
 				a := &r.st.Waves[i].Accounts[j]
@@ -324,6 +337,10 @@ func (r *rollout) canEvery() int {
 	return continueAsNewEvery
 }
 
+func describeExemption(e guardrails.Exemption) string {
+	return fmt.Sprintf("%s (%s, owner %s) expired %s", e.Name, e.Guardrail, e.Owner, e.Expires.UTC().Format("2006-01-02"))
+}
+
 func budgetString(w WaveState) string {
 	if w.BudgetPercent > 0 {
 		return fmt.Sprintf("%g%%", w.BudgetPercent)
@@ -420,6 +437,7 @@ func (r *rollout) progress() Progress {
 	}
 	p.StoppedReason = r.st.StoppedReason
 	p.Skipped = r.st.Skipped
+	p.ExpiredExemptions = r.st.ExpiredExemptions
 	switch {
 	case r.st.StoppedReason != "":
 		p.State = "stopped"

@@ -344,3 +344,37 @@ func converterFor() interface {
 } {
 	return converter.GetDefaultDataConverter()
 }
+
+func TestExpiredExemptionsAreReportedAndIgnored(t *testing.T) {
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	registerStubs(env)
+	now := env.Now()
+	acct := Account{ID: "000000000001", Status: "ACTIVE", OUPath: "Root/Prod"}
+	env.OnActivity(ActivityDiscoverAccounts, mock.Anything, mock.Anything).Return(DiscoverOutput{ManagementAccountID: "1", Accounts: []Account{acct}}, nil)
+	env.OnActivity(ActivityCheckGuardrail, mock.Anything, mock.Anything).Return(CheckOutput{Findings: []Finding{nonCompliant(acct.ID)}}, nil)
+	env.RegisterWorkflowWithOptions(AccountBaseline, workflow.RegisterOptions{Name: WorkflowAccountBaseline})
+	set := rolloutSet()
+	set.Exemptions = []guardrails.Exemption{{Name: "legacy", Guardrail: sgGuardrail.ID, Accounts: []string{acct.ID}, Owner: "team-a", Expires: now.Add(-time.Hour)}}
+	set.ExpiredExemptions = []guardrails.Exemption{{Name: "older", Guardrail: sgGuardrail.ID, Owner: "team-b", Expires: now.Add(-48 * time.Hour)}}
+	env.ExecuteWorkflow(OrgRollout, RolloutInput{RunID: "r1", Set: set, Mode: ModeCheck})
+	require.NoError(t, env.GetWorkflowError())
+	var res RolloutResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Len(t, res.Progress.ExpiredExemptions, 2)
+	require.Contains(t, res.Progress.ExpiredExemptions[1], "legacy")
+	require.Equal(t, 1, res.Progress.Totals.NonCompliant, "an expired exemption does not exempt")
+	require.Zero(t, res.Progress.Totals.Exempted)
+}
+
+func TestLiveExemptionExempts(t *testing.T) {
+	now := time.Now()
+	a := Account{ID: "000000000001", OUPath: "Root/Prod/Team"}
+	f := nonCompliant(a.ID)
+	e := guardrails.Exemption{Name: "x", Guardrail: sgGuardrail.ID, OUs: []string{"Root/Prod"}, Resources: []string{"arn:aws:ec2:*:*:security-group/sg-*"}, Expires: now.Add(time.Hour)}
+	_, ok := Exempted([]guardrails.Exemption{e}, a, f, now)
+	require.True(t, ok)
+	e.OUs = []string{"Root/Dev"}
+	_, ok = Exempted([]guardrails.Exemption{e}, a, f, now)
+	require.False(t, ok, "scoped to another OU")
+}

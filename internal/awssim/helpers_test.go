@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -31,14 +34,23 @@ func newTestServer(t *testing.T, opts Options) *Server {
 }
 
 // mgmtConfig is an SDK config with the seed's management keys, pointed at s.
-// Retries are off so error codes reach the test on the first attempt.
+// API errors are not retried, so error codes (throttling, 5xx) reach the test
+// on the first attempt; dropped connections are, as the SDK does by default
+// (aws-sdk-go-v2 #2737 can close a connection mid-response on a fast server).
 func mgmtConfig(s *Server, region string) aws.Config {
 	ak, sk := s.ManagementCredentials()
 	return aws.Config{
-		Region:           region,
-		Credentials:      aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(ak, sk, "")),
-		BaseEndpoint:     aws.String(s.URL()),
-		RetryMaxAttempts: 1,
+		Region:       region,
+		Credentials:  aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(ak, sk, "")),
+		BaseEndpoint: aws.String(s.URL()),
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 3
+				o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
+				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+				o.RateLimiter = ratelimit.None
+			})
+		},
 	}
 }
 

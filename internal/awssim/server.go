@@ -231,7 +231,7 @@ type request struct {
 // ServeHTTP routes the request the way AWS does, authenticates it, applies
 // faults, runs the operation and logs the call.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if acceptsGzip(r) {
+	if r.Method != http.MethodHead && acceptsGzip(r) {
 		cw := &compressingWriter{w: w}
 		defer cw.finish()
 		w = cw

@@ -1,7 +1,6 @@
 package awssim
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -91,8 +90,8 @@ func ctTrailsApplying(s *Server, a *account, region string) []*ctTrail {
 var ctNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$`)
 
 // ctFind resolves a trail name or ARN among the trails visible to the
-// caller in its region. home reports whether the call came from the trail's
-// home region and account (required for changes).
+// caller in its region; ctMutable then checks that a change comes from the
+// trail's home region and account.
 func ctFind(req *request, nameOrARN string) (*ctTrail, error) {
 	if nameOrARN == "" {
 		return nil, errBadRequest("InvalidTrailNameException", "Trail name cannot be empty")
@@ -482,5 +481,3 @@ func ctGetEventSelectors(req *request) (any, error) {
 	}
 	return ctSelectorsOut(t), nil
 }
-
-var _ = json.Marshal

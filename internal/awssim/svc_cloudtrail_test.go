@@ -103,4 +103,10 @@ func TestCloudTrailOrganizationTrail(t *testing.T) {
 	if aws.ToBool(st.IsLogging) || st.StopLoggingTime == nil {
 		t.Errorf("status after stop = %+v", st)
 	}
+
+	must[*cloudtrail.DeleteTrailOutput](t)(c.DeleteTrail(ctx, &cloudtrail.DeleteTrailInput{Name: aws.String("org-trail")}))
+	gone := must[*cloudtrail.DescribeTrailsOutput](t)(member.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{}))
+	if len(gone.TrailList) != 0 {
+		t.Errorf("trails after delete = %+v", gone.TrailList)
+	}
 }

@@ -117,6 +117,12 @@ func TestConfigRecorderAndChannel(t *testing.T) {
 	if st := status(); st.Recording || st.LastStopTime == nil {
 		t.Errorf("status after stop = %+v", st)
 	}
+	must[*configservice.DeleteDeliveryChannelOutput](t)(c.DeleteDeliveryChannel(ctx, &configservice.DeleteDeliveryChannelInput{DeliveryChannelName: aws.String("default")}))
+	must[*configservice.DeleteConfigurationRecorderOutput](t)(c.DeleteConfigurationRecorder(ctx, &configservice.DeleteConfigurationRecorderInput{ConfigurationRecorderName: aws.String("default")}))
+	left := must[*configservice.DescribeConfigurationRecordersOutput](t)(c.DescribeConfigurationRecorders(ctx, &configservice.DescribeConfigurationRecordersInput{}))
+	if len(left.ConfigurationRecorders) != 0 {
+		t.Errorf("recorders after delete = %+v", left.ConfigurationRecorders)
+	}
 	// Regional: nothing in eu-west-1.
 	eu := must[*configservice.DescribeConfigurationRecordersOutput](t)(configservice.NewFromConfig(memberConfig(s, demoWebProd, "eu-west-1")).DescribeConfigurationRecorders(ctx, &configservice.DescribeConfigurationRecordersInput{}))
 	if len(eu.ConfigurationRecorders) != 0 {

@@ -122,4 +122,7 @@ func TestAccessAnalyzerCreateAndList(t *testing.T) {
 	}
 	_, err = c.GetAnalyzer(ctx, &accessanalyzer.GetAnalyzerInput{AnalyzerName: aws.String("nope")})
 	requireCode(t, err, "ResourceNotFoundException")
+	must[*accessanalyzer.DeleteAnalyzerOutput](t)(c.DeleteAnalyzer(ctx, &accessanalyzer.DeleteAnalyzerInput{AnalyzerName: aws.String("orgguard-unused")}))
+	_, err = c.DeleteAnalyzer(ctx, &accessanalyzer.DeleteAnalyzerInput{AnalyzerName: aws.String("orgguard-unused")})
+	requireCode(t, err, "ResourceNotFoundException")
 }

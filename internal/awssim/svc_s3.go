@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -169,10 +169,13 @@ func (s *Server) findBucket(name string) (*account, *s3Bucket) {
 	return nil, nil
 }
 
-var bucketNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+var (
+	bucketNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	ipAddressRE  = regexp.MustCompile(`^\d+\.\d+\.\d+\.\d+$`)
+)
 
 func validBucketName(n string) bool {
-	return bucketNameRE.MatchString(n) && !strings.Contains(n, "..") && !regexp.MustCompile(`^\d+\.\d+\.\d+\.\d+$`).MatchString(n)
+	return bucketNameRE.MatchString(n) && !strings.Contains(n, "..") && !ipAddressRE.MatchString(n)
 }
 
 // s3Bucket returns the caller's bucket named in the path. A bucket of another
@@ -224,9 +227,11 @@ func s3ListBuckets(req *request) (any, error) {
 	q := req.HTTP.URL.Query()
 	max := 0
 	if v := q.Get("max-buckets"); v != "" {
-		if _, err := fmt.Sscanf(v, "%d", &max); err != nil || max < 1 || max > 10000 {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
 			return nil, errBadRequest("InvalidArgument", "Argument max-buckets must be an integer between 1 and 10000")
 		}
+		max = n
 	}
 	limit, err := req.pageLimit(max, 10000, 10000)
 	if err != nil {
@@ -382,7 +387,9 @@ func s3DeleteBucketEncryption(req *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.Encryption = nil
+	// Since 2023 S3 cannot turn default encryption off: deleting the
+	// configuration resets it to SSE-S3.
+	b.Encryption = defaultSSE()
 	return &restResponse{Status: http.StatusNoContent}, nil
 }
 
@@ -542,6 +549,5 @@ func s3BucketsSorted(a *account) []*s3Bucket {
 	for _, n := range sortedKeys(st.buckets) {
 		out = append(out, st.buckets[n])
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }

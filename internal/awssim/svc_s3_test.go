@@ -224,6 +224,13 @@ func TestS3BucketConfiguration(t *testing.T) {
 		t.Errorf("lifecycle = %+v", lc.Rules)
 	}
 
+	// Deleting resets to SSE-S3, as S3 does since 2023.
+	must[*s3.DeleteBucketEncryptionOutput](t)(c.DeleteBucketEncryption(ctx, &s3.DeleteBucketEncryptionInput{Bucket: bucket}))
+	enc = must[*s3.GetBucketEncryptionOutput](t)(c.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: bucket}))
+	if r := enc.ServerSideEncryptionConfiguration.Rules; len(r) != 1 || r[0].ApplyServerSideEncryptionByDefault.SSEAlgorithm != s3types.ServerSideEncryptionAes256 {
+		t.Errorf("encryption after delete = %+v", r)
+	}
+
 	calls := s.CallsMatching(CallFilter{Service: "s3", Operation: "PutBucketEncryption", AccountID: demoWebDev, OnlySuccess: true})
 	if len(calls) != 1 || calls[0].Region != "eu-west-1" || calls[0].Params["Bucket"] != demoWebDevBucket {
 		t.Errorf("PutBucketEncryption calls = %+v", calls)

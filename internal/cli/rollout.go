@@ -215,6 +215,9 @@ func printSummary(out io.Writer, p workflows.Progress) {
 	if t.NotChecked > 0 {
 		fmt.Fprintf(out, "  %d guardrail check(s) not run: this worker does not implement their kind yet\n", t.NotChecked)
 	}
+	for _, e := range p.ExpiredExemptions {
+		fmt.Fprintf(out, "  exemption %s: no longer applies\n", e)
+	}
 	for _, s := range p.Skipped {
 		fmt.Fprintf(out, "  skipped %s (%s): %s\n", s.AccountID, s.Name, s.Reason)
 	}
