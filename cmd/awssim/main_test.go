@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -69,9 +72,17 @@ func TestServesDemoOrganization(t *testing.T) {
 	if len(out.Accounts) != 12 {
 		t.Errorf("got %d accounts", len(out.Accounts))
 	}
-	// S3 Control reaches the simulator through HTTP_PROXY. (Go reads the
-	// proxy variables once per process, before this test's first request.)
-	_, err = s3control.NewFromConfig(cfg).GetPublicAccessBlock(ctx, &s3control.GetPublicAccessBlockInput{AccountId: aws.String("100000000001")})
+	// S3 Control reaches the simulator through HTTP_PROXY. Go reads the
+	// proxy variables once per process, so with -count>1 the environment
+	// would be stale: use the printed value explicitly, as a fresh process
+	// would.
+	proxy, err := url.Parse(env["HTTP_PROXY"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3cfg := cfg.Copy()
+	s3cfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) { tr.Proxy = http.ProxyURL(proxy) })
+	_, err = s3control.NewFromConfig(s3cfg).GetPublicAccessBlock(ctx, &s3control.GetPublicAccessBlockInput{AccountId: aws.String("100000000001")})
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "NoSuchPublicAccessBlockConfiguration" {
 		t.Errorf("S3 Control through the proxy: %v", err)

@@ -1,7 +1,11 @@
 package awssim
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"reflect"
@@ -10,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -234,8 +239,7 @@ ou "Workloads" {
 func TestUnimplementedServiceAnswersInItsProtocol(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, Options{})
-	// KMS (JSON 1.1) is not registered in this test's expectations; use a
-	// target prefix no service will ever register.
+	// A target prefix no service registers.
 	req, _ := http.NewRequest(http.MethodPost, s.URL(), strings.NewReader("{}"))
 	req.Header.Set("X-Amz-Target", "NoSuchService_20200101.DoThing")
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
@@ -299,5 +303,46 @@ func TestUnimplementedServiceIsLogged(t *testing.T) {
 	calls := s.CallsMatching(CallFilter{Service: "lambda"})
 	if len(calls) != 1 || calls[0].ErrorCode != "UnknownService" || calls[0].AccountID != demoMgmt {
 		t.Errorf("calls = %+v", calls)
+	}
+}
+
+// TestLargeResponsesAreCompressed checks the gzip path with a raw client
+// that asks for gzip itself (Go's transport would decompress silently).
+func TestLargeResponsesAreCompressed(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{})
+	ak, sk := s.ManagementCredentials()
+	call := func(target string) *http.Response {
+		body := []byte(`{}`)
+		req, _ := http.NewRequest(http.MethodPost, s.URL()+"/", bytes.NewReader(body))
+		req.Header.Set("X-Amz-Target", target)
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		req.Header.Set("Accept-Encoding", "gzip")
+		sum := sha256.Sum256(body)
+		if err := v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: ak, SecretAccessKey: sk}, req, hex.EncodeToString(sum[:]), "organizations", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	big := call("AWSOrganizationsV20161128.ListAccounts")
+	if big.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("ListAccounts not compressed: %v", big.Header)
+	}
+	zr, err := gzip.NewReader(big.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct{ Accounts []map[string]any }
+	if err := json.NewDecoder(zr).Decode(&out); err != nil || len(out.Accounts) != 12 {
+		t.Errorf("decoded %d accounts, err %v", len(out.Accounts), err)
+	}
+	small := call("AWSOrganizationsV20161128.ListRoots")
+	if small.Header.Get("Content-Encoding") != "" {
+		t.Errorf("small response compressed")
 	}
 }

@@ -181,3 +181,28 @@ func TestSecurityHubThrottling(t *testing.T) {
 		t.Error("AWSQuotas lacks the Security Hub BatchEnableStandards quota")
 	}
 }
+
+func TestSecurityHubStandardControlFindings(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{})
+	c := securityhub.NewFromConfig(memberConfig(s, demoWebProd, "us-east-1"))
+	must[*securityhub.EnableSecurityHubOutput](t)(c.EnableSecurityHub(ctx, &securityhub.EnableSecurityHubInput{ControlFindingGenerator: shtypes.ControlFindingGeneratorStandardControl}))
+	gen := "arn:aws:securityhub:::ruleset/cis-aws-foundations-benchmark/v/1.2.0/rule/4.3"
+	find := func() []shtypes.AwsSecurityFinding {
+		return must[*securityhub.GetFindingsOutput](t)(c.GetFindings(ctx, &securityhub.GetFindingsInput{Filters: &shtypes.AwsSecurityFindingFilters{
+			GeneratorId:      []shtypes.StringFilter{{Value: aws.String(gen), Comparison: shtypes.StringFilterComparisonEquals}},
+			ComplianceStatus: []shtypes.StringFilter{{Value: aws.String("FAILED"), Comparison: shtypes.StringFilterComparisonEquals}},
+		}})).Findings
+	}
+	// Two VPCs in us-east-1, both default groups open.
+	if got := find(); len(got) != 2 || got[0].ProductFields["ControlId"] != "4.3" ||
+		!strings.HasPrefix(aws.ToString(got[0].Id), "arn:aws:securityhub:us-east-1:100000000007:subscription/cis-aws-foundations-benchmark/v/1.2.0/finding/") {
+		t.Fatalf("CIS 4.3 findings = %+v", got)
+	}
+	must[*securityhub.UpdateStandardsControlOutput](t)(c.UpdateStandardsControl(ctx, &securityhub.UpdateStandardsControlInput{
+		StandardsControlArn: aws.String("arn:aws:securityhub:us-east-1:100000000007:control/cis-aws-foundations-benchmark/v/1.2.0/4.3"),
+		ControlStatus:       shtypes.ControlStatusDisabled, DisabledReason: aws.String("checked by orgguard")}))
+	if got := find(); len(got) != 0 {
+		t.Errorf("findings of a disabled control = %+v", got)
+	}
+}

@@ -67,9 +67,7 @@ Organizations (ACTIVE only), ordered into the pack's rollout waves and processed
 	fl.StringVar(&f.reason, "reason", "", "why this run (recorded in history)")
 	fl.StringVar(&f.runID, "run-id", "", "run ID (default: generated); reusing one attaches to that run")
 	fl.BoolVar(&f.asJSON, "json", false, "print the result as JSON")
-	if mode == "apply" {
-		fl.BoolVar(&f.detach, "detach", false, "start the rollout and return at once")
-	}
+	fl.BoolVar(&f.detach, "detach", false, "start the run and return at once (follow it with 'orgguard status RUN --watch')")
 	return cmd
 }
 

@@ -18,6 +18,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -312,4 +313,46 @@ func BenchmarkCheckRollout1000Accounts(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "accounts/s")
+}
+
+// Scheduled drift detection: create, list, and a scheduled run that checks;
+// delete. And a running rollout can be paused and cancelled.
+func TestScheduleAndCancel(t *testing.T) {
+	seed, err := awssim.DemoSeed()
+	require.NoError(t, err)
+	e := newEnv(t, seed)
+
+	code, out := e.cli("schedule", "create", pack, "--every", "1m", "--mode", "check", "--name", "drift", "--as", "ccoe-operator")
+	require.Equal(t, 0, code, out)
+	code, out = e.cli("schedule", "list")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "orgguard-drift-drift")
+	// Trigger it now rather than waiting a minute.
+	require.NoError(t, e.client.ScheduleClient().GetHandle(context.Background(), "orgguard-drift-drift").Trigger(context.Background(), client.ScheduleTriggerOptions{}))
+	require.Eventually(t, func() bool {
+		code, out = e.cli("audit", "--kind", "rollout", "--outcome", "completed", "--format", "json")
+		return code == 0 && strings.Contains(out, "orgguard-sched-drift")
+	}, time.Minute, 200*time.Millisecond, out)
+	code, out = e.cli("schedule", "delete", "drift")
+	require.Equal(t, 0, code, out)
+	code, out = e.cli("schedule", "list")
+	require.NotContains(t, out, "orgguard-drift-drift")
+
+	// Slow every EC2 call down so the rollout is still running when we act.
+	e.sim.SetFaults(awssim.Fault{Service: "ec2", Latency: 300 * time.Millisecond})
+	code, out = e.cli("check", pack, "--as", "ccoe-operator", "--detach", "--run-id", "tocancel", "--concurrency", "1")
+	require.Equal(t, 0, code, out)
+	code, out = e.cli("pause", "tocancel")
+	require.Equal(t, 0, code, out)
+	require.Eventually(t, func() bool {
+		code, out = e.cli("status", "tocancel", "--json")
+		return code == 0 && strings.Contains(out, `"state": "paused"`)
+	}, time.Minute, 100*time.Millisecond, out)
+	code, out = e.cli("cancel", "tocancel")
+	require.Equal(t, 0, code, out)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = e.client.GetWorkflow(ctx, workflows.RolloutID("tocancel"), "").Get(ctx, nil)
+	var canceled *temporal.CanceledError
+	require.ErrorAs(t, err, &canceled)
 }
