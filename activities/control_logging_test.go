@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 )
 
@@ -39,6 +40,20 @@ var _ = addScenarios("control:cloudtrail.multi_region",
 		guardrail: control("cloudtrail.multi_region", map[string]any{"log_retention_days": 0.0}), evidence: "has no CloudTrail trail",
 		wantWrites: []string{"kms:CreateKey", "kms:EnableKeyRotation", "kms:CreateAlias", "s3:CreateBucket", "s3:PutBucketPolicy", "logs:CreateLogGroup",
 			"iam:CreateRole", "iam:PutRolePolicy", "cloudtrail:CreateTrail", "cloudtrail:StartLogging"},
+	},
+	scenario{
+		name: "single-region trail without validation is updated and started", account: acctLogArchive, region: usEast1,
+		guardrail: control("cloudtrail.multi_region", map[string]any{"log_retention_days": 0.0}),
+		prepare: func(t *testing.T, s *sim) {
+			env := s.env(t, acctLogArchive, usEast1, control("cloudtrail.multi_region", nil))
+			if _, err := cloudtrail.NewFromConfig(env.Config).CreateTrail(ctx, &cloudtrail.CreateTrailInput{
+				Name: aws.String("orgguard-trail"), S3BucketName: aws.String("demo-org-cloudtrail-logs-100000000002"),
+			}); err != nil {
+				t.Fatal(err)
+			}
+		},
+		evidence:   "trail orgguard-trail: not multi-region, not logging, log file validation off, not KMS-encrypted, no CloudWatch Logs delivery",
+		wantWrites: []string{"cloudtrail:UpdateTrail", "cloudtrail:StartLogging"},
 	},
 )
 

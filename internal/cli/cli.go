@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
+	"github.com/orgguard/orgguard/internal/logging"
 	"github.com/orgguard/orgguard/internal/temporalclient"
 	"github.com/orgguard/orgguard/internal/version"
 )
@@ -165,6 +166,12 @@ func (a *app) dial() (client.Client, error) {
 	}
 	host, _ := os.Hostname()
 	a.temporal.Identity = fmt.Sprintf("%s@%s", id, host)
+	// The CLI's one logger: warnings and errors of the Temporal SDK, readable.
+	if a.temporal.Logger == nil {
+		if z, err := logging.New(logging.FormatConsole, "warn"); err == nil {
+			a.temporal.Logger = logging.Temporal(z)
+		}
+	}
 	c, err := a.temporal.Dial()
 	if err != nil {
 		return nil, failf(exitFindings, "%v\n  is a worker running? Start one with 'orgguard-worker --dev' (or 'make demo'), or pass --address", err)

@@ -107,6 +107,11 @@ func (a *app) demo(ctx context.Context, out io.Writer, f demoFlags) error {
 	st.step("Start orgguard-worker --dev (embedded Temporal server + Web UI)")
 	env := append(os.Environ(),
 		"AWS_ENDPOINT_URL="+sim.URL(), "AWS_ACCESS_KEY_ID="+key, "AWS_SECRET_ACCESS_KEY="+secret, "AWS_SESSION_TOKEN=",
+		// The S3 Control client always puts the account ID in front of the
+		// endpoint's host name ("<account>.127.0.0.1"), which does not resolve
+		// locally; the simulator also serves as the HTTP proxy for such names.
+		// Loopback addresses are never proxied, so nothing else changes.
+		"HTTP_PROXY="+sim.URL(), "http_proxy="+sim.URL(),
 		"AWS_REGION=us-east-1", "AWS_CONFIG_FILE="+filepath.Join(dir, "no-aws-config"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "no-aws-credentials"),
 	)
 	if seed.MemberRole != nil {
