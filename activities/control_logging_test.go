@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // withKey creates a customer managed key that does not rotate.
@@ -46,8 +47,12 @@ var _ = addScenarios("control:cloudtrail.multi_region",
 		guardrail: control("cloudtrail.multi_region", map[string]any{"log_retention_days": 0.0}),
 		prepare: func(t *testing.T, s *sim) {
 			env := s.env(t, acctLogArchive, usEast1, control("cloudtrail.multi_region", nil))
+			w := cloudTrailMultiRegion{}.want(env)
+			if err := w.bucket.ensure(ctx, s3.NewFromConfig(env.Config), &applied{}); err != nil {
+				t.Fatal(err)
+			}
 			if _, err := cloudtrail.NewFromConfig(env.Config).CreateTrail(ctx, &cloudtrail.CreateTrailInput{
-				Name: aws.String("orgguard-trail"), S3BucketName: aws.String("demo-org-cloudtrail-logs-100000000002"),
+				Name: aws.String(w.name), S3BucketName: aws.String(w.bucket.Name),
 			}); err != nil {
 				t.Fatal(err)
 			}

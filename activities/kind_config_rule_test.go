@@ -84,6 +84,17 @@ func withRule(account, region string, g guardrails.Guardrail) func(t *testing.T,
 	}
 }
 
+// defaultSGRuleManual runs the custom document only when orgguard says so
+// (after approval in the baseline).
+var defaultSGRuleManual = func() guardrails.Guardrail {
+	g := configRuleGuardrail("vpc-default-security-group-closed", "VPC_DEFAULT_SECURITY_GROUP_CLOSED", nil, []string{"AWS::EC2::SecurityGroup"},
+		&guardrails.SSMRemediation{
+			DocumentName: "Orgguard-RevokeDefaultSecurityGroup", DocumentContent: revokeDefaultSG, ResourceIDParameter: "GroupId",
+			MaximumAttempts: 3, RetrySeconds: 60, AutomationRole: "orgguard-remediation",
+		})
+	return g
+}()
+
 var _ = addScenarios("control:config.recorder", scenario{
 	name: "recorder, delivery bucket and channel are set up", account: acctWebProd, region: usEast1,
 	guardrail: control("config.recorder", nil), evidence: "no configuration recorder",
@@ -105,5 +116,10 @@ var _ = addScenarios("config_rule",
 		name: "non-compliant resources are remediated through AWS Config", account: acctWebProd, region: usEast1,
 		guardrail: restrictedIncoming, prepare: withRule(acctWebProd, usEast1, restrictedIncoming), evidence: "is NON_COMPLIANT",
 		wantWrites: []string{"config:StartRemediationExecution"},
+	},
+	scenario{
+		name: "the custom document orgguard created closes default security groups", account: acctWebProd, region: usEast1,
+		guardrail: defaultSGRuleManual, prepare: withRule(acctWebProd, usEast1, defaultSGRuleManual), evidence: "is NON_COMPLIANT",
+		wantWrites: []string{"config:StartRemediationExecution", "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress"},
 	},
 )

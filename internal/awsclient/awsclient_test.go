@@ -4,7 +4,14 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
+	shtypes "github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -82,4 +89,23 @@ func BenchmarkLimiterWait(b *testing.B) {
 	for b.Loop() {
 		_ = l.Wait(ctx, "111111111111", "us-east-1", "ec2", "DescribeVpcs")
 	}
+}
+
+// The limiter sees each SDK call's service and operation.
+func TestLimiterMiddlewareSeesOperations(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+	}))
+	defer srv.Close()
+	cfg := aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
+	l := NewLimiter(nil)
+	l.Attach(&cfg, "111111111111")
+	_, _ = ec2.NewFromConfig(cfg).DescribeVpcs(context.Background(), &ec2.DescribeVpcsInput{})
+	_, _ = securityhub.NewFromConfig(cfg).BatchEnableStandards(context.Background(), &securityhub.BatchEnableStandardsInput{
+		StandardsSubscriptionRequests: []shtypes.StandardsSubscriptionRequest{{StandardsArn: aws.String("arn")}}})
+	require.Equal(t, map[string]int{
+		"ec2:Describe*|111111111111|eu-west-1":                    1,
+		"securityhub:BatchEnableStandards|111111111111|eu-west-1": 1,
+	}, l.Waits())
 }

@@ -39,6 +39,7 @@ type Limiter struct {
 	rules   map[string]Limit
 	mu      sync.Mutex
 	buckets map[string]*rate.Limiter
+	waits   map[string]int
 }
 
 // NewLimiter merges overrides into the defaults.
@@ -50,7 +51,7 @@ func NewLimiter(overrides map[string]Limit) *Limiter {
 	for k, v := range overrides {
 		rules[k] = v
 	}
-	return &Limiter{rules: rules, buckets: map[string]*rate.Limiter{}}
+	return &Limiter{rules: rules, buckets: map[string]*rate.Limiter{}, waits: map[string]int{}}
 }
 
 // rule finds the most specific rule for service:operation.
@@ -87,16 +88,31 @@ func (l *Limiter) Wait(ctx context.Context, account, region, service, op string)
 		b = rate.NewLimiter(rate.Limit(r.RPS), max(r.Burst, 1))
 		l.buckets[bucketKey] = b
 	}
+	l.waits[bucketKey]++
 	l.mu.Unlock()
 	return b.Wait(ctx)
+}
+
+// Waits counts the calls that went through each bucket
+// ("rule|account|region"), for tests and diagnostics.
+func (l *Limiter) Waits() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]int, len(l.waits))
+	for k, v := range l.waits {
+		out[k] = v
+	}
+	return out
 }
 
 // Attach adds the limiter to every client built from cfg.
 func (l *Limiter) Attach(cfg *aws.Config, account string) {
 	region := cfg.Region
 	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
-		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("orgguardRateLimit",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+		// Finalize, not Initialize: the service ID and operation name are in
+		// the context only once the Initialize step registered them.
+		return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("orgguardRateLimit",
+			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 				svc := strings.ToLower(strings.ReplaceAll(awsmiddleware.GetServiceID(ctx), " ", ""))
 				switch svc {
 				case "configservice":
@@ -105,9 +121,9 @@ func (l *Limiter) Attach(cfg *aws.Config, account string) {
 					svc = "logs"
 				}
 				if err := l.Wait(ctx, account, region, svc, awsmiddleware.GetOperationName(ctx)); err != nil {
-					return middleware.InitializeOutput{}, middleware.Metadata{}, err
+					return middleware.FinalizeOutput{}, middleware.Metadata{}, err
 				}
-				return next.HandleInitialize(ctx, in)
+				return next.HandleFinalize(ctx, in)
 			}), middleware.Before)
 	})
 }

@@ -335,8 +335,11 @@ func TestScheduleAndCancel(t *testing.T) {
 	}, time.Minute, 200*time.Millisecond, out)
 	code, out = e.cli("schedule", "delete", "drift")
 	require.Equal(t, 0, code, out)
-	code, out = e.cli("schedule", "list")
-	require.NotContains(t, out, "orgguard-drift-drift")
+	// The schedule list comes from visibility, which may lag a delete.
+	require.Eventually(t, func() bool {
+		code, out = e.cli("schedule", "list")
+		return code == 0 && !strings.Contains(out, "orgguard-drift-drift")
+	}, 30*time.Second, 200*time.Millisecond, out)
 
 	// Slow every EC2 call down so the rollout is still running when we act.
 	e.sim.SetFaults(awssim.Fault{Service: "ec2", Latency: 300 * time.Millisecond})
