@@ -187,6 +187,9 @@ type loader struct {
 	localDefs map[string]*hcl.Attribute
 
 	escalations map[string]policyRef
+	// scpTargets counts the SCPs attached to each target, against AWS's
+	// quota of 5 per root, OU or account.
+	scpTargets map[string][]hcl.Range
 
 	set *Set
 }

@@ -46,12 +46,39 @@ func (l *loader) decodeSCP(d *decl, st *guardrailState) bool {
 		scp.Policy = doc
 	}
 	scp.AttachTo = l.attachTo(sb.AttachTo)
+	l.countSCPAttachments(scp.AttachTo, d, sb.AttachTo)
 	scp.OwnsAttachments = l.boolean(sb.OwnsAttachments, "owns_attachments", false)
 	if !st.modeSet {
 		g.Remediation.Mode = ModeAuto
 	}
 	g.SCP = scp
 	return true
+}
+
+// MaxSCPsPerTarget is AWS Organizations' quota of SCPs attached to one
+// root, OU or account, FullAWSAccess included.
+const MaxSCPsPerTarget = 5
+
+// countSCPAttachments reports the SCP that takes a target over AWS's quota:
+// AttachPolicy would fail with ConstraintViolationException. At exactly the
+// quota FullAWSAccess must have been replaced, which is worth a warning.
+func (l *loader) countSCPAttachments(targets []string, d *decl, e hcl.Expression) {
+	if l.scpTargets == nil {
+		l.scpTargets = map[string][]hcl.Range{}
+	}
+	for _, t := range targets {
+		prev := l.scpTargets[t]
+		l.scpTargets[t] = append(prev, e.Range())
+		switch n := len(prev) + 1; {
+		case n == MaxSCPsPerTarget:
+			l.warnf(e.Range(), "SCP quota reached",
+				"scp %q is the %dth SCP attached to %s: AWS allows %d per target including FullAWSAccess, so FullAWSAccess must be replaced by an allow-list SCP for this to attach.", d.name, n, t, MaxSCPsPerTarget)
+		case n > MaxSCPsPerTarget:
+			l.errorf(e.Range(), "Too many SCPs on one target",
+				"scp %q would be SCP number %d on %s (with FullAWSAccess, %d); AWS Organizations allows %d per root, OU or account. Attach some to OUs instead, or merge policies. The first is at %s.",
+				d.name, n, t, n+1, MaxSCPsPerTarget, prev[0])
+		}
+	}
 }
 
 // policyDocument evaluates a policy (a JSON string from jsonencode, file or

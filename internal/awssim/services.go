@@ -21,5 +21,6 @@ func services() []*service {
 		securityHubService(),
 		snsService(),
 		cloudWatchService(),
+		eventsService(),
 	}
 }

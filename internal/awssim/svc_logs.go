@@ -3,6 +3,7 @@ package awssim
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -19,6 +20,8 @@ func logsService() *service {
 			"DescribeLogGroups":     logsDescribeLogGroups,
 			"PutMetricFilter":       logsPutMetricFilter,
 			"DescribeMetricFilters": logsDescribeMetricFilters,
+			"PutRetentionPolicy":    logsPutRetentionPolicy,
+			"DeleteRetentionPolicy": logsDeleteRetentionPolicy,
 		},
 	}
 }
@@ -32,6 +35,8 @@ type logGroup struct {
 	Created             time.Time
 	Tags                map[string]string
 	Filters             []*metricFilter
+	// RetentionDays 0 means never expire (no retention policy).
+	RetentionDays int
 }
 
 type metricFilter struct {
@@ -135,6 +140,9 @@ func logsDescribeLogGroups(req *request) (any, error) {
 		}
 		if g.KMSKeyID != "" {
 			m["kmsKeyId"] = g.KMSKeyID
+		}
+		if g.RetentionDays > 0 {
+			m["retentionInDays"] = g.RetentionDays
 		}
 		out = append(out, m)
 	}
@@ -242,4 +250,45 @@ func logsDescribeMetricFilters(req *request) (any, error) {
 		res["nextToken"] = next
 	}
 	return res, nil
+}
+
+// logsRetentionDays are the values PutRetentionPolicy accepts.
+var logsRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+func logsPutRetentionPolicy(req *request) (any, error) {
+	var in struct {
+		LogGroupName    string `json:"logGroupName"`
+		RetentionInDays *int   `json:"retentionInDays"`
+	}
+	if err := req.decodeJSON(&in); err != nil {
+		return nil, err
+	}
+	if in.RetentionInDays == nil || !slices.Contains(logsRetentionDays, *in.RetentionInDays) {
+		days := 0
+		if in.RetentionInDays != nil {
+			days = *in.RetentionInDays
+		}
+		return nil, errBadRequest("InvalidParameterException", "1 validation error detected: Value '%d' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: %v", days, logsRetentionDays)
+	}
+	g := logsStateOf(req.Account, req.Region).find(in.LogGroupName)
+	if g == nil {
+		return nil, errBadRequest("ResourceNotFoundException", "The specified log group does not exist.")
+	}
+	g.RetentionDays = *in.RetentionInDays
+	return map[string]any{}, nil
+}
+
+func logsDeleteRetentionPolicy(req *request) (any, error) {
+	var in struct {
+		LogGroupName string `json:"logGroupName"`
+	}
+	if err := req.decodeJSON(&in); err != nil {
+		return nil, err
+	}
+	g := logsStateOf(req.Account, req.Region).find(in.LogGroupName)
+	if g == nil {
+		return nil, errBadRequest("ResourceNotFoundException", "The specified log group does not exist.")
+	}
+	g.RetentionDays = 0
+	return map[string]any{}, nil
 }

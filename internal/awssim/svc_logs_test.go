@@ -56,3 +56,35 @@ func TestLogsGroupsAndMetricFilters(t *testing.T) {
 		t.Errorf("metricFilterCount = %d", aws.ToInt32(g.LogGroups[0].MetricFilterCount))
 	}
 }
+
+func TestLogsRetentionPolicy(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{})
+	c := cloudwatchlogs.NewFromConfig(memberConfig(s, demoWebProd, "eu-west-1"))
+	must[*cloudwatchlogs.CreateLogGroupOutput](t)(c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("trail")}))
+	retention := func() *int32 {
+		t.Helper()
+		out := must[*cloudwatchlogs.DescribeLogGroupsOutput](t)(c.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("trail")}))
+		if len(out.LogGroups) != 1 {
+			t.Fatalf("groups = %+v", out.LogGroups)
+		}
+		return out.LogGroups[0].RetentionInDays
+	}
+	if r := retention(); r != nil {
+		t.Errorf("new group retention = %d, want none", *r)
+	}
+	must[*cloudwatchlogs.PutRetentionPolicyOutput](t)(c.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String("trail"), RetentionInDays: aws.Int32(365)}))
+	if r := aws.ToInt32(retention()); r != 365 {
+		t.Errorf("retention = %d, want 365", r)
+	}
+	_, err := c.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String("trail"), RetentionInDays: aws.Int32(2)})
+	requireCode(t, err, "InvalidParameterException")
+	_, err = c.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String("nope"), RetentionInDays: aws.Int32(30)})
+	requireCode(t, err, "ResourceNotFoundException")
+	must[*cloudwatchlogs.DeleteRetentionPolicyOutput](t)(c.DeleteRetentionPolicy(ctx, &cloudwatchlogs.DeleteRetentionPolicyInput{LogGroupName: aws.String("trail")}))
+	if r := retention(); r != nil {
+		t.Errorf("retention after delete = %d, want none", *r)
+	}
+	_, err = c.DeleteRetentionPolicy(ctx, &cloudwatchlogs.DeleteRetentionPolicyInput{LogGroupName: aws.String("nope")})
+	requireCode(t, err, "ResourceNotFoundException")
+}

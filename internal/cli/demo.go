@@ -55,7 +55,7 @@ Every wait is bounded and says what it waits for.`,
 	fl.StringVar(&f.worker, "worker", "", "orgguard-worker binary (default: next to this binary)")
 	fl.BoolVar(&f.interactive, "interactive", false, "stop at the approval step and wait for you to approve from another terminal")
 	fl.BoolVar(&f.keep, "keep", false, "keep the simulator, worker and Web UI running at the end until Ctrl-C")
-	fl.StringVar(&f.operator, "operator", "ccoe-operator", "who runs apply in the demo (the requester)")
+	fl.StringVar(&f.operator, "operator", "bob", "who runs apply in the demo (the requester; an approver too, to show separation of duties)")
 	fl.StringVar(&f.approver, "approver", "alice", "who approves in the demo (an approver of the pack's policy)")
 	fl.DurationVar(&f.wait, "wait", 5*time.Minute, "longest wait for any one step")
 	return cmd

@@ -1,6 +1,11 @@
 # Preventive guardrails: Service Control Policies attached at the root.
 # Every SCP denies; none allows (FullAWSAccess stays attached).
 
+# AWS allows at most 5 SCPs on one root, OU or account, FullAWSAccess
+# included. Four SCPs go on the root; the other four on every top-level OU
+# (var.scp_ous), which reaches every member account under them. SCPs never
+# restrict the management account, wherever they are attached.
+
 scp "deny_leave_organization" {
   description = "Member accounts cannot leave the organization (and escape its guardrails)."
   severity    = "high"
@@ -97,7 +102,7 @@ scp "region_allowlist" {
       }
     }]
   })
-  attach_to = ["root"]
+  attach_to = var.scp_ous
 }
 
 scp "require_imdsv2" {
@@ -124,7 +129,7 @@ scp "require_imdsv2" {
       },
     ]
   })
-  attach_to = ["root"]
+  attach_to = var.scp_ous
 }
 
 scp "protect_s3_account_public_access_block" {
@@ -144,7 +149,7 @@ scp "protect_s3_account_public_access_block" {
       }
     }]
   })
-  attach_to = ["root"]
+  attach_to = var.scp_ous
 }
 
 scp "protect_orgguard_role" {
@@ -165,5 +170,5 @@ scp "protect_orgguard_role" {
       Condition = { ArnNotLike = { "aws:PrincipalArn" = [var.orgguard_principal_arn_pattern] } }
     }]
   })
-  attach_to = ["root"]
+  attach_to = var.scp_ous
 }

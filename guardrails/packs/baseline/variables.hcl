@@ -16,6 +16,12 @@ variable "regions" {
   }
 }
 
+variable "scp_ous" {
+  description = "Top-level OUs that receive the SCPs the root has no room for (AWS allows 5 SCPs per target, FullAWSAccess included)."
+  type        = list(string)
+  default     = ["Root/Security", "Root/Infrastructure", "Root/Workloads", "Root/Sandbox"]
+}
+
 variable "excluded_accounts" {
   description = "Accounts the baseline skips entirely (e.g. a break-glass account). Prefer exemptions, which expire."
   type        = list(string)

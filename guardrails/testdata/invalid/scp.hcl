@@ -7,7 +7,7 @@ scp "not_json" {
   severity  = "high"
   csf       = "PR.AC"
   policy    = "{ \"Version\": \"2012-10-17\", " # ERROR: Invalid policy document
-  attach_to = ["root"]
+  attach_to = ["Root/OU1"]
 }
 
 scp "too_large" {
@@ -17,14 +17,14 @@ scp "too_large" {
     Version   = "2012-10-17"
     Statement = [{ Effect = "Deny", Action = local.many_actions, Resource = "*" }]
   })
-  attach_to = ["root"]
+  attach_to = ["Root/OU2"]
 }
 
 scp "no_statement" {
   severity  = "high"
   csf       = "PR.AC"
   policy    = jsonencode({ Version = "2012-10-17" }) # ERROR: Invalid policy document
-  attach_to = ["root"]
+  attach_to = ["Root/OU3"]
 }
 
 scp "principal" {
@@ -34,7 +34,7 @@ scp "principal" {
     Version   = "2012-10-17"
     Statement = [{ Effect = "Deny", Principal = "*", Action = "s3:*", Resource = "*" }]
   })
-  attach_to = ["root"]
+  attach_to = ["Root/OU4"]
 }
 
 scp "misplaced" {
@@ -49,12 +49,12 @@ scp "missing_file" {
   severity  = "high"
   csf       = "PR.AC"
   policy    = file("does-not-exist.json") # ERROR: Error in function call
-  attach_to = ["root"]
+  attach_to = ["Root/OU5"]
 }
 
 scp "escape" {
   severity  = "high"
   csf       = "PR.AC"
   policy    = file("../../../go.mod") # ERROR: Error in function call
-  attach_to = ["root"]
+  attach_to = ["Root/OU6"]
 }
