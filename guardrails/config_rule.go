@@ -101,15 +101,12 @@ func (l *loader) decodeConfigRule(d *decl, st *guardrailState) bool {
 				"ssm_remediation has automatic = true, so AWS Config runs it without asking orgguard; mode %q cannot gate it. Set automatic = false to let orgguard run the document.", g.Remediation.Mode)
 		}
 	}
+	// The mode gates what orgguard changes: putting the rule (a detective
+	// control, harmless to deploy) and its remediation configuration. A
+	// rule with no remediation is deployed automatically by default; one
+	// with a document orgguard runs is too, unless the pack says otherwise.
 	if !st.modeSet {
-		g.Remediation.Mode = ModeReport
-		if rule.Remediation != nil {
-			g.Remediation.Mode = ModeAuto
-		}
-	}
-	if g.Remediation.Mode != ModeReport && rule.Remediation == nil && st.modeSet {
-		l.errorf(st.modeExpr.Range(), "Nothing to remediate with",
-			"mode %q needs an ssm_remediation block naming the SSM Automation document that fixes a non-compliant resource.", g.Remediation.Mode)
+		g.Remediation.Mode = ModeAuto
 	}
 	g.ConfigRule = rule
 	return true

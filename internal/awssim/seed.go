@@ -143,6 +143,19 @@ type SeedRegion struct {
 	Instances          []SeedInstance `hcl:"instance,block" json:"instances,omitempty"`
 	// KMSKeys are customer managed symmetric keys (read by the KMS service).
 	KMSKeys []SeedKMSKey `hcl:"kms_key,block" json:"kms_keys,omitempty"`
+	// CloudFormationStacks are stacks in CREATE_COMPLETE state (read by the
+	// CloudFormation service).
+	CloudFormationStacks []SeedCloudFormationStack `hcl:"cloudformation_stack,block" json:"cloudformation_stacks,omitempty"`
+}
+
+// SeedCloudFormationStack is a CloudFormation stack. DriftStatus is the
+// result of its last drift detection: DRIFTED, IN_SYNC or NOT_CHECKED
+// (default; a later detection finds it in sync).
+type SeedCloudFormationStack struct {
+	Name        string `hcl:"name,label" json:"name"`
+	DriftStatus string `hcl:"drift_status,optional" json:"drift_status,omitempty"`
+	// DriftCheckedDaysAgo is the age of that detection (default 0, now).
+	DriftCheckedDaysAgo int `hcl:"drift_checked_days_ago,optional" json:"drift_checked_days_ago,omitempty"`
 }
 
 // SeedKMSKey is a customer managed KMS key; the ID is a key ID (UUID).
@@ -297,6 +310,15 @@ func (s *Seed) validate() error {
 			case "", "ACTIVE", "SUSPENDED", "PENDING_CLOSURE":
 			default:
 				return fmt.Errorf("account %s: unknown status %q", a.ID, a.Status)
+			}
+			for _, r := range a.Regions {
+				for _, st := range r.CloudFormationStacks {
+					switch st.DriftStatus {
+					case "", "DRIFTED", "IN_SYNC", "NOT_CHECKED":
+					default:
+						return fmt.Errorf("account %s: stack %s: unknown drift_status %q", a.ID, st.Name, st.DriftStatus)
+					}
+				}
 			}
 		}
 		for _, ou := range ous {

@@ -17,7 +17,7 @@ config_rule "auto_without_document" {
   resource_types    = ["AWS::EC2::SecurityGroup", "SecurityGroup"] # ERROR: Invalid resource type
 
   remediation {
-    mode = "auto" # ERROR: Nothing to remediate with
+    mode = "auto"
   }
 }
 
