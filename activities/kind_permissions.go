@@ -19,13 +19,15 @@ type Permissioned interface {
 // (Organizations); every other kind runs as the member role.
 var managementKinds = map[string]bool{"scp": true}
 
-// discoveryPermissions are what DiscoverAccounts calls.
+// discoveryPermissions are what DiscoverAccounts (and NotifyApprovers) call.
 var discoveryPermissions = []string{
 	"organizations:DescribeOrganization",
 	"organizations:ListRoots",
 	"organizations:ListAccountsForParent",
 	"organizations:ListOrganizationalUnitsForParent",
 	"organizations:ListTagsForResource",
+	// NotifyApprovers publishes approval requests to the policy's SNS topic.
+	"sns:Publish",
 }
 
 // passRoleServices are the services orgguard passes roles to: CloudTrail

@@ -22,5 +22,6 @@ func services() []*service {
 		snsService(),
 		cloudWatchService(),
 		eventsService(),
+		cloudFormationService(),
 	}
 }
