@@ -26,12 +26,6 @@ type configRecorderAPI interface {
 	StartConfigurationRecorder(context.Context, *configservice.StartConfigurationRecorderInput, ...func(*configservice.Options)) (*configservice.StartConfigurationRecorderOutput, error)
 }
 
-// slrAPI creates service-linked roles.
-type slrAPI interface {
-	GetRole(context.Context, *iam.GetRoleInput, ...func(*iam.Options)) (*iam.GetRoleOutput, error)
-	CreateServiceLinkedRole(context.Context, *iam.CreateServiceLinkedRoleInput, ...func(*iam.Options)) (*iam.CreateServiceLinkedRoleOutput, error)
-}
-
 // configSLRs are AWS Config's service-linked roles by role name.
 var configSLRs = []struct{ role, service string }{
 	{"AWSServiceRoleForConfig", "config.amazonaws.com"},

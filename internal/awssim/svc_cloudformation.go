@@ -64,8 +64,8 @@ func cfnInit(s *Server, seed *Seed) error {
 		for _, sr := range sa.Regions {
 			for _, ss := range sr.CloudFormationStacks {
 				st := &cfnStack{
-					ID:      fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/%s", sr.Name, sa.ID, ss.Name, cfnUUID(s)),
-					Name:    ss.Name, Status: "CREATE_COMPLETE", Created: now.Add(-400 * 24 * time.Hour),
+					ID:   fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/%s", sr.Name, sa.ID, ss.Name, cfnUUID(s)),
+					Name: ss.Name, Status: "CREATE_COMPLETE", Created: now.Add(-400 * 24 * time.Hour),
 					Drifted: ss.DriftStatus == "DRIFTED", DriftStatus: ss.DriftStatus,
 				}
 				if st.DriftStatus == "" {

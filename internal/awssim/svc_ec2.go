@@ -33,6 +33,9 @@ func ec2Service() *service {
 			"GetEbsEncryptionByDefault":      ec2GetEbsEncryptionByDefault,
 			"EnableEbsEncryptionByDefault":   ec2SetEbsEncryptionByDefault(true),
 			"DisableEbsEncryptionByDefault":  ec2SetEbsEncryptionByDefault(false),
+			"GetEbsDefaultKmsKeyId":          ec2GetEbsDefaultKmsKeyID,
+			"ModifyEbsDefaultKmsKeyId":       ec2ModifyEbsDefaultKmsKeyID,
+			"ResetEbsDefaultKmsKeyId":        ec2ResetEbsDefaultKmsKeyID,
 			"GetInstanceMetadataDefaults":    ec2GetInstanceMetadataDefaults,
 			"ModifyInstanceMetadataDefaults": ec2ModifyInstanceMetadataDefaults,
 			"DescribeInstances":              ec2DescribeInstances,
@@ -63,11 +66,14 @@ type ec2State struct {
 	// parameters' digest and the response given.
 	clientTokens           map[string]ec2TokenRecord
 	ebsEncryptionByDefault bool
-	imds                   imdsDefaults
-	vpcs                   []*ec2VPC
-	groups                 []*ec2Group
-	flowLogs               []*ec2FlowLog
-	instances              []*ec2Instance
+	// ebsDefaultKMSKey is the default EBS key; "" means the AWS managed
+	// key alias/aws/ebs.
+	ebsDefaultKMSKey string
+	imds             imdsDefaults
+	vpcs             []*ec2VPC
+	groups           []*ec2Group
+	flowLogs         []*ec2FlowLog
+	instances        []*ec2Instance
 }
 
 // imdsDefaults is the account-level instance metadata default; empty fields
@@ -1160,6 +1166,46 @@ func ec2SetEbsEncryptionByDefault(on bool) operation {
 			Enabled bool `xml:"ebsEncryptionByDefault"`
 		}{on}, nil
 	}
+}
+
+// ec2DefaultEBSKey is what EC2 reports while no customer key is set.
+const ec2DefaultEBSKey = "alias/aws/ebs"
+
+type ec2EbsKMSKeyOut struct {
+	KmsKeyID string `xml:"kmsKeyId"`
+}
+
+func (st *ec2State) ebsKey() ec2EbsKMSKeyOut {
+	if st.ebsDefaultKMSKey == "" {
+		return ec2EbsKMSKeyOut{ec2DefaultEBSKey}
+	}
+	return ec2EbsKMSKeyOut{st.ebsDefaultKMSKey}
+}
+
+func ec2GetEbsDefaultKmsKeyID(r *request) (any, error) {
+	return ec2For(r).ebsKey(), nil
+}
+
+// ec2ModifyEbsDefaultKmsKeyID sets the default key. A key ID, alias or ARN
+// of a simulated KMS key is stored as the key's ARN; anything else is
+// stored as given (existence is not checked).
+func ec2ModifyEbsDefaultKmsKeyID(r *request) (any, error) {
+	id := r.param("KmsKeyId")
+	if id == "" {
+		return nil, errBadRequest("MissingParameter", "The request must contain the parameter KmsKeyId")
+	}
+	if k := kmsResolve(r.srv, r.Account, r.Region, id); k != nil {
+		id = k.ARN
+	}
+	st := ec2For(r)
+	st.ebsDefaultKMSKey = id
+	return st.ebsKey(), nil
+}
+
+func ec2ResetEbsDefaultKmsKeyID(r *request) (any, error) {
+	st := ec2For(r)
+	st.ebsDefaultKMSKey = ""
+	return st.ebsKey(), nil
 }
 
 type imdsDefaultsOut struct {

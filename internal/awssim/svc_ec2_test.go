@@ -400,3 +400,39 @@ func TestEC2DryRunAndClientToken(t *testing.T) {
 	_, err = c.CreateFlowLogs(ctx, in)
 	requireCode(t, err, "IdempotentParameterMismatch")
 }
+
+func TestEC2EbsDefaultKmsKeyID(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{})
+	const paymentsProd = "100000000006"
+	c := ec2Client(s, paymentsProd, "us-east-1")
+	key := func(c *ec2.Client) string {
+		t.Helper()
+		return aws.ToString(must[*ec2.GetEbsDefaultKmsKeyIdOutput](t)(c.GetEbsDefaultKmsKeyId(ctx, &ec2.GetEbsDefaultKmsKeyIdInput{})).KmsKeyId)
+	}
+	if got := key(c); got != "alias/aws/ebs" {
+		t.Errorf("default key = %q", got)
+	}
+	// A simulated key given by ID is stored as its ARN.
+	const keyARN = "arn:aws:kms:us-east-1:100000000006:key/1a2b3c4d-0006-4000-8000-000000000061"
+	m := must[*ec2.ModifyEbsDefaultKmsKeyIdOutput](t)(c.ModifyEbsDefaultKmsKeyId(ctx, &ec2.ModifyEbsDefaultKmsKeyIdInput{KmsKeyId: aws.String("1a2b3c4d-0006-4000-8000-000000000061")}))
+	if aws.ToString(m.KmsKeyId) != keyARN {
+		t.Errorf("modify returned %q", aws.ToString(m.KmsKeyId))
+	}
+	if got := key(c); got != keyARN {
+		t.Errorf("key after modify = %q", got)
+	}
+	if got := key(ec2Client(s, paymentsProd, "eu-west-1")); got != "alias/aws/ebs" {
+		t.Errorf("eu-west-1 key = %q, want the default (per region)", got)
+	}
+	_, err := c.ModifyEbsDefaultKmsKeyId(ctx, &ec2.ModifyEbsDefaultKmsKeyIdInput{KmsKeyId: aws.String(keyARN), DryRun: aws.Bool(true)})
+	requireCode(t, err, "DryRunOperation")
+	r := must[*ec2.ResetEbsDefaultKmsKeyIdOutput](t)(c.ResetEbsDefaultKmsKeyId(ctx, &ec2.ResetEbsDefaultKmsKeyIdInput{}))
+	if aws.ToString(r.KmsKeyId) != "alias/aws/ebs" || key(c) != "alias/aws/ebs" {
+		t.Errorf("after reset: returned %q, key %q", aws.ToString(r.KmsKeyId), key(c))
+	}
+	if calls := s.CallsMatching(CallFilter{Service: "ec2", Operation: "ModifyEbsDefaultKmsKeyId", AccountID: paymentsProd, OnlySuccess: true}); len(calls) != 1 ||
+		calls[0].Params["KmsKeyId"] != "1a2b3c4d-0006-4000-8000-000000000061" {
+		t.Errorf("logged modify calls = %+v", calls)
+	}
+}

@@ -37,6 +37,7 @@ func iamService() *service {
 			"GetAccessKeyLastUsed":        iamGetAccessKeyLastUsed,
 			"UpdateAccessKey":             iamUpdateAccessKey,
 			"ListMFADevices":              iamListMFADevices,
+			"ListVirtualMFADevices":       iamListVirtualMFADevices,
 			"GetLoginProfile":             iamGetLoginProfile,
 			"GenerateCredentialReport":    iamGenerateCredentialReport,
 			"GetCredentialReport":         iamGetCredentialReport,
@@ -458,6 +459,64 @@ func iamListMFADevices(r *request) (any, error) {
 		MFADevices  []iamMFADeviceOut `xml:"MFADevices>member"`
 		IsTruncated bool
 		Marker      string `xml:",omitempty"`
+	}{page, next != "", next}, nil
+}
+
+type iamVirtualMFAUserOut struct {
+	Path     string `xml:",omitempty"`
+	UserName string `xml:",omitempty"`
+	UserId   string
+	Arn      string
+	// CreateDate is required by the SDK's User shape.
+	CreateDate string
+}
+
+type iamVirtualMFADeviceOut struct {
+	SerialNumber string
+	User         *iamVirtualMFAUserOut `xml:",omitempty"`
+	EnableDate   string                `xml:",omitempty"`
+}
+
+// iamListVirtualMFADevices lists the account's virtual MFA devices: the
+// root user's when the seed enables root MFA (root MFA is a virtual device
+// in the simulator) and every user MFA device. All are assigned.
+func iamListVirtualMFADevices(r *request) (any, error) {
+	status := r.param("AssignmentStatus")
+	switch status {
+	case "", "Any", "Assigned", "Unassigned":
+	default:
+		return nil, iamValidation("1 validation error detected: Value '%s' at 'assignmentStatus' failed to satisfy constraint: Member must satisfy enum value set: [Unassigned, Any, Assigned]", status)
+	}
+	st := iamFor(r)
+	var out []iamVirtualMFADeviceOut
+	if status != "Unassigned" {
+		a := r.Account
+		if st.rootMFA {
+			out = append(out, iamVirtualMFADeviceOut{
+				SerialNumber: fmt.Sprintf("arn:aws:iam::%s:mfa/root-account-mfa-device", a.ID),
+				User:         &iamVirtualMFAUserOut{UserId: a.ID, Arn: fmt.Sprintf("arn:aws:iam::%s:root", a.ID), CreateDate: iamTime(a.Joined)},
+				EnableDate:   iamTime(a.Joined),
+			})
+		}
+		for _, u := range st.users {
+			for _, sn := range u.MFASerials {
+				out = append(out, iamVirtualMFADeviceOut{
+					SerialNumber: sn,
+					User: &iamVirtualMFAUserOut{Path: u.Path, UserName: u.Name, UserId: u.ID,
+						Arn: u.arn(a.ID), CreateDate: iamTime(u.Created)},
+					EnableDate: iamTime(u.Created),
+				})
+			}
+		}
+	}
+	page, next, err := iamPage(r, out)
+	if err != nil {
+		return nil, err
+	}
+	return &struct {
+		VirtualMFADevices []iamVirtualMFADeviceOut `xml:"VirtualMFADevices>member"`
+		IsTruncated       bool
+		Marker            string `xml:",omitempty"`
 	}{page, next != "", next}, nil
 }
 

@@ -294,3 +294,62 @@ func TestIAMAutomationRole(t *testing.T) {
 	_, err = c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: slr.Role.RoleName, PolicyArn: aws.String("arn:aws:iam::aws:policy/ReadOnlyAccess")})
 	requireCode(t, err, "UnmodifiableEntity")
 }
+
+func TestIAMListVirtualMFADevices(t *testing.T) {
+	t.Parallel()
+	const network, security = "100000000004", "100000000003"
+	seed, err := DemoSeed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// network: user bob has MFA; give root MFA too so the listing pages.
+	for i := range seed.OUs {
+		for j := range seed.OUs[i].Accounts {
+			if a := &seed.OUs[i].Accounts[j]; a.ID == network {
+				a.IAM.RootMFAEnabled = true
+			}
+		}
+	}
+	s := newTestServer(t, Options{PageSize: 1, Seed: seed})
+
+	list := func(account string, status types.AssignmentStatusType) []types.VirtualMFADevice {
+		t.Helper()
+		var out []types.VirtualMFADevice
+		p := iam.NewListVirtualMFADevicesPaginator(iamClient(s, account), &iam.ListVirtualMFADevicesInput{AssignmentStatus: status})
+		for p.HasMorePages() {
+			out = append(out, must[*iam.ListVirtualMFADevicesOutput](t)(p.NextPage(ctx)).VirtualMFADevices...)
+		}
+		return out
+	}
+	got := list(network, types.AssignmentStatusTypeAssigned)
+	if len(got) != 2 {
+		t.Fatalf("network devices = %+v", got)
+	}
+	root, bob := got[0], got[1]
+	if aws.ToString(root.SerialNumber) != "arn:aws:iam::100000000004:mfa/root-account-mfa-device" || root.User == nil ||
+		aws.ToString(root.User.Arn) != "arn:aws:iam::100000000004:root" || aws.ToString(root.User.UserId) != network || root.EnableDate == nil {
+		t.Errorf("root device = %+v user %+v", root, root.User)
+	}
+	if aws.ToString(bob.SerialNumber) != "arn:aws:iam::100000000004:mfa/bob" || bob.User == nil || aws.ToString(bob.User.UserName) != "bob" ||
+		aws.ToString(bob.User.Arn) != "arn:aws:iam::100000000004:user/bob" {
+		t.Errorf("bob device = %+v user %+v", bob, bob.User)
+	}
+	if n := len(list(network, types.AssignmentStatusTypeAny)); n != 2 {
+		t.Errorf("Any = %d devices, want 2", n)
+	}
+	if n := len(list(network, "")); n != 2 {
+		t.Errorf("no filter = %d devices, want 2", n)
+	}
+	if got := list(network, types.AssignmentStatusTypeUnassigned); len(got) != 0 {
+		t.Errorf("Unassigned = %+v", got)
+	}
+	// security-tooling: root MFA only; web-prod: none.
+	if got := list(security, types.AssignmentStatusTypeAssigned); len(got) != 1 || aws.ToString(got[0].User.Arn) != "arn:aws:iam::100000000003:root" {
+		t.Errorf("security devices = %+v", got)
+	}
+	if got := list(demoWebProd, types.AssignmentStatusTypeAssigned); len(got) != 0 {
+		t.Errorf("web-prod devices = %+v", got)
+	}
+	_, err = iamClient(s, network).ListVirtualMFADevices(ctx, &iam.ListVirtualMFADevicesInput{AssignmentStatus: "Maybe"})
+	requireCode(t, err, "ValidationError")
+}

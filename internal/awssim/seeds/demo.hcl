@@ -198,6 +198,15 @@ ou "Workloads" {
           vpc         = "vpc-0a000000000000007"
           http_tokens = "optional"
         }
+        # CloudFormation drift: one stack changed outside CloudFormation,
+        # one in sync.
+        cloudformation_stack "web-prod-app" {
+          drift_status           = "DRIFTED"
+          drift_checked_days_ago = 2
+        }
+        cloudformation_stack "web-prod-network" {
+          drift_status = "IN_SYNC"
+        }
       }
     }
   }
