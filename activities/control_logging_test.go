@@ -32,16 +32,6 @@ var _ = addScenarios("control:cloudtrail.multi_region",
 		guardrail: control("cloudtrail.multi_region", nil), evidence: "has no CloudTrail trail",
 		wantWrites: []string{"kms:CreateKey", "s3:CreateBucket", "logs:CreateLogGroup", "logs:PutRetentionPolicy", "iam:CreateRole", "cloudtrail:CreateTrail", "cloudtrail:StartLogging"},
 	},
-	// The simulator has no logs:PutRetentionPolicy yet, so the scenario above
-	// skips at that call. This one leaves retention alone (0, which the HCL
-	// catalogue does not allow) so that everything else of the trail is
-	// tested meanwhile; drop it once the simulator sets retention.
-	scenario{
-		name: "trail, key, bucket, log group and role without retention", account: acctWebDev, region: euWest1,
-		guardrail: control("cloudtrail.multi_region", map[string]any{"log_retention_days": 0.0}), evidence: "has no CloudTrail trail",
-		wantWrites: []string{"kms:CreateKey", "kms:EnableKeyRotation", "kms:CreateAlias", "s3:CreateBucket", "s3:PutBucketPolicy", "logs:CreateLogGroup",
-			"iam:CreateRole", "iam:PutRolePolicy", "cloudtrail:CreateTrail", "cloudtrail:StartLogging"},
-	},
 	scenario{
 		name: "single-region trail without validation is updated and started", account: acctLogArchive, region: usEast1,
 		guardrail: control("cloudtrail.multi_region", map[string]any{"log_retention_days": 0.0}),

@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// CloudWatch Logs (JSON 1.1, Logs_20140328): log groups and metric filters.
+// CloudWatch Logs (JSON 1.1, Logs_20140328): log groups (with retention
+// policies) and metric filters.
 func logsService() *service {
 	return &service{
 		Name:         "logs",
