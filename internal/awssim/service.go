@@ -21,7 +21,6 @@ const (
 
 func (p protocol) isJSON() bool  { return p == protoJSON10 || p == protoJSON11 }
 func (p protocol) isQuery() bool { return p == protoQuery || p == protoEC2 }
-func (p protocol) isREST() bool  { return p == protoRESTJSON || p == protoRESTXML }
 
 // errorCodes are the codes a service uses for errors the core raises before or
 // around an operation. They differ by service, not just by protocol (STS says

@@ -8,21 +8,20 @@ import (
 
 // organization is the AWS Organizations view of the seed.
 type organization struct {
-	ID           string
-	ARN          string
-	MasterID     string
-	MasterEmail  string
-	RootID       string
-	RootARN      string
-	RootName     string
-	ous          map[string]*orgUnit
-	ouOrder      []string
-	policies     map[string]*orgPolicy
-	policyOrder  []string
-	attachments  map[string][]string // policy ID -> target IDs in attach order
-	policyTypes  map[string]string   // policy type -> ENABLED / PENDING_ENABLE
-	tags         map[string]map[string]string
-	nextPolicyNo int
+	ID          string
+	ARN         string
+	MasterID    string
+	MasterEmail string
+	RootID      string
+	RootARN     string
+	RootName    string
+	ous         map[string]*orgUnit
+	ouOrder     []string
+	policies    map[string]*orgPolicy
+	policyOrder []string
+	attachments map[string][]string // policy ID -> target IDs in attach order
+	policyTypes map[string]string   // policy type -> ENABLED / PENDING_ENABLE
+	tags        map[string]map[string]string
 }
 
 type orgUnit struct {

@@ -38,6 +38,7 @@ var cfgEvaluators = map[string]cfgEvaluator{
 	"S3_ACCOUNT_LEVEL_PUBLIC_ACCESS_BLOCKS":          evalAccountPAB,
 	"EC2_EBS_ENCRYPTION_BY_DEFAULT":                  evalEBSDefault,
 	"EC2_IMDSV2_CHECK":                               evalIMDSv2,
+	"CMK_BACKING_KEY_ROTATION_ENABLED":               evalKeyRotation,
 	"VPC_FLOW_LOGS_ENABLED":                          evalFlowLogs,
 	"CLOUD_TRAIL_ENABLED":                            evalCloudTrail(false),
 	"MULTI_REGION_CLOUD_TRAIL_ENABLED":               evalCloudTrail(true),

@@ -59,9 +59,7 @@ func kmsResolve(s *Server, caller *account, region, id string) *kmsKey {
 			return nil
 		}
 		id = parts[5]
-		if strings.HasPrefix(id, "key/") {
-			id = strings.TrimPrefix(id, "key/")
-		}
+		id = strings.TrimPrefix(id, "key/")
 	}
 	st := kmsStateOf(a, region)
 	if strings.HasPrefix(id, "alias/") {

@@ -488,9 +488,11 @@ func (x *ssmRun) assume(doc map[string]any) error {
 	}
 	role := roleByARN(req.srv, roleARN)
 	if role == nil || role.ARN != roleARN || !strings.Contains(roleARN, ":"+req.Account.ID+":") {
+		//lint:ignore ST1005 this is AWS's own message text, shown as the execution's failure
 		return fmt.Errorf("The defined assume role is unable to be assumed. (%s does not exist in account %s)", roleARN, req.Account.ID)
 	}
 	if !slices.Contains(role.TrustedPrincipals, "ssm.amazonaws.com") {
+		//lint:ignore ST1005 this is AWS's own message text, shown as the execution's failure
 		return fmt.Errorf("The defined assume role is unable to be assumed. (%s does not trust ssm.amazonaws.com)", roleARN)
 	}
 	x.as = &principal{
@@ -769,6 +771,7 @@ func (x *ssmRun) callAPI(svcName, api string, params map[string]any) (map[string
 		ae := asAPIError(err, svc.Codes.Internal)
 		call.ErrorCode = ae.Code
 		s.logCallLocked(&call, sub)
+		//lint:ignore ST1005 this is AWS's own message text, shown as the execution's failure
 		return nil, fmt.Errorf("An error occurred (%s) when calling the %s operation: %s", ae.Code, api, ae.Message)
 	}
 	s.logCallLocked(&call, sub)
@@ -839,10 +842,7 @@ func (x *ssmRun) revokeRules(g *ec2Group, rules []*ec2Rule, egress bool) error {
 	if egress {
 		api = "RevokeSecurityGroupEgress"
 	}
-	var perms []any
-	for _, p := range ec2GroupJSON(&ec2Group{Ingress: rules})["IpPermissions"].([]any) {
-		perms = append(perms, p)
-	}
+	perms, _ := ec2GroupJSON(&ec2Group{Ingress: rules})["IpPermissions"].([]any)
 	if len(perms) == 0 {
 		return nil
 	}
