@@ -87,12 +87,64 @@ type checkKey struct {
 	region string
 }
 
+// dependsOnRecorder reports guardrails that need AWS Config recording in
+// place: Config rules cannot be put without a recorder, and Security Hub's
+// findings come from Config.
+func dependsOnRecorder(g guardrails.Guardrail) bool {
+	return g.Kind == guardrails.KindConfigRule || g.Kind == guardrails.KindSecurityHub
+}
+
 func (b *baseline) run(ctx workflow.Context) (BaselineResult, error) {
-	// Every check of the account runs at once; the worker's activity slots and
-	// per-API rate limits bound the real concurrency.
+	// Version 1 applies in two stages, so the Config recorder (and everything
+	// else) is in place before Config rules and Security Hub are applied.
+	stages := [][]int{nil}
+	if v := workflow.GetVersion(ctx, "apply-in-stages", workflow.DefaultVersion, 1); v >= 1 && b.in.Mode == ModeApply {
+		stages = [][]int{nil, nil}
+		for gi, g := range b.in.Guardrails {
+			if dependsOnRecorder(g) {
+				stages[1] = append(stages[1], gi)
+			} else {
+				stages[0] = append(stages[0], gi)
+			}
+		}
+	} else {
+		for gi := range b.in.Guardrails {
+			stages[0] = append(stages[0], gi)
+		}
+	}
+	nonCompliantGuardrails := map[string]bool{}
+	controls := map[string]bool{}
+	for _, stage := range stages {
+		b.runStage(ctx, stage, nonCompliantGuardrails, controls)
+	}
+	b.count()
+	outcome := "compliant"
+	switch {
+	case len(b.res.Errors) > 0:
+		outcome = "failed"
+	case len(nonCompliantGuardrails) > 0:
+		outcome = "non_compliant"
+	}
+	_ = workflow.UpsertTypedSearchAttributes(ctx,
+		SAKind.ValueSet(KindBaseline), SARunID.ValueSet(b.in.RunID), SAAccountID.ValueSet(b.in.Account.ID),
+		SAMode.ValueSet(string(b.in.Mode)), SAOutcome.ValueSet(outcome), SADigest.ValueSet(b.in.Digest),
+		SAGuardrail.ValueSet(sortedKeys(nonCompliantGuardrails)), SAControl.ValueSet(sortedKeys(controls)))
+	if len(b.res.Errors) > 0 {
+		return b.res, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("account %s: %d check(s) failed: %s", b.in.Account.ID, len(b.res.Errors), b.res.Errors[0]),
+			"CheckFailed", nil, b.res)
+	}
+	return b.res, nil
+}
+
+// runStage checks the given guardrails × regions at once (the worker's
+// activity slots and per-API rate limits bound the real concurrency), then
+// handles their findings in order.
+func (b *baseline) runStage(ctx workflow.Context, stage []int, nonCompliantGuardrails, controls map[string]bool) {
 	futures := map[checkKey]workflow.Future{}
 	var keys []checkKey
-	for gi, g := range b.in.Guardrails {
+	for _, gi := range stage {
+		g := b.in.Guardrails[gi]
 		for _, region := range g.Regions {
 			k := checkKey{gi, region}
 			keys = append(keys, k)
@@ -101,8 +153,6 @@ func (b *baseline) run(ctx workflow.Context) (BaselineResult, error) {
 			})
 		}
 	}
-	nonCompliantGuardrails := map[string]bool{}
-	controls := map[string]bool{}
 	for _, k := range keys {
 		g := b.in.Guardrails[k.g]
 		var out CheckOutput
@@ -128,24 +178,6 @@ func (b *baseline) run(ctx workflow.Context) (BaselineResult, error) {
 			}
 		}
 	}
-	b.count()
-	outcome := "compliant"
-	switch {
-	case len(b.res.Errors) > 0:
-		outcome = "failed"
-	case len(nonCompliantGuardrails) > 0:
-		outcome = "non_compliant"
-	}
-	_ = workflow.UpsertTypedSearchAttributes(ctx,
-		SAKind.ValueSet(KindBaseline), SARunID.ValueSet(b.in.RunID), SAAccountID.ValueSet(b.in.Account.ID),
-		SAMode.ValueSet(string(b.in.Mode)), SAOutcome.ValueSet(outcome), SADigest.ValueSet(b.in.Digest),
-		SAGuardrail.ValueSet(sortedKeys(nonCompliantGuardrails)), SAControl.ValueSet(sortedKeys(controls)))
-	if len(b.res.Errors) > 0 {
-		return b.res, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("account %s: %d check(s) failed: %s", b.in.Account.ID, len(b.res.Errors), b.res.Errors[0]),
-			"CheckFailed", nil, b.res)
-	}
-	return b.res, nil
 }
 
 func sortedKeys(m map[string]bool) []string {

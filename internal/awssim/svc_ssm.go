@@ -26,7 +26,7 @@ import (
 // services' own operations and are recorded in the call log with the role
 // session as principal (session name = execution ID).
 //
-// Supported: the AWS-owned AWS-DisablePublicAccessForSecurityGroup and
+// Supported: the AWS-owned AWS-DisablePublicAccessForSecurityGroup, AWS-EnableS3BucketEncryption and
 // AWSConfigRemediation-RemoveVPCDefaultSecurityGroupRules, and custom
 // schemaVersion 0.3 documents whose mainSteps are aws:executeAwsApi calls to
 // ec2 DescribeSecurityGroups, RevokeSecurityGroupIngress and
@@ -89,6 +89,10 @@ var ssmBuiltins = map[string]struct {
 	"AWS-DisablePublicAccessForSecurityGroup": {
 		content: `{"schemaVersion":"0.3","description":"Disables public SSH and RDP access (0.0.0.0/0 and ::/0 on ports 22 and 3389) for a security group.","assumeRole":"{{ AutomationAssumeRole }}","parameters":{"GroupId":{"type":"String","description":"(Required) The ID of the security group."},"AutomationAssumeRole":{"type":"String","description":"(Optional) The role that allows Automation to perform the actions on your behalf.","default":""}},"mainSteps":[{"name":"DisablePublicAccessForSecurityGroup","action":"aws:executeScript","onFailure":"Abort","isEnd":true}]}`,
 		run:     ssmDisablePublicAccess,
+	},
+	"AWS-EnableS3BucketEncryption": {
+		content: `{"schemaVersion":"0.3","description":"Enables server-side encryption on an S3 bucket.","assumeRole":"{{ AutomationAssumeRole }}","parameters":{"BucketName":{"type":"String","description":"(Required) The name of the S3 bucket."},"SSEAlgorithm":{"type":"String","description":"(Optional) AES256 or aws:kms.","default":"AES256"},"AutomationAssumeRole":{"type":"String","description":"(Optional) The role that allows Automation to perform the actions on your behalf.","default":""}},"mainSteps":[{"name":"PutBucketEncryption","action":"aws:executeAwsApi","onFailure":"Abort","isEnd":true}]}`,
+		run:     ssmEnableS3BucketEncryption,
 	},
 	"AWSConfigRemediation-RemoveVPCDefaultSecurityGroupRules": {
 		content: `{"schemaVersion":"0.3","description":"Removes all inbound and outbound rules from the default security group of a VPC.","assumeRole":"{{ AutomationAssumeRole }}","parameters":{"GroupId":{"type":"String","description":"(Required) The ID of the default security group."},"AutomationAssumeRole":{"type":"String","description":"(Required) The ARN of the role that allows Automation to perform the actions on your behalf."}},"mainSteps":[{"name":"RemoveRulesFromDefaultSecurityGroup","action":"aws:executeScript","onFailure":"Abort","isEnd":true}]}`,
@@ -875,6 +879,25 @@ func ssmDisablePublicAccess(x *ssmRun) error {
 		}
 	}
 	return x.revokeRules(g, open, false)
+}
+
+// ssmEnableS3BucketEncryption is AWS-EnableS3BucketEncryption: default
+// encryption with SSEAlgorithm (AES256 unless given) on BucketName.
+func ssmEnableS3BucketEncryption(x *ssmRun) error {
+	name, _ := x.params["BucketName"].(string)
+	algo, _ := x.params["SSEAlgorithm"].(string)
+	if algo == "" {
+		algo = "AES256"
+	}
+	if algo != "AES256" && algo != "aws:kms" {
+		return fmt.Errorf("SSEAlgorithm %q: want AES256 or aws:kms", algo)
+	}
+	b, ok := s3StateOf(x.req.Account).buckets[name]
+	if !ok {
+		return fmt.Errorf("an error occurred (NoSuchBucket) when calling the PutBucketEncryption operation: the specified bucket %s does not exist", name)
+	}
+	b.Encryption = &s3SSEConfiguration{Rules: []s3SSERule{{Default: &s3SSEDefault{SSEAlgorithm: algo}}}}
+	return nil
 }
 
 // ssmRemoveDefaultSGRules is AWSConfigRemediation-RemoveVPCDefaultSecurityGroupRules.

@@ -214,15 +214,16 @@ func TestPlanThenApprovalGatedApply(t *testing.T) {
 	}
 	require.True(t, found, fmt.Sprintf("resource %s not re-checked", rem.Resource))
 
-	// ORGGUARD_RECORD_HISTORIES=1 refreshes the histories the workflows
-	// package replays (workflows/testdata/histories): do it, and commit them,
-	// whenever a workflow change is guarded by workflow.GetVersion.
-	if os.Getenv("ORGGUARD_RECORD_HISTORIES") != "" {
+	// ORGGUARD_RECORD_HISTORIES=<tag> records this run's histories for the
+	// workflows package to replay (workflows/testdata/histories/*-<tag>.json):
+	// do it, and commit them next to the older ones, whenever a workflow
+	// change is guarded by workflow.GetVersion.
+	if tag := os.Getenv("ORGGUARD_RECORD_HISTORIES"); tag != "" {
 		applyRun := rem.RunID
 		for name, id := range map[string]string{
-			"remediation.json":      rem.ID,
-			"account_baseline.json": workflows.AccountBaselineID(applyRun, rem.AccountID),
-			"org_rollout.json":      workflows.RolloutID(applyRun),
+			"remediation-" + tag + ".json":      rem.ID,
+			"account_baseline-" + tag + ".json": workflows.AccountBaselineID(applyRun, rem.AccountID),
+			"org_rollout-" + tag + ".json":      workflows.RolloutID(applyRun),
 		} {
 			e.recordHistory(id, "../../workflows/testdata/histories/"+name)
 		}
