@@ -36,14 +36,13 @@ const (
 
 // Query, signal and update names.
 const (
-	QueryProgress      = "progress"
-	QueryRemediation   = "remediation"
-	QueryBaseline      = "baseline"
-	SignalPause        = "pause"
-	SignalResume       = "resume"
-	UpdateApprove      = "approve"
-	UpdateReject       = "reject"
-	MemoRemediationKey = "remediation"
+	QueryProgress    = "progress"
+	QueryRemediation = "remediation"
+	QueryBaseline    = "baseline"
+	SignalPause      = "pause"
+	SignalResume     = "resume"
+	UpdateApprove    = "approve"
+	UpdateReject     = "reject"
 )
 
 // Mode of a rollout.

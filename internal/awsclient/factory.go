@@ -47,9 +47,8 @@ type Factory struct {
 	mu    sync.Mutex
 	creds map[credKey]*aws.CredentialsCache
 
-	callerOnce sync.Once
-	caller     Caller
-	callerErr  error
+	callerMu sync.Mutex
+	caller   Caller
 }
 
 type credKey struct{ account, session, sourceIdentity string }
@@ -87,24 +86,23 @@ func New(root aws.Config, opts Options) *Factory {
 // Caller returns (once) who the root credentials are: STS GetCallerIdentity,
 // never guessed from the shape of a key.
 func (f *Factory) Caller(ctx context.Context) (Caller, error) {
-	f.callerOnce.Do(func() {
-		out, err := sts.NewFromConfig(f.root).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-		if err != nil {
-			f.callerErr = Classify(err, Where{Region: f.root.Region})
-			return
-		}
-		f.caller = Caller{Account: aws.ToString(out.Account), ARN: aws.ToString(out.Arn), Partition: "aws"}
-		if a, err := arn.Parse(f.caller.ARN); err == nil {
-			f.caller.Partition = a.Partition
-		}
-	})
-	if f.callerErr != nil {
-		// Do not cache a failure forever: the next activity attempt asks again.
-		err := f.callerErr
-		f.callerOnce = sync.Once{}
-		return Caller{}, err
+	// One call for all concurrent activities; a failure is not cached, so
+	// the next activity attempt asks again.
+	f.callerMu.Lock()
+	defer f.callerMu.Unlock()
+	if f.caller.Account != "" {
+		return f.caller, nil
 	}
-	return f.caller, nil
+	out, err := sts.NewFromConfig(f.root).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return Caller{}, Classify(err, Where{Region: f.root.Region})
+	}
+	c := Caller{Account: aws.ToString(out.Account), ARN: aws.ToString(out.Arn), Partition: "aws"}
+	if a, err := arn.Parse(c.ARN); err == nil {
+		c.Partition = a.Partition
+	}
+	f.caller = c
+	return c, nil
 }
 
 // RoleARN is the member role's ARN in an account.

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -140,59 +141,59 @@ and remediations. Examples:
 	return cmd
 }
 
-func listWorkflowIDs(ctx context.Context, c client.Client, query string) ([]string, error) {
-	var ids []string
+// listExecutions pages through a visibility query, calling fn for each
+// execution until fn returns false or the pages end.
+func listExecutions(ctx context.Context, c client.Client, query string, fn func(*workflowpb.WorkflowExecutionInfo) bool) error {
 	var token []byte
 	for {
 		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token})
 		if err != nil {
-			return nil, failf(exitFindings, "visibility query %q: %v", query, err)
+			return failf(exitFindings, "visibility query %q: %v", query, err)
 		}
 		for _, e := range resp.Executions {
-			ids = append(ids, e.Execution.WorkflowId)
+			if !fn(e) {
+				return nil
+			}
 		}
 		if token = resp.NextPageToken; len(token) == 0 {
-			return ids, nil
+			return nil
 		}
 	}
 }
 
+func listWorkflowIDs(ctx context.Context, c client.Client, query string) ([]string, error) {
+	var ids []string
+	err := listExecutions(ctx, c, query, func(e *workflowpb.WorkflowExecutionInfo) bool {
+		ids = append(ids, e.Execution.WorkflowId)
+		return true
+	})
+	return ids, err
+}
+
 func auditRows(ctx context.Context, c client.Client, query string, limit int) ([]auditRow, error) {
 	var rows []auditRow
-	var token []byte
-	for len(rows) < limit {
-		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token})
-		if err != nil {
-			return nil, failf(exitFindings, "visibility query %q: %v", query, err)
+	err := listExecutions(ctx, c, query, func(e *workflowpb.WorkflowExecutionInfo) bool {
+		r := auditRow{WorkflowID: e.Execution.WorkflowId, Started: e.StartTime.AsTime()}
+		if e.CloseTime != nil {
+			r.Closed = e.CloseTime.AsTime()
 		}
-		for _, e := range resp.Executions {
-			r := auditRow{WorkflowID: e.Execution.WorkflowId, Started: e.StartTime.AsTime()}
-			if e.CloseTime != nil {
-				r.Closed = e.CloseTime.AsTime()
-			}
-			sa := e.SearchAttributes.GetIndexedFields()
-			r.Kind = saString(sa, workflows.SAKind.GetName())
-			r.RunID = saString(sa, workflows.SARunID.GetName())
-			r.Account = saString(sa, workflows.SAAccountID.GetName())
-			r.Outcome = saString(sa, workflows.SAOutcome.GetName())
-			r.Requester = saString(sa, workflows.SARequester.GetName())
-			r.Digest = saString(sa, workflows.SADigest.GetName())
-			r.Guardrails = saList(sa, workflows.SAGuardrail.GetName())
-			r.Controls = saList(sa, workflows.SAControl.GetName())
-			r.Approvers = saList(sa, workflows.SAApprover.GetName())
-			if r.Outcome == "" && e.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-				r.Outcome = strings.ToLower(strings.TrimPrefix(e.Status.String(), "WORKFLOW_EXECUTION_STATUS_"))
-			}
-			rows = append(rows, r)
+		sa := e.SearchAttributes.GetIndexedFields()
+		r.Kind = saString(sa, workflows.SAKind.GetName())
+		r.RunID = saString(sa, workflows.SARunID.GetName())
+		r.Account = saString(sa, workflows.SAAccountID.GetName())
+		r.Outcome = saString(sa, workflows.SAOutcome.GetName())
+		r.Requester = saString(sa, workflows.SARequester.GetName())
+		r.Digest = saString(sa, workflows.SADigest.GetName())
+		r.Guardrails = saList(sa, workflows.SAGuardrail.GetName())
+		r.Controls = saList(sa, workflows.SAControl.GetName())
+		r.Approvers = saList(sa, workflows.SAApprover.GetName())
+		if r.Outcome == "" && e.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			r.Outcome = strings.ToLower(strings.TrimPrefix(e.Status.String(), "WORKFLOW_EXECUTION_STATUS_"))
 		}
-		if token = resp.NextPageToken; len(token) == 0 {
-			break
-		}
-	}
-	if len(rows) > limit {
-		rows = rows[:limit]
-	}
-	return rows, nil
+		rows = append(rows, r)
+		return len(rows) < limit
+	})
+	return rows, err
 }
 
 func saString(sa map[string]*commonpb.Payload, key string) string {

@@ -4,7 +4,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,96 +18,19 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/orgguard/orgguard/activities"
-	"github.com/orgguard/orgguard/internal/awsclient"
 	"github.com/orgguard/orgguard/internal/awssim"
-	"github.com/orgguard/orgguard/internal/cli"
-	"github.com/orgguard/orgguard/internal/devserver"
-	"github.com/orgguard/orgguard/internal/temporalclient"
-	"github.com/orgguard/orgguard/internal/workerapp"
+	"github.com/orgguard/orgguard/internal/e2e/harness"
 	"github.com/orgguard/orgguard/workflows"
 )
 
 const pack = "testdata/sgpack"
 
-type env struct {
-	t        testing.TB
-	sim      *awssim.Server
-	srv      *devserver.Server
-	client   client.Client
-	stateDir string
-	worker   worker.Worker
-}
+type env struct{ *harness.Env }
 
-// newEnv starts the simulator and an in-memory Temporal server, points the
-// AWS SDK's standard environment at the simulator (exactly what a user does)
-// and starts a worker.
 func newEnv(t testing.TB, seed *awssim.Seed) *env {
-	ctx := context.Background()
-	sim, err := awssim.New(awssim.Options{Seed: seed, PageSize: 5})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = sim.Close() })
-	key, secret := sim.ManagementCredentials()
-	t.Setenv("AWS_ENDPOINT_URL", sim.URL())
-	t.Setenv("AWS_ACCESS_KEY_ID", key)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
-	t.Setenv("TEMPORAL_ADDRESS", "")
-
-	srv, err := devserver.Start(ctx, devserver.Options{UIPort: -1, SearchAttributes: workflows.SearchAttributes()})
-	require.NoError(t, err)
-	t.Cleanup(srv.Stop)
-	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddr()})
-	require.NoError(t, err)
-	t.Cleanup(c.Close)
-	// The CLI finds the dev server through its state directory, which is
-	// also what lets --as pick who acts.
-	dir := t.TempDir()
-	require.NoError(t, temporalclient.WriteDevState(dir, temporalclient.DevState{Address: srv.FrontendAddr(), Namespace: "default"}))
-	e := &env{t: t, sim: sim, srv: srv, client: c, stateDir: dir}
-	e.startWorker(seed)
-	return e
-}
-
-func (e *env) startWorker(seed *awssim.Seed) {
-	f, err := awsclient.Load(context.Background(), awsclient.Options{RoleName: seed.MemberRole.Name, ExternalID: seed.MemberRole.ExternalID})
-	require.NoError(e.t, err)
-	acts := activities.New(f)
-	acts.Identity = "e2e-worker"
-	e.worker = workerapp.New(e.client, acts, workerapp.Options{})
-	require.NoError(e.t, e.worker.Start())
-	w := e.worker
-	e.t.Cleanup(w.Stop)
-}
-
-// cli runs the orgguard CLI and returns its exit code and output.
-func (e *env) cli(args ...string) (int, string) {
-	var out bytes.Buffer
-	code := cli.Run(context.Background(), append([]string{"--state-dir", e.stateDir}, args...), &out, &out)
-	return code, out.String()
-}
-
-// writes are the simulator's successful mutating calls.
-func (e *env) writes() []awssim.Call {
-	var out []awssim.Call
-	for _, c := range e.sim.Calls() {
-		if c.ErrorCode != "" {
-			continue
-		}
-		op := c.Operation
-		if strings.HasPrefix(op, "Describe") || strings.HasPrefix(op, "List") || strings.HasPrefix(op, "Get") ||
-			op == "AssumeRole" || op == "GenerateCredentialReport" {
-			continue
-		}
-		out = append(out, c)
-	}
-	return out
+	return &env{harness.New(t, seed, harness.Options{PageSize: 5})}
 }
 
 func TestPlanThenApprovalGatedApply(t *testing.T) {
@@ -117,20 +39,20 @@ func TestPlanThenApprovalGatedApply(t *testing.T) {
 	e := newEnv(t, seed)
 
 	// plan: findings and changes, no write.
-	code, out := e.cli("plan", pack, "--as", "ccoe-operator")
+	code, out := e.CLI("plan", pack, "--as", "ccoe-operator")
 	require.Equal(t, 1, code, out) // findings exist
 	require.Contains(t, out, "revoke all")
 	require.Contains(t, out, "[planned] control.default_sg_closed")
-	require.Empty(t, e.writes(), "plan must not change anything")
+	require.Empty(t, e.Writes(), "plan must not change anything")
 
 	// apply: the remediations wait for approval.
 	// bob, an approver himself, requests the change.
-	code, out = e.cli("apply", pack, "--as", "bob", "--reason", "e2e")
+	code, out = e.CLI("apply", pack, "--as", "bob", "--reason", "e2e")
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "wait for approval")
-	require.Empty(t, e.writes(), "nothing is applied before approval")
+	require.Empty(t, e.Writes(), "nothing is applied before approval")
 
-	code, out = e.cli("approvals", "list", "--json")
+	code, out = e.CLI("approvals", "list", "--json")
 	require.Equal(t, 0, code, out)
 	var pending []workflows.RemediationState
 	require.NoError(t, json.Unmarshal([]byte(out), &pending))
@@ -139,34 +61,34 @@ func TestPlanThenApprovalGatedApply(t *testing.T) {
 	require.Equal(t, []string{"alice", "bob"}, rem.Approvers)
 	require.NotNil(t, rem.Change)
 
-	code, out = e.cli("approvals", "show", rem.ID)
+	code, out = e.CLI("approvals", "show", rem.ID)
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "Planned change")
 
 	// Refusals come back at once, with the reason, and change nothing.
-	code, out = e.cli("approve", rem.ID, "--as", "mallory", "--reason", "trust me")
+	code, out = e.CLI("approve", rem.ID, "--as", "mallory", "--reason", "trust me")
 	require.Equal(t, 1, code, out)
 	require.Contains(t, out, `"mallory" is not an approver`)
-	code, out = e.cli("approve", rem.ID, "--as", "bob", "--reason", "mine")
+	code, out = e.CLI("approve", rem.ID, "--as", "bob", "--reason", "mine")
 	require.Equal(t, 1, code, out)
 	require.Contains(t, out, "separation of duties")
-	code, out = e.cli("approve", rem.ID, "--as", "alice")
+	code, out = e.CLI("approve", rem.ID, "--as", "alice")
 	require.Equal(t, 2, code, out) // --reason is required
-	require.Empty(t, e.writes())
+	require.Empty(t, e.Writes())
 
-	code, out = e.cli("approve", rem.ID, "--as", "alice", "--reason", "reviewed the diff")
+	code, out = e.CLI("approve", rem.ID, "--as", "alice", "--reason", "reviewed the diff")
 	require.Equal(t, 0, code, out)
 
 	var final workflows.RemediationState
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	require.NoError(t, e.client.GetWorkflow(ctx, rem.ID, "").Get(ctx, &final))
+	require.NoError(t, e.Client.GetWorkflow(ctx, rem.ID, "").Get(ctx, &final))
 	require.Equal(t, workflows.RemRemediated, final.Status, final.Error)
 
 	// Exactly the planned revocations, once, as alice, in the right account.
 	groupID := rem.Change.Params["group_id"].(string)
 	var revokes []awssim.Call
-	for _, c := range e.writes() {
+	for _, c := range e.Writes() {
 		require.Contains(t, []string{"RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress"}, c.Operation, "unexpected write %+v", c)
 		revokes = append(revokes, c)
 		require.Equal(t, rem.AccountID, c.AccountID)
@@ -184,27 +106,27 @@ func TestPlanThenApprovalGatedApply(t *testing.T) {
 	}
 
 	// A second vote after the decision is refused.
-	code, out = e.cli("approve", rem.ID, "--as", "alice", "--reason", "again")
+	code, out = e.CLI("approve", rem.ID, "--as", "alice", "--reason", "again")
 	require.Equal(t, 1, code, out)
 
 	// The audit trail finds it by approver and control, and tells its story.
 	require.Eventually(t, func() bool {
-		code, out = e.cli("audit", "--approver", "alice", "--control", "CIS 5.4", "--format", "json")
+		code, out = e.CLI("audit", "--approver", "alice", "--control", "CIS 5.4", "--format", "json")
 		return code == 0 && strings.Contains(out, rem.ID)
 	}, 30*time.Second, 200*time.Millisecond, out)
-	code, out = e.cli("audit", "history", rem.ID)
+	code, out = e.CLI("audit", "history", rem.ID)
 	require.Equal(t, 0, code, out)
 	for _, want := range []string{"detected", "planned", "approved  by alice", "reason: reviewed the diff", "applied", "re-check: compliant", "remediated"} {
 		require.Contains(t, out, want)
 	}
 
 	// A check of that account now finds its default group closed.
-	code, out = e.cli("check", pack, "--target", rem.AccountID, "--json")
+	code, out = e.CLI("check", pack, "--target", rem.AccountID, "--json")
 	require.Contains(t, []int{0, 1}, code, out)
 	var res workflows.RolloutResult
 	require.NoError(t, json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &res))
 	var br workflows.BaselineResult
-	require.NoError(t, e.client.GetWorkflow(ctx, workflows.AccountBaselineID(res.Progress.RunID, rem.AccountID), "").Get(ctx, &br))
+	require.NoError(t, e.Client.GetWorkflow(ctx, workflows.AccountBaselineID(res.Progress.RunID, rem.AccountID), "").Get(ctx, &br))
 	found := false
 	for _, it := range br.Items {
 		if it.Finding.Resource == rem.Resource {
@@ -232,16 +154,16 @@ func TestPlanThenApprovalGatedApply(t *testing.T) {
 
 func (e *env) recordHistory(id, path string) {
 	hist := &historypb.History{}
-	iter := e.client.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	iter := e.Client.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for iter.HasNext() {
 		ev, err := iter.Next()
-		require.NoError(e.t, err)
+		require.NoError(e.T, err)
 		hist.Events = append(hist.Events, ev)
 	}
 	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(hist)
-	require.NoError(e.t, err)
-	require.NoError(e.t, os.MkdirAll(filepath.Dir(path), 0o755))
-	require.NoError(e.t, os.WriteFile(path, b, 0o644))
+	require.NoError(e.T, err)
+	require.NoError(e.T, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(e.T, os.WriteFile(path, b, 0o644))
 }
 
 // A worker stopped in the middle of a 200-account rollout and replaced by a
@@ -254,10 +176,10 @@ func TestWorkerRestartMidRollout(t *testing.T) {
 	seed := awssim.GenerateSeed(awssim.GenerateOptions{Accounts: 200})
 	e := newEnv(t, seed)
 
-	code, out := e.cli("apply", pack, "--var", "mode=auto", "--as", "ccoe-operator", "--detach", "--run-id", "restart")
+	code, out := e.CLI("apply", pack, "--var", "mode=auto", "--as", "ccoe-operator", "--detach", "--run-id", "restart")
 	require.Equal(t, 0, code, out)
 	progress := func() workflows.Progress {
-		v, err := e.client.QueryWorkflow(context.Background(), workflows.RolloutID("restart"), "", workflows.QueryProgress)
+		v, err := e.Client.QueryWorkflow(context.Background(), workflows.RolloutID("restart"), "", workflows.QueryProgress)
 		require.NoError(t, err)
 		var p workflows.Progress
 		require.NoError(t, v.Get(&p))
@@ -268,14 +190,14 @@ func TestWorkerRestartMidRollout(t *testing.T) {
 		return len(p.Waves) > 0 && p.Waves[0].Succeeded >= 30
 	}, 3*time.Minute, 100*time.Millisecond)
 	before := progress()
-	e.worker.Stop()
+	e.Worker.Stop()
 	require.Less(t, before.Waves[0].Succeeded+before.Waves[0].Failed, before.Waves[0].Total, "the rollout was interrupted, not finished")
 
-	e.startWorker(seed)
+	e.StartWorker()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	var res workflows.RolloutResult
-	require.NoError(t, e.client.GetWorkflow(ctx, workflows.RolloutID("restart"), "").Get(ctx, &res))
+	require.NoError(t, e.Client.GetWorkflow(ctx, workflows.RolloutID("restart"), "").Get(ctx, &res))
 	require.Equal(t, "completed", res.Progress.State)
 	require.Empty(t, res.Progress.Failed)
 	active := 0
@@ -288,7 +210,7 @@ func TestWorkerRestartMidRollout(t *testing.T) {
 
 	// No revocation twice: per group and direction at most one successful call.
 	seen := map[string]int{}
-	for _, c := range e.writes() {
+	for _, c := range e.Writes() {
 		require.Contains(t, []string{"RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress"}, c.Operation)
 		seen[c.AccountID+"/"+c.Region+"/"+c.Params["GroupId"]+"/"+c.Operation]++
 	}
@@ -298,7 +220,7 @@ func TestWorkerRestartMidRollout(t *testing.T) {
 	}
 
 	// And a fresh check agrees.
-	code, out = e.cli("check", pack, "--as", "ccoe-operator")
+	code, out = e.CLI("check", pack, "--as", "ccoe-operator")
 	require.Equal(t, 0, code, out)
 }
 
@@ -308,7 +230,7 @@ func BenchmarkCheckRollout1000Accounts(b *testing.B) {
 	seed := awssim.GenerateSeed(awssim.GenerateOptions{Accounts: 1000})
 	e := newEnv(b, seed)
 	for i := 0; b.Loop(); i++ {
-		code, out := e.cli("check", pack, "--as", "bench", "--concurrency", "50", "--run-id", fmt.Sprintf("bench-%d", i), "--json")
+		code, out := e.CLI("check", pack, "--as", "bench", "--concurrency", "50", "--run-id", fmt.Sprintf("bench-%d", i), "--json")
 		if code != 0 && code != 1 {
 			b.Fatal(out)
 		}
@@ -323,40 +245,40 @@ func TestScheduleAndCancel(t *testing.T) {
 	require.NoError(t, err)
 	e := newEnv(t, seed)
 
-	code, out := e.cli("schedule", "create", pack, "--every", "1m", "--mode", "check", "--name", "drift", "--as", "ccoe-operator")
+	code, out := e.CLI("schedule", "create", pack, "--every", "1m", "--mode", "check", "--name", "drift", "--as", "ccoe-operator")
 	require.Equal(t, 0, code, out)
-	code, out = e.cli("schedule", "list")
+	code, out = e.CLI("schedule", "list")
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "orgguard-drift-drift")
 	// Trigger it now rather than waiting a minute.
-	require.NoError(t, e.client.ScheduleClient().GetHandle(context.Background(), "orgguard-drift-drift").Trigger(context.Background(), client.ScheduleTriggerOptions{}))
+	require.NoError(t, e.Client.ScheduleClient().GetHandle(context.Background(), "orgguard-drift-drift").Trigger(context.Background(), client.ScheduleTriggerOptions{}))
 	require.Eventually(t, func() bool {
-		code, out = e.cli("audit", "--kind", "rollout", "--outcome", "completed", "--format", "json")
+		code, out = e.CLI("audit", "--kind", "rollout", "--outcome", "completed", "--format", "json")
 		return code == 0 && strings.Contains(out, "orgguard-sched-drift")
 	}, time.Minute, 200*time.Millisecond, out)
-	code, out = e.cli("schedule", "delete", "drift")
+	code, out = e.CLI("schedule", "delete", "drift")
 	require.Equal(t, 0, code, out)
 	// The schedule list comes from visibility, which may lag a delete.
 	require.Eventually(t, func() bool {
-		code, out = e.cli("schedule", "list")
+		code, out = e.CLI("schedule", "list")
 		return code == 0 && !strings.Contains(out, "orgguard-drift-drift")
 	}, 30*time.Second, 200*time.Millisecond, out)
 
 	// Slow every EC2 call down so the rollout is still running when we act.
-	e.sim.SetFaults(awssim.Fault{Service: "ec2", Latency: 300 * time.Millisecond})
-	code, out = e.cli("check", pack, "--as", "ccoe-operator", "--detach", "--run-id", "tocancel", "--concurrency", "1")
+	e.Sim.SetFaults(awssim.Fault{Service: "ec2", Latency: 300 * time.Millisecond})
+	code, out = e.CLI("check", pack, "--as", "ccoe-operator", "--detach", "--run-id", "tocancel", "--concurrency", "1")
 	require.Equal(t, 0, code, out)
-	code, out = e.cli("pause", "tocancel")
+	code, out = e.CLI("pause", "tocancel")
 	require.Equal(t, 0, code, out)
 	require.Eventually(t, func() bool {
-		code, out = e.cli("status", "tocancel", "--json")
+		code, out = e.CLI("status", "tocancel", "--json")
 		return code == 0 && strings.Contains(out, `"state": "paused"`)
 	}, time.Minute, 100*time.Millisecond, out)
-	code, out = e.cli("cancel", "tocancel")
+	code, out = e.CLI("cancel", "tocancel")
 	require.Equal(t, 0, code, out)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	err = e.client.GetWorkflow(ctx, workflows.RolloutID("tocancel"), "").Get(ctx, nil)
+	err = e.Client.GetWorkflow(ctx, workflows.RolloutID("tocancel"), "").Get(ctx, nil)
 	var canceled *temporal.CanceledError
 	require.ErrorAs(t, err, &canceled)
 }

@@ -6,7 +6,6 @@
 package baseline
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"sort"
@@ -16,16 +15,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
 
-	"github.com/orgguard/orgguard/activities"
 	"github.com/orgguard/orgguard/guardrails"
-	"github.com/orgguard/orgguard/internal/awsclient"
 	"github.com/orgguard/orgguard/internal/awssim"
-	"github.com/orgguard/orgguard/internal/cli"
-	"github.com/orgguard/orgguard/internal/devserver"
-	"github.com/orgguard/orgguard/internal/temporalclient"
-	"github.com/orgguard/orgguard/internal/workerapp"
+	"github.com/orgguard/orgguard/internal/e2e/harness"
 	"github.com/orgguard/orgguard/workflows"
 )
 
@@ -38,47 +31,8 @@ func TestBaselinePackOnDemoOrganization(t *testing.T) {
 	ctx := context.Background()
 	seed, err := awssim.DemoSeed()
 	require.NoError(t, err)
-	sim, err := awssim.New(awssim.Options{Seed: seed})
-	require.NoError(t, err)
-	defer sim.Close()
-	key, secret := sim.ManagementCredentials()
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL": sim.URL(), "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret, "AWS_SESSION_TOKEN": "",
-		"AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": t.TempDir() + "/none", "AWS_SHARED_CREDENTIALS_FILE": t.TempDir() + "/none",
-		"HTTP_PROXY": sim.URL(), "TEMPORAL_ADDRESS": "",
-	} {
-		t.Setenv(k, v)
-	}
-	srv, err := devserver.Start(ctx, devserver.Options{UIPort: -1, SearchAttributes: workflows.SearchAttributes()})
-	require.NoError(t, err)
-	defer srv.Stop()
-	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddr()})
-	require.NoError(t, err)
-	defer c.Close()
-	f, err := awsclient.Load(ctx, awsclient.Options{RoleName: seed.MemberRole.Name, ExternalID: seed.MemberRole.ExternalID})
-	require.NoError(t, err)
-	w := workerapp.New(c, activities.New(f), workerapp.Options{})
-	require.NoError(t, w.Start())
-	defer w.Stop()
-	dir := t.TempDir()
-	require.NoError(t, temporalclient.WriteDevState(dir, temporalclient.DevState{Address: srv.FrontendAddr(), Namespace: "default"}))
-	run := func(args ...string) (int, string) {
-		var out bytes.Buffer
-		code := cli.Run(ctx, append([]string{"--state-dir", dir}, args...), &out, &out)
-		return code, out.String()
-	}
-	writes := func() []awssim.Call {
-		var out []awssim.Call
-		for _, c := range sim.Calls() {
-			op := c.Operation
-			if c.ErrorCode == "" && !strings.HasPrefix(op, "Describe") && !strings.HasPrefix(op, "List") && !strings.HasPrefix(op, "Get") &&
-				// Asking AWS to produce a report or detect drift changes no resource.
-				op != "AssumeRole" && op != "GenerateCredentialReport" && op != "DetectStackDrift" && op != "HeadBucket" {
-				out = append(out, c)
-			}
-		}
-		return out
-	}
+	e := harness.New(t, seed, harness.Options{HTTPProxy: true})
+	c, run, writes := e.Client, e.CLI, e.Writes
 
 	// plan: a readable change for every drifted resource, and no write.
 	code, out := run("plan", pack, "--as", "bob")

@@ -1,0 +1,117 @@
+// Package harness starts what an orgguard user runs — the AWS organization
+// simulator, an embedded Temporal server, the real worker — with the AWS
+// SDK's standard environment pointed at the simulator, and drives the CLI.
+// The end-to-end tests share it.
+package harness
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/orgguard/orgguard/activities"
+	"github.com/orgguard/orgguard/internal/awsclient"
+	"github.com/orgguard/orgguard/internal/awssim"
+	"github.com/orgguard/orgguard/internal/cli"
+	"github.com/orgguard/orgguard/internal/devserver"
+	"github.com/orgguard/orgguard/internal/temporalclient"
+	"github.com/orgguard/orgguard/internal/workerapp"
+	"github.com/orgguard/orgguard/workflows"
+)
+
+// Options tune the environment.
+type Options struct {
+	// PageSize caps the simulator's list pages, so tests exercise paging.
+	PageSize int
+	// HTTPProxy routes S3 Control's account-prefixed host names through the
+	// simulator. Go reads the proxy environment once per process, so only a
+	// test binary with a single simulator may set it.
+	HTTPProxy bool
+}
+
+// Env is a running simulator, Temporal server and worker.
+type Env struct {
+	T        testing.TB
+	Seed     *awssim.Seed
+	Sim      *awssim.Server
+	Server   *devserver.Server
+	Client   client.Client
+	StateDir string
+	Worker   worker.Worker
+}
+
+// New starts everything; t.Cleanup stops it.
+func New(t testing.TB, seed *awssim.Seed, o Options) *Env {
+	ctx := context.Background()
+	sim, err := awssim.New(awssim.Options{Seed: seed, PageSize: o.PageSize})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sim.Close() })
+	key, secret := sim.ManagementCredentials()
+	env := map[string]string{
+		"AWS_ENDPOINT_URL": sim.URL(), "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret, "AWS_SESSION_TOKEN": "",
+		"AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": t.TempDir() + "/none", "AWS_SHARED_CREDENTIALS_FILE": t.TempDir() + "/none",
+		"TEMPORAL_ADDRESS": "",
+	}
+	if o.HTTPProxy {
+		env["HTTP_PROXY"] = sim.URL()
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+
+	srv, err := devserver.Start(ctx, devserver.Options{UIPort: -1, SearchAttributes: workflows.SearchAttributes()})
+	require.NoError(t, err)
+	t.Cleanup(srv.Stop)
+	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddr()})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	// The CLI finds the dev server through its state directory, which is
+	// also what lets --as pick who acts.
+	dir := t.TempDir()
+	require.NoError(t, temporalclient.WriteDevState(dir, temporalclient.DevState{Address: srv.FrontendAddr(), Namespace: "default"}))
+	e := &Env{T: t, Seed: seed, Sim: sim, Server: srv, Client: c, StateDir: dir}
+	e.StartWorker()
+	return e
+}
+
+// StartWorker starts a (new) worker, as after a crash or a deploy.
+func (e *Env) StartWorker() {
+	f, err := awsclient.Load(context.Background(), awsclient.Options{RoleName: e.Seed.MemberRole.Name, ExternalID: e.Seed.MemberRole.ExternalID})
+	require.NoError(e.T, err)
+	acts := activities.New(f)
+	acts.Identity = "e2e-worker"
+	e.Worker = workerapp.New(e.Client, acts, workerapp.Options{})
+	require.NoError(e.T, e.Worker.Start())
+	w := e.Worker
+	e.T.Cleanup(w.Stop)
+}
+
+// CLI runs the orgguard CLI and returns its exit code and output.
+func (e *Env) CLI(args ...string) (int, string) {
+	var out bytes.Buffer
+	code := cli.Run(context.Background(), append([]string{"--state-dir", e.StateDir}, args...), &out, &out)
+	return code, out.String()
+}
+
+// Writes are the simulator's successful calls that change something.
+// Asking AWS to produce a report or to detect drift changes no resource.
+func (e *Env) Writes() []awssim.Call {
+	var out []awssim.Call
+	for _, c := range e.Sim.Calls() {
+		op := c.Operation
+		if c.ErrorCode != "" || strings.HasPrefix(op, "Describe") || strings.HasPrefix(op, "List") || strings.HasPrefix(op, "Get") {
+			continue
+		}
+		switch op {
+		case "AssumeRole", "GenerateCredentialReport", "DetectStackDrift", "HeadBucket":
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
