@@ -19,6 +19,7 @@ import (
 
 	"github.com/orgguard/orgguard/guardrails"
 	"github.com/orgguard/orgguard/internal/awsclient"
+	"github.com/orgguard/orgguard/internal/identity"
 	"github.com/orgguard/orgguard/workflows"
 )
 
@@ -28,6 +29,8 @@ type Activities struct {
 	HTTP *http.Client
 	// Identity names this worker in Ping answers.
 	Identity string
+	// Trust holds the worker's trust config and issuer keys (nil: none).
+	Trust *identity.Provider
 	kinds    map[string]Kind
 }
 
@@ -175,8 +178,8 @@ func (a *Activities) env(ctx context.Context, account, region, runID, sourceIden
 	)
 	if region == workflows.OrgRegion {
 		// Organization-wide guardrails (SCPs) talk to Organizations from the
-		// management account.
-		cfg, where, err = a.AWS.Management(ctx, "")
+		// management account; an approved change carries its approver.
+		cfg, where, err = a.AWS.ManagementAs(ctx, "", runID, sourceIdentity)
 	} else {
 		cfg, where, err = a.AWS.Account(ctx, account, region, runID, sourceIdentity)
 	}

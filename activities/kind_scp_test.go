@@ -215,3 +215,39 @@ func TestSCPApplyResumesAfterRetryableError(t *testing.T) {
 		t.Errorf("the retry made %d attachments, want 2", n)
 	}
 }
+
+// An approved SCP change is made with the approver as the STS
+// SourceIdentity, as member-account changes are: CloudTrail in the
+// management account shows who approved.
+func TestSCPApprovedChangeCarriesTheApprover(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, awssim.Options{})
+	g := scpGuardrail("deny-leave", denyLeave, false, "root")
+	cfg, where, err := s.factory.ManagementAs(ctx, "", "run-1", "alice@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := Env{Config: cfg, Where: where, AccountID: s.srv.ManagementAccountID(), Region: workflows.OrgRegion, Partition: "aws", Guardrail: g}
+	k := scpKind{}
+	fs, err := k.Check(ctx, env, "")
+	if err != nil || len(fs) != 1 || fs[0].Change == nil {
+		t.Fatalf("check: %v %s", err, describe(fs))
+	}
+	if _, err := k.Apply(ctx, env, fs[0]); err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	writes := s.srv.CallsMatching(awssim.CallFilter{Service: "organizations", OnlySuccess: true})
+	n := 0
+	for _, c := range writes {
+		if c.Operation != "CreatePolicy" && c.Operation != "AttachPolicy" {
+			continue
+		}
+		n++
+		if c.SourceIdentity != "alice@example.com" || c.AccountID != s.srv.ManagementAccountID() {
+			t.Errorf("%s in %s with SourceIdentity %q, want alice@example.com in the management account", c.Operation, c.AccountID, c.SourceIdentity)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no SCP write recorded")
+	}
+}

@@ -157,13 +157,16 @@ type ApprovalPolicy struct {
 	Approvers []string `json:"approvers,omitempty"`
 	Groups    []string `json:"groups,omitempty"`
 	// GroupMembers resolves Groups (from the HCL's group definitions).
-	GroupMembers       map[string][]string `json:"group_members,omitempty"`
-	Quorum             int                 `json:"quorum"`
-	SeparationOfDuties bool                `json:"separation_of_duties"`
-	Timeout            time.Duration       `json:"timeout"`
-	OnTimeout          string              `json:"on_timeout"` // expire | escalate
-	EscalateTo         string              `json:"escalate_to,omitempty"`
-	Notify             Notify              `json:"notify"`
+	GroupMembers map[string][]string `json:"group_members,omitempty"`
+	// IdPGroups admit anyone whose verified token lists one of these groups
+	// (the issuer's groups claim). Only the trust config's policies set it.
+	IdPGroups          []string      `json:"idp_groups,omitempty"`
+	Quorum             int           `json:"quorum"`
+	SeparationOfDuties bool          `json:"separation_of_duties"`
+	Timeout            time.Duration `json:"timeout"`
+	OnTimeout          string        `json:"on_timeout"` // expire | escalate
+	EscalateTo         string        `json:"escalate_to,omitempty"`
+	Notify             Notify        `json:"notify"`
 }
 
 // Notify says where approval requests go (besides the log).

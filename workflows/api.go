@@ -32,6 +32,7 @@ const (
 	ActivityApplyRemediation = "ApplyRemediation"
 	ActivityNotifyApprovers  = "NotifyApprovers"
 	ActivityPing             = "Ping"
+	ActivityLoadTrust        = "LoadTrust"
 )
 
 // Query, signal and update names.
@@ -43,7 +44,22 @@ const (
 	SignalResume     = "resume"
 	UpdateApprove    = "approve"
 	UpdateReject     = "reject"
+	// SignalRefreshTrust asks a remediation to reload the worker's trust
+	// snapshot (issuer keys after a rotation). Anyone may send it: the keys
+	// come from the worker, never from the signal.
+	SignalRefreshTrust = "refresh-trust"
 )
+
+// versionTrust gates verified identities and the governance floor
+// (issue 9): workflows started before it keep their old behaviour on
+// replay, and refuse votes they cannot verify.
+const versionTrust = "trust"
+
+// LoadTrustInput asks the worker for its trust snapshot.
+type LoadTrustInput struct {
+	// Refresh re-fetches issuer keys (rate-limited by the worker).
+	Refresh bool `json:"refresh,omitempty"`
+}
 
 // Mode of a rollout.
 type Mode string

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/orgguard/orgguard/guardrails"
+	"github.com/orgguard/orgguard/internal/identity"
 )
 
 // BaselineInput is one account's work in a rollout.
@@ -21,7 +22,10 @@ type BaselineInput struct {
 	Policies    []guardrails.ApprovalPolicy `json:"policies,omitempty"`
 	Mode        Mode                        `json:"mode"`
 	RequestedBy string                      `json:"requested_by"`
-	Digest      string                      `json:"digest"`
+	// Requester is the verified requester (nil for check and plan runs
+	// allowed without a token).
+	Requester *identity.Principal `json:"requester,omitempty"`
+	Digest    string              `json:"digest"`
 }
 
 // ItemStatus is what happened to one finding.
@@ -71,6 +75,11 @@ func AccountBaseline(ctx workflow.Context, in BaselineInput) (BaselineResult, er
 	b := &baseline{in: in, res: BaselineResult{AccountID: in.Account.ID}}
 	if err := workflow.SetQueryHandler(ctx, QueryBaseline, func() (BaselineResult, error) { return b.res, nil }); err != nil {
 		return b.res, err
+	}
+	if workflow.GetVersion(ctx, versionTrust, workflow.DefaultVersion, 1) == 1 {
+		if err := requireParent(ctx, "AccountBaseline"); err != nil {
+			return b.res, err
+		}
 	}
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
@@ -301,7 +310,7 @@ func (b *baseline) requestApproval(ctx workflow.Context, g guardrails.Guardrail,
 	})
 	fut := workflow.ExecuteChildWorkflow(cctx, Remediation, RemediationInput{
 		ID: id, RunID: b.in.RunID, Account: b.in.Account, Guardrail: g, Finding: f,
-		Policy: policy, Escalations: chain, RequestedBy: b.in.RequestedBy, Digest: b.in.Digest,
+		Policy: policy, Escalations: chain, RequestedBy: b.in.RequestedBy, Requester: b.in.Requester, Digest: b.in.Digest,
 	})
 	var exec workflow.Execution
 	if err := fut.GetChildWorkflowExecution().Get(ctx, &exec); err != nil {

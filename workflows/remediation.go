@@ -2,14 +2,13 @@ package workflows
 
 import (
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/orgguard/orgguard/guardrails"
+	"github.com/orgguard/orgguard/internal/identity"
 )
 
 // DefaultApprovalTimeout applies when a policy names none.
@@ -25,22 +24,42 @@ type RemediationInput struct {
 	Policy      guardrails.ApprovalPolicy   `json:"policy"`
 	Escalations []guardrails.ApprovalPolicy `json:"escalations,omitempty"`
 	RequestedBy string                      `json:"requested_by"`
-	Digest      string                      `json:"digest"`
+	// Requester is the verified requester of the rollout.
+	Requester *identity.Principal `json:"requester,omitempty"`
+	Digest    string              `json:"digest"`
 }
 
 // VoteRequest is the argument of the approve and reject updates.
 type VoteRequest struct {
-	Approver string `json:"approver"`
+	// Token is the approver's OIDC ID token. Its nonce must be
+	// identity.VoteNonce(RemediationID, decision, ChangeDigest): the token
+	// approves this change and nothing else.
+	Token string `json:"token,omitempty"`
+	// RemediationID and ChangeDigest say what the approver was shown.
+	RemediationID string `json:"remediation_id,omitempty"`
+	ChangeDigest  string `json:"change_digest,omitempty"`
+	// Approver, when given, must equal the verified name; the recorded
+	// name is always the verified one.
+	Approver string `json:"approver,omitempty"`
 	Reason   string `json:"reason"`
 }
 
 // Vote is a recorded decision.
 type Vote struct {
+	// Approver is the verified name (the token's name claim).
 	Approver string    `json:"approver"`
 	Approve  bool      `json:"approve"`
 	Reason   string    `json:"reason"`
 	At       time.Time `json:"at"`
 	Policy   string    `json:"policy"`
+	// Subject, Issuer and TokenID identify the verified token; the raw
+	// token is never recorded here.
+	Subject string   `json:"subject,omitempty"`
+	Issuer  string   `json:"issuer,omitempty"`
+	TokenID string   `json:"token_id,omitempty"`
+	Groups  []string `json:"groups,omitempty"`
+	// ChangeDigest is the digest of the planned change the vote approved.
+	ChangeDigest string `json:"change_digest,omitempty"`
 }
 
 // Remediation states.
@@ -78,6 +97,20 @@ type RemediationState struct {
 	Error       string    `json:"error,omitempty"`
 	RunID       string    `json:"run_id"`
 	Digest      string    `json:"digest"`
+	// ChangeDigest is the digest of the exact planned change: what an
+	// approver's token is bound to.
+	ChangeDigest string `json:"change_digest,omitempty"`
+	// Requester is the verified requester; IdPGroups the groups the policy
+	// admits through the token's groups claim.
+	Requester *identity.Principal `json:"requester,omitempty"`
+	IdPGroups []string            `json:"idp_groups,omitempty"`
+	// SeparationOfDuties: the requester may not approve.
+	SeparationOfDuties bool `json:"separation_of_duties,omitempty"`
+	// Verified is true when votes are verified tokens (every remediation
+	// started since identity verification).
+	Verified bool `json:"verified,omitempty"`
+	// TrustLoadedAt is when the worker's keys in use were fetched.
+	TrustLoadedAt time.Time `json:"trust_loaded_at,omitzero"`
 }
 
 type remediation struct {
@@ -85,6 +118,11 @@ type remediation struct {
 	st     RemediationState
 	policy guardrails.ApprovalPolicy
 	level  int // escalation level: 0 = the guardrail's policy
+	// verified: this run verifies tokens (versionTrust); trust is the
+	// snapshot in use (nil until loaded).
+	verified bool
+	trust    *identity.Snapshot
+	lastLoad time.Time
 }
 
 // Remediation shows a planned change, notifies approvers, waits for approve
@@ -106,6 +144,15 @@ func (r *remediation) setup(ctx workflow.Context) error {
 		Resource: r.in.Finding.Resource, Evidence: r.in.Finding.Evidence, Change: r.in.Finding.Change,
 		RequestedBy: r.in.RequestedBy, RequestedAt: now, RunID: r.in.RunID, Digest: r.in.Digest,
 	}
+	if workflow.GetVersion(ctx, versionTrust, workflow.DefaultVersion, 1) == 1 {
+		if err := requireParent(ctx, "Remediation"); err != nil {
+			return err
+		}
+		r.verified = true
+		r.st.Verified = true
+		r.st.Requester = r.in.Requester
+		r.st.ChangeDigest = PlannedChangeDigest(r.in)
+	}
 	r.usePolicy(now)
 	if err := workflow.SetQueryHandler(ctx, QueryRemediation, func() (RemediationState, error) { return r.st, nil }); err != nil {
 		return err
@@ -119,10 +166,28 @@ func (r *remediation) setup(ctx workflow.Context) error {
 		approve := u.approve
 		err := workflow.SetUpdateHandlerWithOptions(ctx, u.name,
 			func(ctx workflow.Context, v VoteRequest) (RemediationState, error) {
-				r.st.Votes = append(r.st.Votes, Vote{Approver: v.Approver, Approve: approve, Reason: v.Reason, At: workflow.Now(ctx), Policy: r.policy.Name})
+				vote := Vote{Approver: v.Approver, Approve: approve, Reason: v.Reason, At: workflow.Now(ctx), Policy: r.policy.Name}
+				if r.verified {
+					// The validator accepted this vote moments ago with the
+					// same snapshot; verifying again yields the principal
+					// deterministically, also on replay.
+					p, err := r.verifyVote(ctx, v, approve)
+					if err != nil {
+						return r.st, err
+					}
+					vote.Approver, vote.Subject, vote.Issuer, vote.TokenID, vote.Groups = p.Name, p.Subject, p.Issuer, p.TokenID, p.Groups
+					vote.ChangeDigest = r.st.ChangeDigest
+				}
+				r.st.Votes = append(r.st.Votes, vote)
 				return r.st, nil
 			},
-			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, v VoteRequest) error { return r.validate(ctx, v) }},
+			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, v VoteRequest) error {
+				if r.verified {
+					_, err := r.verifyVote(ctx, v, approve)
+					return err
+				}
+				return r.validate(ctx, v)
+			}},
 		)
 		if err != nil {
 			return err
@@ -142,6 +207,8 @@ func (r *remediation) usePolicy(now time.Time) {
 	}
 	r.st.Policy = r.policy.Name
 	r.st.Approvers = PolicyApprovers(r.policy)
+	r.st.IdPGroups = r.policy.IdPGroups
+	r.st.SeparationOfDuties = r.policy.SeparationOfDuties
 	r.st.Quorum = max(r.policy.Quorum, 1)
 	r.st.Deadline = now.Add(timeout)
 }
@@ -161,28 +228,11 @@ func PolicyApprovers(p guardrails.ApprovalPolicy) []string {
 	return sortedKeys(set)
 }
 
-// validate refuses a vote, with the reason, before it enters history.
-func (r *remediation) validate(ctx workflow.Context, v VoteRequest) error {
-	switch {
-	case strings.TrimSpace(v.Approver) == "":
-		return fmt.Errorf("no approver identity given")
-	case strings.TrimSpace(v.Reason) == "":
-		return fmt.Errorf("a reason is required: it is the audit record of this decision")
-	case r.st.Status != RemPending:
-		return fmt.Errorf("remediation %s is %s: it no longer takes votes", r.st.ID, r.st.Status)
-	case !workflow.Now(ctx).Before(r.st.Deadline):
-		return fmt.Errorf("the approval deadline %s has passed", r.st.Deadline.UTC().Format(time.RFC3339))
-	case !slices.Contains(r.st.Approvers, v.Approver):
-		return fmt.Errorf("%q is not an approver under policy %q (approvers: %s)", v.Approver, r.policy.Name, strings.Join(r.st.Approvers, ", "))
-	case r.policy.SeparationOfDuties && v.Approver == r.in.RequestedBy:
-		return fmt.Errorf("%q requested this change and cannot approve it (separation of duties, policy %q)", v.Approver, r.policy.Name)
-	}
-	for _, prev := range r.st.Votes {
-		if prev.Approver == v.Approver {
-			return fmt.Errorf("%q already voted on %s at %s", v.Approver, r.st.ID, prev.At.UTC().Format(time.RFC3339))
-		}
-	}
-	return nil
+// validate is the validator of remediations started before identity
+// verification: it refuses every vote, since none can be verified.
+func (r *remediation) validate(_ workflow.Context, _ VoteRequest) error {
+	return fmt.Errorf("remediation %s was started before orgguard verified identities and cannot take unverified votes; "+
+		"it expires at %s, or re-run apply to request it again with verified approvals", r.st.ID, r.st.Deadline.UTC().Format(time.RFC3339))
 }
 
 func (r *remediation) tally() (approvals int, rejected bool) {
@@ -200,6 +250,11 @@ func (r *remediation) tally() (approvals int, rejected bool) {
 
 func (r *remediation) run(ctx workflow.Context) (RemediationState, error) {
 	logger := workflow.GetLogger(ctx)
+	if r.verified {
+		if err := r.startTrust(ctx); err != nil {
+			return r.st, err
+		}
+	}
 	notifyCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5},

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/orgguard/orgguard/guardrails"
+	"github.com/orgguard/orgguard/internal/identity"
 )
 
 // DefaultConcurrency bounds the sliding window of account baselines when
@@ -32,6 +33,16 @@ type RolloutInput struct {
 	RequestedBy string         `json:"requested_by"`
 	Reason      string         `json:"reason,omitempty"`
 	Concurrency int            `json:"concurrency,omitempty"`
+	// RequesterToken is the requester's OIDC ID token, bound to this run by
+	// its nonce (identity.StartNonce). The first run verifies it and drops
+	// it; RequestedBy becomes the verified name.
+	RequesterToken string `json:"requester_token,omitempty"`
+	// PackSignature is the pack's signature (orgguard pack sign), for trust
+	// configs that admit signed packs.
+	PackSignature string `json:"pack_signature,omitempty"`
+	// Requester is the verified requester, set by the workflow itself (a
+	// value given at start is ignored).
+	Requester *identity.Principal `json:"requester,omitempty"`
 	// ContinueAsNewEvery overrides how many children one run starts before
 	// continuing as new (default continueAsNewEvery).
 	ContinueAsNewEvery int `json:"continue_as_new_every,omitempty"`
@@ -117,15 +128,17 @@ type RolloutResult struct {
 
 // Progress answers the progress query.
 type Progress struct {
-	RunID         string           `json:"run_id"`
-	Mode          Mode             `json:"mode"`
-	Digest        string           `json:"digest"`
-	State         string           `json:"state"` // discovering | running | paused | stopped | completed
-	StoppedReason string           `json:"stopped_reason,omitempty"`
-	Waves         []WaveProgress   `json:"waves"`
-	Failed        []AccountResult  `json:"failed,omitempty"`
-	Skipped       []SkippedAccount `json:"skipped,omitempty"`
-	Totals        AccountResult    `json:"totals"` // summed counts (AccountID empty)
+	RunID         string              `json:"run_id"`
+	RequestedBy   string              `json:"requested_by,omitempty"`
+	Requester     *identity.Principal `json:"requester,omitempty"`
+	Mode          Mode                `json:"mode"`
+	Digest        string              `json:"digest"`
+	State         string              `json:"state"` // discovering | running | paused | stopped | completed
+	StoppedReason string              `json:"stopped_reason,omitempty"`
+	Waves         []WaveProgress      `json:"waves"`
+	Failed        []AccountResult     `json:"failed,omitempty"`
+	Skipped       []SkippedAccount    `json:"skipped,omitempty"`
+	Totals        AccountResult       `json:"totals"` // summed counts (AccountID empty)
 	// ExpiredExemptions no longer apply; listed so their owners renew or drop them.
 	ExpiredExemptions []string `json:"expired_exemptions,omitempty"`
 }
@@ -179,6 +192,11 @@ func (r *rollout) setup(ctx workflow.Context) error {
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (Progress, error) { return r.progress(), nil }); err != nil {
 		return err
+	}
+	if workflow.GetVersion(ctx, versionTrust, workflow.DefaultVersion, 1) == 1 {
+		if err := r.verifyRequester(ctx); err != nil {
+			return err
+		}
 	}
 	// Pause and resume are signals: fire-and-forget, safe to repeat.
 	pause := workflow.GetSignalChannel(ctx, SignalPause)
@@ -370,6 +388,7 @@ func (r *rollout) startBaseline(ctx workflow.Context, a Account, org bool) workf
 		Policies:    r.in.Set.ApprovalPolicies,
 		Mode:        r.in.Mode,
 		RequestedBy: r.in.RequestedBy,
+		Requester:   r.in.Requester,
 		Digest:      r.in.Set.Digest,
 	})
 }
@@ -431,7 +450,7 @@ func errorMessage(err error) string {
 func (r *rollout) result() RolloutResult { return RolloutResult{Progress: r.progress()} }
 
 func (r *rollout) progress() Progress {
-	p := Progress{RunID: r.in.RunID, Mode: r.in.Mode, Digest: r.in.Set.Digest, State: "discovering"}
+	p := Progress{RunID: r.in.RunID, Mode: r.in.Mode, Digest: r.in.Set.Digest, State: "discovering", RequestedBy: r.in.RequestedBy, Requester: r.in.Requester}
 	if r.st == nil {
 		return p
 	}

@@ -18,6 +18,8 @@ import (
 
 	"github.com/orgguard/orgguard/activities"
 	"github.com/orgguard/orgguard/internal/awsclient"
+	"github.com/orgguard/orgguard/internal/devidp"
+	"github.com/orgguard/orgguard/internal/identity"
 	"github.com/orgguard/orgguard/internal/devserver"
 	"github.com/orgguard/orgguard/internal/logging"
 	"github.com/orgguard/orgguard/internal/temporalclient"
@@ -37,6 +39,7 @@ type flags struct {
 	externalID    string
 	mgmtRoleARN   string
 	maxActivities int
+	trustConfig   string
 }
 
 func main() {
@@ -85,6 +88,7 @@ stopping and restarting it resumes in-flight workflows.`,
 	fl.StringVar(&f.externalID, "external-id", os.Getenv("ORGGUARD_EXTERNAL_ID"), "external ID the member roles require (env ORGGUARD_EXTERNAL_ID)")
 	fl.StringVar(&f.mgmtRoleARN, "management-role-arn", os.Getenv("ORGGUARD_MANAGEMENT_ROLE_ARN"), "role to assume for Organizations calls (default: the worker's own credentials)")
 	fl.IntVar(&f.maxActivities, "max-concurrent-activities", 50, "activities (AWS work) in flight at once")
+	fl.StringVar(&f.trustConfig, "trust-config", os.Getenv("ORGGUARD_TRUST_CONFIG"), "trust config (HCL): trusted OIDC issuers and the governance floor; see docs/security.md (env ORGGUARD_TRUST_CONFIG; --dev: the built-in dev issuer)")
 	return cmd
 }
 
@@ -104,14 +108,46 @@ func run(parent context.Context, f flags) error {
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	var trustCfg *identity.Config
+	if f.trustConfig != "" {
+		cfg, diags := identity.LoadConfig(f.trustConfig)
+		if diags.HasErrors() {
+			return fmt.Errorf("trust config: %s", diags.Error())
+		}
+		trustCfg = cfg
+	}
 	if f.dev {
-		srv, unlock, err := startDev(ctx, f, logger)
+		srv, idp, unlock, err := startDev(ctx, f, logger, trustCfg == nil)
 		if err != nil {
 			return err
 		}
 		defer unlock()
 		defer srv.Stop()
 		f.temporal.Address = srv.FrontendAddr()
+		if idp != nil {
+			defer idp.Close()
+			path := filepath.Join(f.temporal.StateDir, "trust-dev.hcl")
+			if err := os.WriteFile(path, []byte(idp.TrustConfig()), 0o600); err != nil {
+				return err
+			}
+			cfg, diags := identity.LoadConfig(path)
+			if diags.HasErrors() {
+				return fmt.Errorf("dev trust config: %s", diags.Error())
+			}
+			trustCfg = cfg
+		}
+	}
+	trust := identity.NewProvider(trustCfg, nil, logger.Named("trust"))
+	if trustCfg == nil {
+		logger.Warn("no --trust-config: no requester or approver can be verified, so apply rollouts and approvals are refused; see docs/security.md")
+	} else {
+		if _, err := trust.Snapshot(ctx, false); err != nil {
+			// The worker still starts: workflows retry LoadTrust until the
+			// IdP answers.
+			logger.Error("trust config: issuer keys not loaded yet", zap.Error(err))
+		}
+		go trust.Run(ctx)
+		logger.Info("trust config loaded", zap.String("file", trustCfg.Path), zap.String("digest", trustCfg.Digest), zap.Int("issuers", len(trustCfg.Issuers)))
 	}
 	f.temporal.FromEnv()
 	host, _ := os.Hostname()
@@ -129,6 +165,7 @@ func run(parent context.Context, f flags) error {
 	}
 	acts := activities.New(factory)
 	acts.Identity = f.temporal.Identity
+	acts.Trust = trust
 	w := workerapp.New(c, acts, workerapp.Options{MaxConcurrentActivities: f.maxActivities})
 	logger.Info("worker starting", zap.String("address", f.temporal.Address), zap.String("namespace", f.temporal.Namespace),
 		zap.String("task_queue", workflows.TaskQueue), zap.String("role_name", f.roleName), zap.String("version", version.String()))
@@ -143,11 +180,19 @@ func run(parent context.Context, f flags) error {
 	return nil
 }
 
-func startDev(ctx context.Context, f flags, logger *zap.Logger) (*devserver.Server, func(), error) {
+func startDev(ctx context.Context, f flags, logger *zap.Logger, withIssuer bool) (*devserver.Server, *devidp.Issuer, func(), error) {
 	dir := f.temporal.StateDir
 	unlock, err := lockStateDir(dir)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	var idp *devidp.Issuer
+	if withIssuer {
+		idp, err = devidp.Start(devidp.Options{StateDir: dir})
+		if err != nil {
+			unlock()
+			return nil, nil, nil, err
+		}
 	}
 	srv, err := devserver.Start(ctx, devserver.Options{
 		StateDir:         dir,
@@ -158,18 +203,27 @@ func startDev(ctx context.Context, f flags, logger *zap.Logger) (*devserver.Serv
 		Logger:           logger,
 	})
 	if err != nil {
+		if idp != nil {
+			_ = idp.Close()
+		}
 		unlock()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	st := temporalclient.DevState{Address: srv.FrontendAddr(), Namespace: envOr("TEMPORAL_NAMESPACE", temporalclient.DefaultNamespace), UI: srv.UIAddr(), PID: os.Getpid()}
+	if idp != nil {
+		st.Issuer = idp.URL()
+	}
 	if err := temporalclient.WriteDevState(dir, st); err != nil {
 		srv.Stop()
+		if idp != nil {
+			_ = idp.Close()
+		}
 		unlock()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	logger.Info("embedded Temporal server started", zap.String("address", st.Address), zap.String("database", srv.DatabaseFile()), zap.String("web_ui", st.UI))
-	fmt.Fprintf(os.Stderr, "\n  Temporal (dev) at %s, database %s\n  Web UI: %s\n\n", st.Address, srv.DatabaseFile(), orNone(st.UI))
-	return srv, func() {
+	fmt.Fprintf(os.Stderr, "\n  Temporal (dev) at %s, database %s\n  Web UI: %s\n  Dev OIDC issuer: %s (orgguard login --as alice)\n\n", st.Address, srv.DatabaseFile(), orNone(st.UI), orNone(st.Issuer))
+	return srv, idp, func() {
 		_ = os.Remove(filepath.Join(dir, temporalclient.DevStateFile))
 		unlock()
 	}, nil

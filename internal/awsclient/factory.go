@@ -141,6 +141,43 @@ func (f *Factory) Management(ctx context.Context, region string) (aws.Config, Wh
 	return cfg, w, nil
 }
 
+// ManagementAs is Management for an approved change: the session carries
+// the approver as SourceIdentity, so CloudTrail in the management account
+// shows who approved (STS sets it only on AssumeRole). It assumes
+// --management-role-arn, or else the member role in the management account.
+func (f *Factory) ManagementAs(ctx context.Context, region, runID, sourceIdentity string) (aws.Config, Where, error) {
+	if sourceIdentity == "" {
+		return f.Management(ctx, region)
+	}
+	cfg := f.root.Copy()
+	if region != "" {
+		cfg.Region = region
+	}
+	w := Where{Region: cfg.Region}
+	c, err := f.Caller(ctx)
+	if err != nil {
+		return cfg, w, err
+	}
+	roleARN := f.opts.ManagementRoleARN
+	if roleARN == "" {
+		if roleARN, err = f.RoleARN(ctx, c.Account); err != nil {
+			return cfg, w, err
+		}
+	}
+	a, err := arn.Parse(roleARN)
+	if err != nil {
+		return cfg, w, fmt.Errorf("management role %q: %w", roleARN, err)
+	}
+	w.Account, w.Role = a.AccountID, roleARN
+	externalID := ""
+	if f.opts.ManagementRoleARN == "" {
+		externalID = f.opts.ExternalID
+	}
+	cfg.Credentials = f.cached(credKey{account: a.AccountID, session: SessionName(runID), sourceIdentity: sanitizeSourceIdentity(sourceIdentity)}, roleARN, externalID)
+	f.limiter.Attach(&cfg, w.Account)
+	return cfg, w, nil
+}
+
 var sessionChars = regexp.MustCompile(`[^\w+=,.@-]`)
 
 // SessionName is the RoleSessionName for a run: "orgguard-<run>", limited to

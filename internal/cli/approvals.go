@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/orgguard/orgguard/internal/identity"
 	"github.com/orgguard/orgguard/workflows"
 )
 
@@ -34,18 +35,19 @@ func approvalsCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			me, err := a.who()
-			if err != nil {
-				return err
-			}
 			states, err := pendingApprovals(cmd.Context(), c)
 			if err != nil {
 				return err
 			}
 			if mine {
-				states = slices.DeleteFunc(states, func(s workflows.RemediationState) bool {
-					return !slices.Contains(s.Approvers, me) || s.RequestedBy == me || voted(s, me)
-				})
+				s, err := a.session()
+				if err != nil {
+					return err
+				}
+				// The groups come from the cached token; the workflow checks
+				// them again from the token each vote carries.
+				me := identity.Principal{Name: s.Name, Subject: s.Subject, Issuer: s.Issuer, Groups: claimGroups(s.IDToken)}
+				states = slices.DeleteFunc(states, func(st workflows.RemediationState) bool { return workflows.CanVote(st, me) != nil })
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
@@ -93,13 +95,16 @@ func approvalsCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-func voted(s workflows.RemediationState, who string) bool {
-	for _, v := range s.Votes {
-		if v.Approver == who {
-			return true
+func claimGroups(tok string) []string {
+	var out []string
+	if l, ok := unverifiedClaims(tok)["groups"].([]any); ok {
+		for _, g := range l {
+			if s, ok := g.(string); ok {
+				out = append(out, s)
+			}
 		}
 	}
-	return false
+	return out
 }
 
 func approvals(s workflows.RemediationState) int {
@@ -158,7 +163,17 @@ func printRemediation(out io.Writer, s workflows.RemediationState) {
 	fmt.Fprintf(out, "  account    %s %s\n  region     %s\n  guardrail  %s (%s)\n  resource   %s\n",
 		s.AccountID, s.AccountName, s.Region, s.GuardrailID, strings.Join(s.Controls, ", "), s.Resource)
 	fmt.Fprintf(out, "  evidence   %s\n  requested  by %s at %s (run %s)\n", s.Evidence, s.RequestedBy, s.RequestedAt.UTC().Format(time.RFC3339), s.RunID)
-	fmt.Fprintf(out, "  policy     %s: %d of [%s], deadline %s\n", s.Policy, s.Quorum, strings.Join(s.Approvers, ", "), s.Deadline.UTC().Format(time.RFC3339))
+	groups := ""
+	if len(s.IdPGroups) > 0 {
+		groups = " or IdP groups [" + strings.Join(s.IdPGroups, ", ") + "]"
+	}
+	fmt.Fprintf(out, "  policy     %s: %d of [%s]%s, deadline %s\n", s.Policy, s.Quorum, strings.Join(s.Approvers, ", "), groups, s.Deadline.UTC().Format(time.RFC3339))
+	if s.Requester != nil {
+		fmt.Fprintf(out, "  requester  %s\n", s.Requester)
+	}
+	if s.ChangeDigest != "" {
+		fmt.Fprintf(out, "  plan digest %s (votes are bound to it)\n", s.ChangeDigest)
+	}
 	if s.Change != nil {
 		fmt.Fprintf(out, "\n  Planned change: %s\n  API actions: %s\n", s.Change.Summary, strings.Join(s.Change.Actions, ", "))
 		for _, line := range strings.Split(strings.TrimRight(s.Change.Diff, "\n"), "\n") {
@@ -172,7 +187,11 @@ func printRemediation(out io.Writer, s workflows.RemediationState) {
 			if !v.Approve {
 				verb = "rejected"
 			}
-			fmt.Fprintf(out, "    %s %s at %s: %s\n", v.Approver, verb, v.At.UTC().Format(time.RFC3339), v.Reason)
+			who := v.Approver + " (unverified)"
+			if v.Subject != "" {
+				who = fmt.Sprintf("%s (sub %s at %s, token %s)", v.Approver, v.Subject, v.Issuer, v.TokenID)
+			}
+			fmt.Fprintf(out, "    %s %s at %s: %s\n", who, verb, v.At.UTC().Format(time.RFC3339), v.Reason)
 		}
 	}
 	for _, call := range s.Calls {
@@ -182,54 +201,95 @@ func printRemediation(out io.Writer, s workflows.RemediationState) {
 		fmt.Fprintf(out, "  error: %s\n", s.Error)
 	}
 	if s.Status == workflows.RemPending {
-		fmt.Fprintf(out, "\n  orgguard approve %s --reason \"...\"\n  orgguard reject %s --reason \"...\"\n", s.ID, s.ID)
+		fmt.Fprintf(out, "\n  orgguard approve %s --digest %s --reason \"...\"\n  orgguard reject %s --digest %s --reason \"...\"\n", s.ID, shortOr(s.ChangeDigest), s.ID, shortOr(s.ChangeDigest))
 	}
 }
 
 func voteCmd(a *app, approve bool) *cobra.Command {
-	verb, update := "reject", workflows.UpdateReject
+	verb, update, decision := "reject", workflows.UpdateReject, identity.DecisionReject
 	if approve {
-		verb, update = "approve", workflows.UpdateApprove
+		verb, update, decision = "approve", workflows.UpdateApprove, identity.DecisionApprove
 	}
-	var reason string
+	var reason, digest string
 	cmd := &cobra.Command{
 		Use:   verb + " ID --reason TEXT",
 		Short: strings.ToUpper(verb[:1]) + verb[1:] + " a pending remediation (the reason is the audit record)",
-		Args:  cobra.ExactArgs(1),
+		Long: strings.ToUpper(verb[:1]) + verb[1:] + ` a pending remediation as the logged-in person (orgguard login).
+The vote carries a fresh ID token whose nonce binds it to this remediation, this decision and the
+digest of the planned change: --digest pins the digest you reviewed (orgguard approvals show ID);
+if the plan differs, the vote is refused.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if strings.TrimSpace(reason) == "" {
 				return failf(exitUsage, "--reason is required: it is the audit record of this decision")
+			}
+			ctx, id := cmd.Context(), args[0]
+			s, err := a.session()
+			if err != nil {
+				return err
 			}
 			c, err := a.dial()
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			me, err := a.who()
+			st, err := remediationState(ctx, c, id)
 			if err != nil {
 				return err
 			}
-			h, err := c.UpdateWorkflow(cmd.Context(), client.UpdateWorkflowOptions{
-				WorkflowID:   args[0],
-				UpdateName:   update,
-				Args:         []any{workflows.VoteRequest{Approver: me, Reason: reason}},
-				WaitForStage: client.WorkflowUpdateStageCompleted,
-			})
-			var s workflows.RemediationState
-			if err == nil {
-				err = h.Get(cmd.Context(), &s)
+			if digest == "" {
+				digest = st.ChangeDigest
+			}
+			tok, err := a.boundToken(ctx, s, identity.VoteNonce(id, decision, digest), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			req := workflows.VoteRequest{Token: tok, RemediationID: id, ChangeDigest: digest, Reason: reason}
+			res, err := sendVote(ctx, c, id, update, req)
+			if r := identity.ReasonOf(err); r == identity.ReasonUnknownKey || r == "trust_loading" {
+				// The IdP may have rotated its keys since the remediation
+				// loaded them: ask it to reload, then try once more.
+				if r == identity.ReasonUnknownKey {
+					_ = c.SignalWorkflow(ctx, id, "", workflows.SignalRefreshTrust, nil)
+				}
+				time.Sleep(3 * time.Second)
+				res, err = sendVote(ctx, c, id, update, req)
 			}
 			if err != nil {
 				var nf *serviceerror.NotFound
 				if errors.As(err, &nf) {
-					return failf(exitFindings, "no pending remediation %s", args[0])
+					return failf(exitFindings, "no pending remediation %s", id)
 				}
-				return failf(exitFindings, "%s %s refused: %v", verb, args[0], err)
+				return failf(exitFindings, "%s %s refused: %v", verb, id, err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s recorded: %s %sd %s (%d of %d approvals)\n", verb, me, verb, args[0], approvals(s), s.Quorum)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s recorded: %s (verified at %s) %sd %s, plan digest %s (%d of %d approvals)\n",
+				verb, s.Name, s.Issuer, verb, id, shortDigest(digest), approvals(res), res.Quorum)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
+	cmd.Flags().StringVar(&digest, "digest", "", "the plan digest you reviewed (default: the remediation's current one)")
 	return cmd
+}
+
+func sendVote(ctx context.Context, c client.Client, id, update string, req workflows.VoteRequest) (workflows.RemediationState, error) {
+	var s workflows.RemediationState
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   id,
+		UpdateName:   update,
+		Args:         []any{req},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, &s)
+	}
+	return s, err
+}
+
+// shortOr prints a digest for a command line, or a placeholder.
+func shortOr(d string) string {
+	if d == "" {
+		return "DIGEST"
+	}
+	return d
 }

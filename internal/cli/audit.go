@@ -321,24 +321,36 @@ func decisionTrail(ctx context.Context, c client.Client, id string) ([]trailEntr
 			if err := dc.FromPayloads(attrs.Input, &in); err != nil {
 				return nil, failf(exitFindings, "decode %s input: %v", id, err)
 			}
+			requester := in.RequestedBy
+			if in.Requester != nil {
+				requester = in.Requester.String()
+			}
 			trail = append(trail, trailEntry{At: at, Step: "detected",
 				Detail: fmt.Sprintf("%s in account %s %s, run %s requested by %s (guardrails digest %s)\n%s\ncontrols: %s",
-					in.Guardrail.ID, in.Account.ID, in.Finding.Region, in.RunID, in.RequestedBy, shortDigest(in.Digest), in.Finding.Evidence, strings.Join(in.Guardrail.Controls, ", "))})
+					in.Guardrail.ID, in.Account.ID, in.Finding.Region, in.RunID, requester, shortDigest(in.Digest), in.Finding.Evidence, strings.Join(in.Guardrail.Controls, ", "))})
 			if in.Finding.Change != nil {
 				trail = append(trail, trailEntry{At: at, Step: "planned", Detail: in.Finding.Change.Summary + "\n" + in.Finding.Change.Diff})
 			}
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-			attrs := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes()
-			req := attrs.GetAcceptedRequest()
-			var v workflows.VoteRequest
-			if err := dc.FromPayloads(req.GetInput().GetArgs(), &v); err != nil {
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+			// The recorded vote is the workflow's own (verified) record, not
+			// what the client sent: the update's result is the state with
+			// the new vote last.
+			var st workflows.RemediationState
+			if err := dc.FromPayloads(ev.GetWorkflowExecutionUpdateCompletedEventAttributes().GetOutcome().GetSuccess(), &st); err != nil || len(st.Votes) == 0 {
 				continue
 			}
+			v := st.Votes[len(st.Votes)-1]
 			step := "approved"
-			if req.GetInput().GetName() == workflows.UpdateReject {
+			if !v.Approve {
 				step = "rejected"
 			}
-			trail = append(trail, trailEntry{At: at, Step: step, Who: v.Approver, Detail: "reason: " + v.Reason})
+			detail := "reason: " + v.Reason
+			if v.Subject != "" {
+				detail += fmt.Sprintf("\nverified: issuer %s, subject %s, token %s, plan digest %s", v.Issuer, v.Subject, v.TokenID, shortDigest(v.ChangeDigest))
+			} else {
+				detail += "\nunverified: recorded before orgguard verified identities"
+			}
+			trail = append(trail, trailEntry{At: at, Step: step, Who: v.Approver, Detail: detail})
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 			scheduled[ev.EventId] = ev.GetActivityTaskScheduledEventAttributes().ActivityType.Name
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/user"
 
@@ -97,7 +96,7 @@ Exit codes: 0 ok; 1 findings, failures or a refused request; 2 usage error.`,
 	pf.StringVar(&a.temporal.TLSServerName, "tls-server-name", "", "server name to verify (env TEMPORAL_TLS_SERVER_NAME)")
 	pf.StringVar(&a.temporal.APIKey, "api-key", "", "Temporal Cloud API key (env TEMPORAL_API_KEY)")
 	pf.StringVar(&a.temporal.StateDir, "state-dir", ".orgguard", "state directory of a local orgguard-worker --dev")
-	pf.StringVar(&a.as, "as", os.Getenv("ORGGUARD_AS"), "act as this person (dev server only; env ORGGUARD_AS)")
+	pf.StringVar(&a.as, "as", os.Getenv("ORGGUARD_AS"), "act with the cached login of this person (see orgguard login; env ORGGUARD_AS)")
 	pf.StringVar(&a.identity, "identity", os.Getenv("ORGGUARD_IDENTITY"), "client identity recorded in Temporal (env ORGGUARD_IDENTITY; default user@host)")
 
 	root.AddCommand(
@@ -107,6 +106,7 @@ Exit codes: 0 ok; 1 findings, failures or a refused request; 2 usage error.`,
 		statusCmd(a), controlCmd(a, "pause"), controlCmd(a, "resume"), controlCmd(a, "cancel"),
 		approvalsCmd(a), voteCmd(a, true), voteCmd(a, false),
 		auditCmd(a), scheduleCmd(a), demoCmd(a), doctorCmd(a),
+		loginCmd(a), logoutCmd(a), whoamiCmd(a), packCmd(),
 	)
 	return root
 }
@@ -123,26 +123,16 @@ func versionCmd() *cobra.Command {
 	}
 }
 
-// devMode reports whether the CLI talks to a local dev server: only then may
-// --as choose who acts.
-func (a *app) devMode() bool {
-	st, err := temporalclient.ReadDevState(a.temporal.StateDir)
-	if err != nil {
-		return false
-	}
-	host, _, _ := net.SplitHostPort(a.temporal.Address)
-	ip := net.ParseIP(host)
-	return st.Address == a.temporal.Address || (ip != nil && ip.IsLoopback()) || host == "localhost"
-}
-
-// who is the person acting: --as on a dev server, else the client identity.
+// who names the person acting, for display and the Temporal client
+// identity: --as, else the current login, else the client identity. Nothing
+// trusts it: workflows verify the tokens the CLI sends.
 func (a *app) who() (string, error) {
 	a.temporal.FromEnv()
 	if a.as != "" {
-		if !a.devMode() {
-			return "", failf(exitUsage, "--as works only against a local dev server; in production the approver is the client identity (--identity or ORGGUARD_IDENTITY), which your Temporal authorizer should vouch for")
-		}
 		return a.as, nil
+	}
+	if s, err := a.session(); err == nil {
+		return s.Name, nil
 	}
 	return a.clientIdentity(), nil
 }

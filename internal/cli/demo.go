@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/orgguard/orgguard/internal/awssim"
+	"github.com/orgguard/orgguard/internal/identity"
 	"github.com/orgguard/orgguard/internal/temporalclient"
 	"github.com/orgguard/orgguard/workflows"
 )
@@ -144,6 +145,10 @@ func (a *app) demo(ctx context.Context, out io.Writer, f demoFlags) error {
 		return err
 	}
 	a.temporal.Address, a.temporal.Namespace, a.temporal.StateDir = dev.Address, dev.Namespace, dir
+	// The demo's logins live with its state, not in your own token cache.
+	if os.Getenv("ORGGUARD_TOKEN_CACHE") == "" {
+		_ = os.Setenv("ORGGUARD_TOKEN_CACHE", filepath.Join(dir, "tokens"))
+	}
 	a.as = f.operator
 	c, err := a.dial()
 	if err != nil {
@@ -155,6 +160,15 @@ func (a *app) demo(ctx context.Context, out io.Writer, f demoFlags) error {
 		return failf(exitFindings, "worker did not answer: %v (see %s)", err, logPath)
 	}
 	fmt.Fprintf(out, "   Temporal at %s, Web UI at %s\n   %s\n", dev.Address, dev.UI, pong)
+
+	st.step("Log in at the dev worker's built-in OIDC issuer (%s)", dev.Issuer)
+	for _, who := range []string{f.operator, f.approver, "mallory"} {
+		demoEcho(out, cliPrefix, "login", "--as", who)
+		if code := Run(ctx, []string{"--state-dir", dir, "login", "--as", who}, io.Discard, out); code != 0 {
+			return silentExit(code)
+		}
+	}
+	fmt.Fprintf(out, "   every start and every vote below carries a fresh signed token bound to exactly that action\n")
 
 	st.step("Validate the pack: %s", f.pack)
 	if code := Run(ctx, []string{"--state-dir", dir, "validate", f.pack}, out, out); code != 0 {
@@ -205,12 +219,7 @@ func (a *app) demo(ctx context.Context, out io.Writer, f demoFlags) error {
 				return err
 			}
 		} else {
-			fmt.Fprintf(out, "\n   The requester may not approve their own change:\n")
-			demoEcho(out, cliPrefix, "approve", first.ID, "--as", f.operator, "--reason", "looks fine to me")
-			_ = Run(ctx, []string{"--state-dir", dir, "approve", first.ID, "--as", f.operator, "--reason", "looks fine to me"}, out, out)
-			fmt.Fprintf(out, "\n   Nor may someone outside the policy:\n")
-			demoEcho(out, cliPrefix, "approve", first.ID, "--as", "mallory", "--reason", "trust me")
-			_ = Run(ctx, []string{"--state-dir", dir, "approve", first.ID, "--as", "mallory", "--reason", "trust me"}, out, out)
+			a.demoRefusals(ctx, c, pending, f, dir, cliPrefix, out)
 			fmt.Fprintf(out, "\n   %s approves all %d:\n", f.approver, len(pending))
 			for i, p := range pending {
 				w := io.Discard
@@ -290,9 +299,16 @@ func (a *app) demoRollout(ctx context.Context, c client.Client, mode workflows.M
 		return nil, err
 	}
 	runID := newRunID(time.Now())
-	who, _ := a.who()
+	s, err := a.session()
+	if err != nil {
+		return nil, err
+	}
+	tok, err := a.boundToken(ctx, s, identity.StartNonce(runID, string(mode), set.Digest), out)
+	if err != nil {
+		return nil, err
+	}
 	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.RolloutID(runID), TaskQueue: workflows.TaskQueue},
-		workflows.WorkflowOrgRollout, workflows.RolloutInput{RunID: runID, Set: *set, Mode: mode, RequestedBy: who, Reason: "orgguard demo"})
+		workflows.WorkflowOrgRollout, workflows.RolloutInput{RunID: runID, Set: *set, Mode: mode, RequestedBy: s.Name, RequesterToken: tok, Reason: "orgguard demo"})
 	if err != nil {
 		return nil, failf(exitFindings, "start %s: %v", mode, err)
 	}
@@ -452,4 +468,48 @@ func waitRemediations(ctx context.Context, c client.Client, pending []workflows.
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// demoRefusals shows what verified identities stop: a forged vote sent
+// straight through the Temporal API, a real token replayed on another
+// remediation, the requester approving under a second login, and someone
+// outside the policy.
+func (a *app) demoRefusals(ctx context.Context, c client.Client, pending []workflows.RemediationState, f demoFlags, dir, cliPrefix string, out io.Writer) {
+	first := pending[0]
+	refused := func(err error) {
+		if err == nil {
+			fmt.Fprintf(out, "     ACCEPTED (this is a bug)\n")
+			return
+		}
+		fmt.Fprintf(out, "     refused: %v\n", err)
+	}
+	fmt.Fprintf(out, "\n   1. A forged approval: the raw 'approve' Update through the Temporal SDK, naming %s, no token:\n", f.approver)
+	_, err := sendVote(ctx, c, first.ID, workflows.UpdateApprove, workflows.VoteRequest{Approver: f.approver, Reason: "forged"})
+	refused(err)
+
+	if len(pending) > 1 {
+		second := pending[1]
+		fmt.Fprintf(out, "\n   2. A replayed approval: %s's real token for %s, sent for %s:\n", f.approver, second.ID, first.ID)
+		as := a.as
+		a.as = f.approver
+		s, serr := a.session()
+		a.as = as
+		if serr == nil {
+			tok, terr := a.boundToken(ctx, s, identity.VoteNonce(second.ID, identity.DecisionApprove, second.ChangeDigest), out)
+			if terr == nil {
+				_, err = sendVote(ctx, c, first.ID, workflows.UpdateApprove, workflows.VoteRequest{Token: tok, Reason: "replayed"})
+				refused(err)
+			}
+		}
+	}
+
+	fmt.Fprintf(out, "\n   3. The requester, %s, logs in a second time and approves their own change:\n", f.operator)
+	demoEcho(out, cliPrefix, "login", "--as", f.operator)
+	_ = Run(ctx, []string{"--state-dir", dir, "login", "--as", f.operator}, io.Discard, out)
+	demoEcho(out, cliPrefix, "approve", first.ID, "--as", f.operator, "--reason", "looks fine to me")
+	_ = Run(ctx, []string{"--state-dir", dir, "approve", first.ID, "--as", f.operator, "--reason", "looks fine to me"}, out, out)
+
+	fmt.Fprintf(out, "\n   4. Someone outside the policy:\n")
+	demoEcho(out, cliPrefix, "approve", first.ID, "--as", "mallory", "--reason", "trust me")
+	_ = Run(ctx, []string{"--state-dir", dir, "approve", first.ID, "--as", "mallory", "--reason", "trust me"}, out, out)
 }

@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"golang.org/x/term"
 
+	"github.com/orgguard/orgguard/internal/identity"
 	"github.com/orgguard/orgguard/workflows"
 )
 
@@ -88,7 +89,21 @@ func (a *app) rollout(ctx context.Context, cmd *cobra.Command, mode workflows.Mo
 	}
 	in := workflows.RolloutInput{
 		RunID: runID, Set: *set, Mode: mode, Targets: f.targets, RequestedBy: who,
-		Reason: f.reason, Concurrency: f.concurrency,
+		Reason: f.reason, Concurrency: f.concurrency, PackSignature: readPackSignature(dir),
+	}
+	// The requester proves who they are with a token bound to this very
+	// start. check and plan may go without one where the worker's trust
+	// config allows; apply never does.
+	s, serr := a.session()
+	switch {
+	case serr == nil:
+		tok, err := a.boundToken(ctx, s, identity.StartNonce(runID, string(mode), set.Digest), cmd.ErrOrStderr())
+		if err != nil {
+			return err
+		}
+		in.RequesterToken, in.RequestedBy, who = tok, s.Name, s.Name
+	case mode == workflows.ModeApply:
+		return serr
 	}
 	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       workflows.RolloutID(runID),

@@ -39,6 +39,11 @@ func scheduleCmd(a *app) *cobra.Command {
 			if every < time.Minute {
 				return failf(exitUsage, "--every %s: want at least 1m", every)
 			}
+			if mode == string(workflows.ModeApply) {
+				// A scheduled run has nobody to verify: a token stored in the
+				// schedule would outlive its few minutes of validity.
+				return failf(exitUsage, "--mode apply: a scheduled run has no verified requester, and apply needs one. Schedule --mode check for drift detection, and apply as a logged-in person")
+			}
 			set, err := pack.loadPack(args[0], cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -79,7 +84,7 @@ func scheduleCmd(a *app) *cobra.Command {
 	}
 	pack.bind(create)
 	create.Flags().DurationVar(&every, "every", 6*time.Hour, "interval between runs")
-	create.Flags().StringVar(&mode, "mode", "check", "check, plan or apply")
+	create.Flags().StringVar(&mode, "mode", "check", "check or plan (apply needs a verified requester at each run)")
 	create.Flags().StringVar(&name, "name", "", "schedule name (default from the pack path and mode)")
 	create.Flags().StringArrayVar(&targets, "target", nil, "only these account IDs, OU IDs or OU paths")
 

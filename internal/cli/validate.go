@@ -78,12 +78,15 @@ func countDiags(diags hcl.Diagnostics) string {
 func validateCmd() *cobra.Command {
 	var p packFlags
 	var asJSON bool
+	var trustConfig string
 	cmd := &cobra.Command{
 		Use:   "validate DIR",
 		Short: "Check a guardrail pack and print what it contains",
 		Long: `validate parses every .hcl file of DIR, reports all problems at once with file:line:col and a
 source snippet, and on success prints a summary: guardrails per kind and controls covered per
-framework. --json prints the compiled guardrail set (what workflows receive) instead.`,
+framework. --json prints the compiled guardrail set (what workflows receive) instead.
+--trust-config FILE also checks the pack against the governance floor of a worker's trust config,
+as an apply start would.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			set, err := p.loadPack(args[0], cmd.ErrOrStderr())
@@ -91,6 +94,11 @@ framework. --json prints the compiled guardrail set (what workflows receive) ins
 				return err
 			}
 			out := cmd.OutOrStdout()
+			if trustConfig != "" {
+				if err := checkFloor(set, args[0], trustConfig, cmd.ErrOrStderr()); err != nil {
+					return err
+				}
+			}
 			if asJSON {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
@@ -102,6 +110,7 @@ framework. --json prints the compiled guardrail set (what workflows receive) ins
 	}
 	p.bind(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the compiled guardrail set as JSON")
+	cmd.Flags().StringVar(&trustConfig, "trust-config", os.Getenv("ORGGUARD_TRUST_CONFIG"), "check the pack against this trust config's governance floor (env ORGGUARD_TRUST_CONFIG)")
 	return cmd
 }
 

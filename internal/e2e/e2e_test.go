@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/orgguard/orgguard/internal/awssim"
+	"github.com/orgguard/orgguard/internal/devidp"
 	"github.com/orgguard/orgguard/internal/e2e/harness"
 	"github.com/orgguard/orgguard/workflows"
 )
@@ -37,6 +38,7 @@ func TestPlanThenApprovalGatedApply(t *testing.T) {
 	seed, err := awssim.DemoSeed()
 	require.NoError(t, err)
 	e := newEnv(t, seed)
+	e.Login("ccoe-operator", "alice", "mallory", "bob")
 
 	// plan: findings and changes, no write.
 	code, out := e.CLI("plan", pack, "--as", "ccoe-operator")
@@ -68,7 +70,8 @@ func TestPlanThenApprovalGatedApply(t *testing.T) {
 	// Refusals come back at once, with the reason, and change nothing.
 	code, out = e.CLI("approve", rem.ID, "--as", "mallory", "--reason", "trust me")
 	require.Equal(t, 1, code, out)
-	require.Contains(t, out, `"mallory" is not an approver`)
+	require.Contains(t, out, `"mallory" (verified: mallory (sub dev|mallory`)
+	require.Contains(t, out, "is not an approver")
 	code, out = e.CLI("approve", rem.ID, "--as", "bob", "--reason", "mine")
 	require.Equal(t, 1, code, out)
 	require.Contains(t, out, "separation of duties")
@@ -116,7 +119,8 @@ func TestPlanThenApprovalGatedApply(t *testing.T) {
 	}, 30*time.Second, 200*time.Millisecond, out)
 	code, out = e.CLI("audit", "history", rem.ID)
 	require.Equal(t, 0, code, out)
-	for _, want := range []string{"detected", "planned", "approved  by alice", "reason: reviewed the diff", "applied", "re-check: compliant", "remediated"} {
+	for _, want := range []string{"detected", "planned", "approved  by alice", "reason: reviewed the diff", "verified: issuer " + e.Issuer.URL() + ", subject dev|alice",
+		"requested by bob (sub dev|bob", "applied", "re-check: compliant", "remediated"} {
 		require.Contains(t, out, want)
 	}
 
@@ -174,7 +178,11 @@ func TestWorkerRestartMidRollout(t *testing.T) {
 		t.Skip("200-account rollout")
 	}
 	seed := awssim.GenerateSeed(awssim.GenerateOptions{Accounts: 200})
-	e := newEnv(t, seed)
+	// No governance floor here: the pack runs its control in mode auto.
+	e := &env{harness.New(t, seed, harness.Options{PageSize: 5, TrustConfig: func(url string) string {
+		return fmt.Sprintf("issuer \"dev\" {\n  url = %q\n  audience = %q\n  name_claim = \"preferred_username\"\n}\n", url, devidp.Audience)
+	}})}
+	e.Login("ccoe-operator")
 
 	code, out := e.CLI("apply", pack, "--var", "mode=auto", "--as", "ccoe-operator", "--detach", "--run-id", "restart")
 	require.Equal(t, 0, code, out)
@@ -245,11 +253,16 @@ func TestScheduleAndCancel(t *testing.T) {
 	require.NoError(t, err)
 	e := newEnv(t, seed)
 
-	code, out := e.CLI("schedule", "create", pack, "--every", "1m", "--mode", "check", "--name", "drift", "--as", "ccoe-operator")
+	code, out := e.CLI("schedule", "create", pack, "--every", "1m", "--mode", "apply", "--name", "drift")
+	require.Equal(t, 2, code, out)
+	require.Contains(t, out, "no verified requester")
+	code, out = e.CLI("schedule", "create", pack, "--every", "1m", "--mode", "check", "--name", "drift", "--as", "ccoe-operator")
 	require.Equal(t, 0, code, out)
-	code, out = e.CLI("schedule", "list")
-	require.Equal(t, 0, code, out)
-	require.Contains(t, out, "orgguard-drift-drift")
+	// The schedule list comes from visibility, which may lag a create.
+	require.Eventually(t, func() bool {
+		code, out = e.CLI("schedule", "list")
+		return code == 0 && strings.Contains(out, "orgguard-drift-drift")
+	}, 30*time.Second, 200*time.Millisecond, out)
 	// Trigger it now rather than waiting a minute.
 	require.NoError(t, e.Client.ScheduleClient().GetHandle(context.Background(), "orgguard-drift-drift").Trigger(context.Background(), client.ScheduleTriggerOptions{}))
 	require.Eventually(t, func() bool {

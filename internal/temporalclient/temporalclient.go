@@ -47,6 +47,9 @@ type DevState struct {
 	Namespace string `json:"namespace"`
 	UI        string `json:"ui,omitempty"`
 	PID       int    `json:"pid"`
+	// Issuer is the URL of the dev worker's built-in OIDC issuer, where
+	// `orgguard login --as NAME` gets tokens.
+	Issuer string `json:"issuer,omitempty"`
 }
 
 // WriteDevState records a running dev server.

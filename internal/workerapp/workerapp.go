@@ -30,6 +30,7 @@ func Register(r worker.Registry, acts *activities.Activities) {
 		workflows.ActivityApplyRemediation: acts.ApplyRemediation,
 		workflows.ActivityNotifyApprovers:  acts.NotifyApprovers,
 		workflows.ActivityPing:             acts.Ping,
+		workflows.ActivityLoadTrust:        acts.LoadTrust,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

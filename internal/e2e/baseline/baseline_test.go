@@ -33,6 +33,7 @@ func TestBaselinePackOnDemoOrganization(t *testing.T) {
 	require.NoError(t, err)
 	e := harness.New(t, seed, harness.Options{HTTPProxy: true})
 	c, run, writes := e.Client, e.CLI, e.Writes
+	e.Login("bob", "alice")
 
 	// plan: a readable change for every drifted resource, and no write.
 	code, out := run("plan", pack, "--as", "bob")

@@ -7,6 +7,8 @@ package harness
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,7 +20,9 @@ import (
 	"github.com/orgguard/orgguard/internal/awsclient"
 	"github.com/orgguard/orgguard/internal/awssim"
 	"github.com/orgguard/orgguard/internal/cli"
+	"github.com/orgguard/orgguard/internal/devidp"
 	"github.com/orgguard/orgguard/internal/devserver"
+	"github.com/orgguard/orgguard/internal/identity"
 	"github.com/orgguard/orgguard/internal/temporalclient"
 	"github.com/orgguard/orgguard/internal/workerapp"
 	"github.com/orgguard/orgguard/workflows"
@@ -32,6 +36,9 @@ type Options struct {
 	// simulator. Go reads the proxy environment once per process, so only a
 	// test binary with a single simulator may set it.
 	HTTPProxy bool
+	// TrustConfig, when set, returns the worker's trust config for the dev
+	// issuer at issuerURL; default: the dev worker's (devidp.TrustConfig).
+	TrustConfig func(issuerURL string) string
 }
 
 // Env is a running simulator, Temporal server and worker.
@@ -43,6 +50,9 @@ type Env struct {
 	Client   client.Client
 	StateDir string
 	Worker   worker.Worker
+	// Issuer is the built-in dev OIDC issuer the worker trusts.
+	Issuer *devidp.Issuer
+	Trust  *identity.Provider
 }
 
 // New starts everything; t.Cleanup stops it.
@@ -55,7 +65,7 @@ func New(t testing.TB, seed *awssim.Seed, o Options) *Env {
 	env := map[string]string{
 		"AWS_ENDPOINT_URL": sim.URL(), "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret, "AWS_SESSION_TOKEN": "",
 		"AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": t.TempDir() + "/none", "AWS_SHARED_CREDENTIALS_FILE": t.TempDir() + "/none",
-		"TEMPORAL_ADDRESS": "",
+		"TEMPORAL_ADDRESS": "", "ORGGUARD_TOKEN_CACHE": t.TempDir() + "/tokens", "ORGGUARD_AS": "",
 	}
 	if o.HTTPProxy {
 		env["HTTP_PROXY"] = sim.URL()
@@ -73,8 +83,19 @@ func New(t testing.TB, seed *awssim.Seed, o Options) *Env {
 	// The CLI finds the dev server through its state directory, which is
 	// also what lets --as pick who acts.
 	dir := t.TempDir()
-	require.NoError(t, temporalclient.WriteDevState(dir, temporalclient.DevState{Address: srv.FrontendAddr(), Namespace: "default"}))
-	e := &Env{T: t, Seed: seed, Sim: sim, Server: srv, Client: c, StateDir: dir}
+	idp, err := devidp.Start(devidp.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = idp.Close() })
+	trustHCL := idp.TrustConfig()
+	if o.TrustConfig != nil {
+		trustHCL = o.TrustConfig(idp.URL())
+	}
+	trustPath := filepath.Join(dir, "trust.hcl")
+	require.NoError(t, os.WriteFile(trustPath, []byte(trustHCL), 0o600))
+	cfg, diags := identity.LoadConfig(trustPath)
+	require.False(t, diags.HasErrors(), diags.Error())
+	require.NoError(t, temporalclient.WriteDevState(dir, temporalclient.DevState{Address: srv.FrontendAddr(), Namespace: "default", Issuer: idp.URL()}))
+	e := &Env{T: t, Seed: seed, Sim: sim, Server: srv, Client: c, StateDir: dir, Issuer: idp, Trust: identity.NewProvider(cfg, nil, nil)}
 	e.StartWorker()
 	return e
 }
@@ -85,6 +106,7 @@ func (e *Env) StartWorker() {
 	require.NoError(e.T, err)
 	acts := activities.New(f)
 	acts.Identity = "e2e-worker"
+	acts.Trust = e.Trust
 	e.Worker = workerapp.New(e.Client, acts, workerapp.Options{})
 	require.NoError(e.T, e.Worker.Start())
 	w := e.Worker
@@ -96,6 +118,14 @@ func (e *Env) CLI(args ...string) (int, string) {
 	var out bytes.Buffer
 	code := cli.Run(context.Background(), append([]string{"--state-dir", e.StateDir}, args...), &out, &out)
 	return code, out.String()
+}
+
+// Login logs people in at the dev issuer, as `orgguard login --as NAME`.
+func (e *Env) Login(names ...string) {
+	for _, n := range names {
+		code, out := e.CLI("login", "--as", n)
+		require.Equal(e.T, 0, code, out)
+	}
 }
 
 // Writes are the simulator's successful calls that change something.
