@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -120,7 +121,8 @@ func (s *Snapshot) AllowsUnverified(mode string) bool {
 func ChangeDigest(remediationID, accountID, region, guardrailID, resource, packDigest, changeJSON string) string {
 	h := sha256.New()
 	for _, f := range []string{"orgguard-change-v1", remediationID, accountID, region, guardrailID, resource, packDigest, changeJSON} {
-		fmt.Fprintf(h, "%d:%s\n", len(f), f)
+		// Not fmt.Fprintf: workflowcheck cannot tell a hash from I/O.
+		h.Write([]byte(strconv.Itoa(len(f)) + ":" + f + "\n"))
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -3,7 +3,7 @@ package identity
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"fmt"
+	"strconv"
 )
 
 // Decisions an approver signs.
@@ -29,7 +29,8 @@ func StartNonce(runID, mode, packDigest string) string {
 func nonce(fields ...string) string {
 	h := sha256.New()
 	for _, f := range fields {
-		fmt.Fprintf(h, "%d:%s\n", len(f), f)
+		// Not fmt.Fprintf: workflowcheck cannot tell a hash from I/O.
+		h.Write([]byte(strconv.Itoa(len(f)) + ":" + f + "\n"))
 	}
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
 }
