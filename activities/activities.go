@@ -31,7 +31,7 @@ type Activities struct {
 	Identity string
 	// Trust holds the worker's trust config and issuer keys (nil: none).
 	Trust *identity.Provider
-	kinds    map[string]Kind
+	kinds map[string]Kind
 }
 
 // New builds the activities with every built-in guardrail kind registered.

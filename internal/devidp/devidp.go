@@ -144,7 +144,6 @@ func Start(o Options) (*Issuer, error) {
 	return iss, nil
 }
 
-
 // URL is the issuer URL (the "iss" of its tokens).
 func (i *Issuer) URL() string { return i.url }
 
