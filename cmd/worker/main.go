@@ -112,7 +112,7 @@ func run(parent context.Context, f flags) error {
 	if f.trustConfig != "" {
 		cfg, diags := identity.LoadConfig(f.trustConfig)
 		if diags.HasErrors() {
-			return fmt.Errorf("trust config: %s", diags.Error())
+			return fmt.Errorf("trust config:\n%s", identity.DiagnosticsText(diags))
 		}
 		trustCfg = cfg
 	}
@@ -132,7 +132,7 @@ func run(parent context.Context, f flags) error {
 			}
 			cfg, diags := identity.LoadConfig(path)
 			if diags.HasErrors() {
-				return fmt.Errorf("dev trust config: %s", diags.Error())
+				return fmt.Errorf("dev trust config:\n%s", identity.DiagnosticsText(diags))
 			}
 			trustCfg = cfg
 		}

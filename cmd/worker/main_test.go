@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 // on cancellation (what SIGINT/SIGTERM do).
 func TestDevTwiceOnSameStateDir(t *testing.T) {
 	dir := t.TempDir()
+	issuer := ""
 	for i := 0; i < 2; i++ {
 		ctx, cancel := context.WithCancel(context.Background())
 		cmd := newCommand()
@@ -30,6 +34,21 @@ func TestDevTwiceOnSameStateDir(t *testing.T) {
 			return err == nil
 		}, 2*time.Minute, 50*time.Millisecond, "run %d: dev server did not start", i+1)
 		require.NotEmpty(t, st.UI)
+		// The built-in OIDC issuer serves discovery, and keeps its URL (and
+		// key) across restarts on one state directory.
+		require.NotEmpty(t, st.Issuer)
+		if issuer != "" {
+			require.Equal(t, issuer, st.Issuer, "the dev issuer keeps its URL across restarts")
+		}
+		issuer = st.Issuer
+		resp, err := http.Get(st.Issuer + "/.well-known/openid-configuration")
+		require.NoError(t, err)
+		var disc struct {
+			Issuer string `json:"issuer"`
+		}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&disc))
+		resp.Body.Close()
+		require.Equal(t, st.Issuer, disc.Issuer)
 		require.Eventually(t, func() bool {
 			resp, err := http.Get(st.UI)
 			if err != nil {
@@ -42,7 +61,7 @@ func TestDevTwiceOnSameStateDir(t *testing.T) {
 		// A second dev worker on the same directory is refused with a reason.
 		second := newCommand()
 		second.SetArgs([]string{"--dev", "--state-dir", dir, "--dev-port", "0", "--ui-port", "-1"})
-		err := second.ExecuteContext(ctx)
+		err = second.ExecuteContext(ctx)
 		require.ErrorContains(t, err, "in use by another orgguard-worker --dev")
 
 		cancel()
@@ -55,4 +74,15 @@ func TestDevTwiceOnSameStateDir(t *testing.T) {
 		_, err = temporalclient.ReadDevState(dir)
 		require.Error(t, err, "dev.json is removed on stop")
 	}
+}
+
+// A broken trust config stops the worker before it polls, with file:line:col.
+func TestInvalidTrustConfigIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trust.hcl")
+	require.NoError(t, os.WriteFile(path, []byte("issuer \"corp\" {\n  url = \"http://idp.example.com\"\n  audience = \"orgguard\"\n}\n"), 0o600))
+	cmd := newCommand()
+	cmd.SetArgs([]string{"--trust-config", path, "--address", "127.0.0.1:1"})
+	err := cmd.ExecuteContext(context.Background())
+	require.ErrorContains(t, err, path+":1:1")
+	require.ErrorContains(t, err, "plain http")
 }

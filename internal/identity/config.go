@@ -254,3 +254,17 @@ func rangeString(r hcl.Range) string {
 func isLoopback(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1" || strings.HasPrefix(host, "127.")
 }
+
+// DiagnosticsText formats diagnostics one per line as file:line:col:
+// summary: detail, for logs and errors outside a terminal.
+func DiagnosticsText(diags hcl.Diagnostics) string {
+	var lines []string
+	for _, d := range diags {
+		where := ""
+		if d.Subject != nil {
+			where = rangeString(*d.Subject) + ": "
+		}
+		lines = append(lines, where+d.Summary+": "+d.Detail)
+	}
+	return strings.Join(lines, "\n")
+}
