@@ -324,19 +324,23 @@ func TestVoteValidator(t *testing.T) {
 			},
 		},
 		{
-			name:   "second vote of one person with a fresh token",
-			votes:  []vote{good("alice", nil), good("alice", func(v *VoteRequest) { v.Reason = "again" })},
-			want:   `"alice" already voted`,
+			name:  "second vote of one person with a fresh token",
+			votes: []vote{good("alice", nil), good("alice", func(v *VoteRequest) { v.Reason = "again" })},
+			want:  `"alice" already voted`,
 		},
 		{
-			name:   "token bound to another remediation",
-			votes:  []vote{withNonce(func(in RemediationInput) string { return identity.VoteNonce("rem-2", identity.DecisionApprove, PlannedChangeDigest(in)) })},
+			name: "token bound to another remediation",
+			votes: []vote{withNonce(func(in RemediationInput) string {
+				return identity.VoteNonce("rem-2", identity.DecisionApprove, PlannedChangeDigest(in))
+			})},
 			want:   "not bound to this decision",
 			reason: identity.ReasonWrongNonce,
 		},
 		{
-			name:   "token made to reject used to approve",
-			votes:  []vote{withNonce(func(in RemediationInput) string { return identity.VoteNonce(in.ID, identity.DecisionReject, PlannedChangeDigest(in)) })},
+			name: "token made to reject used to approve",
+			votes: []vote{withNonce(func(in RemediationInput) string {
+				return identity.VoteNonce(in.ID, identity.DecisionReject, PlannedChangeDigest(in))
+			})},
 			want:   "not bound to this decision",
 			reason: identity.ReasonWrongNonce,
 		},
@@ -347,8 +351,10 @@ func TestVoteValidator(t *testing.T) {
 			reason: identity.ReasonWrongNonce,
 		},
 		{
-			name:   "token made for another plan",
-			votes:  []vote{withNonce(func(in RemediationInput) string { return identity.VoteNonce(in.ID, identity.DecisionApprove, otherDigest) })},
+			name: "token made for another plan",
+			votes: []vote{withNonce(func(in RemediationInput) string {
+				return identity.VoteNonce(in.ID, identity.DecisionApprove, otherDigest)
+			})},
 			want:   "not bound to this decision",
 			reason: identity.ReasonWrongNonce,
 		},
@@ -368,7 +374,9 @@ func TestVoteValidator(t *testing.T) {
 			name: "plan changed since the token was made",
 			// The approver saw (and bound the token to) the change as it was;
 			// the remediation plans another one.
-			in: func(in *RemediationInput) { in.Finding.Change.Diff = "- ingress tcp 22 0.0.0.0/0\n- ingress tcp 3389 0.0.0.0/0" },
+			in: func(in *RemediationInput) {
+				in.Finding.Change.Diff = "- ingress tcp 22 0.0.0.0/0\n- ingress tcp 3389 0.0.0.0/0"
+			},
 			votes: []vote{{UpdateApprove, func(t testing.TB, now time.Time, in RemediationInput) VoteRequest {
 				shown := remediationIn()
 				return VoteRequest{Token: mintVoteToken(t, now, "alice", shown, UpdateApprove), RemediationID: in.ID, Reason: "ok"}
@@ -941,4 +949,70 @@ func TestBaselinePassesRequesterToRemediation(t *testing.T) {
 	require.NotNil(t, remIn.Requester)
 	assert.Equal(t, "sub-bob", remIn.Requester.Subject)
 	assert.Equal(t, "bob", remIn.RequestedBy)
+}
+
+// CanVote is shared by the validator and `approvals list --mine`.
+func TestCanVote(t *testing.T) {
+	t.Parallel()
+	person := func(name string, groups ...string) identity.Principal {
+		return identity.Principal{Name: name, Subject: "sub-" + name, Issuer: testIssuer, TokenID: "t-" + name, Groups: groups}
+	}
+	base := func() RemediationState {
+		return RemediationState{ID: "rem-1", Policy: "security-team", Approvers: []string{"alice", "bob"}, IdPGroups: []string{"security-idp"},
+			SeparationOfDuties: true, RequestedBy: "bob", Requester: &identity.Principal{Name: "bob", Subject: "sub-bob", Issuer: testIssuer}}
+	}
+	cases := []struct {
+		name   string
+		st     func(st *RemediationState)
+		p      identity.Principal
+		want   string
+		reason string
+	}{
+		{name: "named approver", p: person("alice")},
+		{name: "group member", p: person("erin", "security-idp")},
+		{name: "outsider", p: person("mallory", "auditors"), want: `"mallory"`, reason: identity.ReasonNotInPolicy},
+		{name: "no group claim", p: person("erin"), want: "or members of security-idp", reason: identity.ReasonNotInPolicy},
+		{name: "requester", p: person("bob"), want: "separation of duties", reason: identity.ReasonSeparation},
+		{
+			name: "requester under another name", p: identity.Principal{Name: "alice", Subject: "sub-bob", Issuer: testIssuer},
+			want: "same subject sub-bob", reason: identity.ReasonSeparation,
+		},
+		{
+			name: "same subject at another issuer is another person", p: identity.Principal{Name: "alice", Subject: "sub-bob", Issuer: "https://other.test"},
+		},
+		{
+			name: "unverified requester: the name decides", st: func(st *RemediationState) { st.Requester = nil },
+			p: person("bob"), want: "separation of duties", reason: identity.ReasonSeparation,
+		},
+		{name: "no separation of duties", st: func(st *RemediationState) { st.SeparationOfDuties = false }, p: person("bob")},
+		{
+			name: "voted already", st: func(st *RemediationState) {
+				st.Votes = []Vote{{Approver: "Alice A.", Subject: "sub-alice", Issuer: testIssuer, At: time.Unix(0, 0)}}
+			},
+			p: person("alice"), want: `"alice" already voted`,
+		},
+		{
+			name: "voted already before verification (by name)", st: func(st *RemediationState) {
+				st.Votes = []Vote{{Approver: "alice", At: time.Unix(0, 0)}}
+			},
+			p: person("alice"), want: `"alice" already voted`,
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			st := base()
+			if c.st != nil {
+				c.st(&st)
+			}
+			err := CanVote(st, c.p)
+			if c.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+			assert.Equal(t, c.reason, identity.ReasonOf(err))
+		})
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/orgguard/orgguard/guardrails"
+	"github.com/orgguard/orgguard/internal/identity"
 )
 
 // Activity stand-ins registered under the real names; each test mocks them.
@@ -27,12 +28,21 @@ func discoverStub(context.Context, DiscoverInput) (DiscoverOutput, error) {
 func checkStub(context.Context, CheckInput) (CheckOutput, error) { return CheckOutput{}, nil }
 func applyStub(context.Context, ApplyInput) (ApplyOutput, error) { return ApplyOutput{}, nil }
 func notifyStub(context.Context, NotifyInput) error              { return nil }
+func loadTrustStub(context.Context, LoadTrustInput) (identity.Snapshot, error) {
+	return identity.Snapshot{}, nil
+}
 
 func registerStubs(env *testsuite.TestWorkflowEnvironment) {
 	env.RegisterActivityWithOptions(discoverStub, activity.RegisterOptions{Name: ActivityDiscoverAccounts})
 	env.RegisterActivityWithOptions(checkStub, activity.RegisterOptions{Name: ActivityCheckGuardrail})
 	env.RegisterActivityWithOptions(applyStub, activity.RegisterOptions{Name: ActivityApplyRemediation})
 	env.RegisterActivityWithOptions(notifyStub, activity.RegisterOptions{Name: ActivityNotifyApprovers})
+	env.RegisterActivityWithOptions(loadTrustStub, activity.RegisterOptions{Name: ActivityLoadTrust})
+}
+
+// mockTrust makes the LoadTrust activity return snap.
+func mockTrust(env *testsuite.TestWorkflowEnvironment, snap identity.Snapshot) {
+	env.OnActivity(ActivityLoadTrust, mock.Anything, mock.Anything).Return(snap, nil)
 }
 
 var sgGuardrail = guardrails.Guardrail{
@@ -60,6 +70,7 @@ type RemediationSuite struct {
 	suite.Suite
 	testsuite.WorkflowTestSuite
 	env *testsuite.TestWorkflowEnvironment
+	in  RemediationInput
 }
 
 func TestRemediation(t *testing.T) { suite.Run(t, new(RemediationSuite)) }
@@ -67,36 +78,43 @@ func TestRemediation(t *testing.T) { suite.Run(t, new(RemediationSuite)) }
 func (s *RemediationSuite) SetupTest() {
 	s.env = s.NewTestWorkflowEnvironment()
 	registerStubs(s.env)
+	registerRemediationParent(s.env)
+	mockTrust(s.env, trustSnapshot(s.T()))
 	s.env.OnActivity(ActivityNotifyApprovers, mock.Anything, mock.Anything).Return(nil)
+	s.in = s.input()
 }
 
+// input is a remediation requested by bob (verified).
 func (s *RemediationSuite) input() RemediationInput {
 	return RemediationInput{ID: "rem-1", RunID: "r1", Account: Account{ID: "111111111111"}, Guardrail: sgGuardrail,
-		Finding: nonCompliant("111111111111"), Policy: policy, RequestedBy: "bob"}
+		Finding: nonCompliant("111111111111"), Policy: policy, RequestedBy: "bob",
+		Requester: &identity.Principal{Name: "bob", Subject: "sub-bob", Issuer: testIssuer, TokenID: "start-token"}}
 }
 
-// vote sends an update at delay and records whether it was refused.
-func (s *RemediationSuite) vote(delay time.Duration, name string, v VoteRequest, refused *error) {
-	s.env.RegisterDelayedCallback(func() {
-		s.env.UpdateWorkflow(name, v.Approver+"-"+v.Reason, &testsuite.TestUpdateCallback{
-			OnReject:   func(err error) { *refused = err },
-			OnAccept:   func() {},
-			OnComplete: func(any, error) {},
-		}, v)
-	}, delay)
+// vote sends name's vote with a fresh token bound to this remediation, the
+// decision and its plan, at delay, and records whether it was refused.
+func (s *RemediationSuite) vote(delay time.Duration, update, name, reason string, refused *error) {
+	sendVote(s.T(), s.env, s.in.ID, delay, update, func(now time.Time) VoteRequest {
+		return VoteRequest{Token: mintVoteToken(s.T(), now, name, s.in, update), RemediationID: s.in.ID,
+			ChangeDigest: PlannedChangeDigest(s.in), Approver: name, Reason: reason}
+	}, &voteResult{err: refused})
+}
+
+func (s *RemediationSuite) execute() {
+	s.env.ExecuteWorkflow(remediationParent, s.in)
+	s.Require().True(s.env.IsWorkflowCompleted())
 }
 
 func (s *RemediationSuite) TestValidatorAndApproval() {
-	in := s.input()
-	in.Policy.Approvers = []string{"alice", "bob", "carol"}
-	in.Policy.Quorum = 2
+	s.in.Policy.Approvers = []string{"alice", "bob", "carol"}
+	s.in.Policy.Quorum = 2
 	var outsider, self, noReason, alice, twice, carol error
-	s.vote(time.Minute, UpdateApprove, VoteRequest{Approver: "mallory", Reason: "x"}, &outsider)
-	s.vote(2*time.Minute, UpdateApprove, VoteRequest{Approver: "bob", Reason: "mine"}, &self)
-	s.vote(3*time.Minute, UpdateApprove, VoteRequest{Approver: "alice", Reason: " "}, &noReason)
-	s.vote(4*time.Minute, UpdateApprove, VoteRequest{Approver: "alice", Reason: "ok"}, &alice)
-	s.vote(5*time.Minute, UpdateApprove, VoteRequest{Approver: "alice", Reason: "again"}, &twice)
-	s.vote(6*time.Minute, UpdateApprove, VoteRequest{Approver: "carol", Reason: "second"}, &carol)
+	s.vote(time.Minute, UpdateApprove, "mallory", "x", &outsider)
+	s.vote(2*time.Minute, UpdateApprove, "bob", "mine", &self)
+	s.vote(3*time.Minute, UpdateApprove, "alice", " ", &noReason)
+	s.vote(4*time.Minute, UpdateApprove, "alice", "ok", &alice)
+	s.vote(5*time.Minute, UpdateApprove, "alice", "again", &twice)
+	s.vote(6*time.Minute, UpdateApprove, "carol", "second", &carol)
 
 	var applied ApplyInput
 	s.env.OnActivity(ActivityApplyRemediation, mock.Anything, mock.Anything).Return(
@@ -104,16 +122,17 @@ func (s *RemediationSuite) TestValidatorAndApproval() {
 			applied = in
 			return ApplyOutput{Changed: true, Calls: []string{"ec2:RevokeSecurityGroupIngress sg-1"}}, nil
 		}).Once()
-	s.env.OnActivity(ActivityCheckGuardrail, mock.Anything, mock.Anything).Return(CheckOutput{Findings: []Finding{{Resource: s.input().Finding.Resource, Status: StatusCompliant}}}, nil)
+	s.env.OnActivity(ActivityCheckGuardrail, mock.Anything, mock.Anything).Return(CheckOutput{Findings: []Finding{{Resource: s.in.Finding.Resource, Status: StatusCompliant}}}, nil)
 
-	s.env.ExecuteWorkflow(Remediation, in)
-	s.Require().True(s.env.IsWorkflowCompleted())
+	s.execute()
 	s.Require().NoError(s.env.GetWorkflowError())
 	var st RemediationState
 	s.Require().NoError(s.env.GetWorkflowResult(&st))
 
-	s.ErrorContains(outsider, `"mallory" is not an approver`)
+	s.ErrorContains(outsider, `"mallory" (verified: mallory (sub sub-mallory at `+testIssuer+`)) is not an approver`)
+	s.Equal(identity.ReasonNotInPolicy, identity.ReasonOf(outsider))
 	s.ErrorContains(self, "separation of duties")
+	s.Equal(identity.ReasonSeparation, identity.ReasonOf(self))
 	s.ErrorContains(noReason, "reason is required")
 	s.NoError(alice)
 	s.ErrorContains(twice, `"alice" already voted`)
@@ -123,55 +142,72 @@ func (s *RemediationSuite) TestValidatorAndApproval() {
 	s.Equal("rem-1", applied.IdempotencyKey)
 	s.Require().Len(st.Votes, 2)
 	s.Equal("ok", st.Votes[0].Reason)
+	s.Equal("alice", st.Votes[0].Approver)
+	s.Equal("sub-alice", st.Votes[0].Subject)
+	s.Equal(testIssuer, st.Votes[0].Issuer)
+	s.NotEmpty(st.Votes[0].TokenID)
+	s.Equal(PlannedChangeDigest(s.in), st.Votes[0].ChangeDigest)
+	s.True(st.Verified)
+	s.Equal(s.in.Requester, st.Requester)
 }
 
 func (s *RemediationSuite) TestRejectAppliesNothing() {
 	var err error
-	s.vote(time.Hour, UpdateReject, VoteRequest{Approver: "alice", Reason: "not during the freeze"}, &err)
-	s.env.ExecuteWorkflow(Remediation, s.input())
+	s.vote(time.Hour, UpdateReject, "alice", "not during the freeze", &err)
+	s.execute()
 	s.Require().NoError(s.env.GetWorkflowError())
 	var st RemediationState
 	s.Require().NoError(s.env.GetWorkflowResult(&st))
 	s.NoError(err)
 	s.Equal(RemRejected, st.Status)
+	s.Require().Len(st.Votes, 1)
+	s.False(st.Votes[0].Approve)
 	s.env.AssertNotCalled(s.T(), ActivityApplyRemediation, mock.Anything, mock.Anything)
 }
 
 func (s *RemediationSuite) TestTimeoutExpiresAndLateVoteRefused() {
 	var late error
-	s.vote(73*time.Hour, UpdateApprove, VoteRequest{Approver: "alice", Reason: "late"}, &late)
-	s.env.ExecuteWorkflow(Remediation, s.input())
+	s.vote(73*time.Hour, UpdateApprove, "alice", "late", &late)
+	s.execute()
 	var st RemediationState
 	s.Require().NoError(s.env.GetWorkflowResult(&st))
 	s.Equal(RemExpired, st.Status)
+	s.Empty(st.Votes)
 	s.env.AssertNotCalled(s.T(), ActivityApplyRemediation, mock.Anything, mock.Anything)
 }
 
 func (s *RemediationSuite) TestEscalation() {
-	in := s.input()
-	in.Policy.OnTimeout, in.Policy.EscalateTo = "escalate", "ciso"
-	in.Escalations = []guardrails.ApprovalPolicy{{Name: "ciso", Approvers: []string{"carol"}, Quorum: 1, Timeout: time.Hour, OnTimeout: "expire"}}
+	s.in.Policy.OnTimeout, s.in.Policy.EscalateTo = "escalate", "ciso"
+	s.in.Escalations = []guardrails.ApprovalPolicy{{Name: "ciso", Approvers: []string{"carol"}, Quorum: 1, Timeout: time.Hour, OnTimeout: "expire"}}
 	var early, escalated error
-	s.vote(time.Hour, UpdateApprove, VoteRequest{Approver: "carol", Reason: "too early"}, &early)
-	s.vote(72*time.Hour+30*time.Minute, UpdateApprove, VoteRequest{Approver: "carol", Reason: "escalated to me"}, &escalated)
+	s.vote(time.Hour, UpdateApprove, "carol", "too early", &early)
+	s.vote(72*time.Hour+30*time.Minute, UpdateApprove, "carol", "escalated to me", &escalated)
 	s.env.OnActivity(ActivityApplyRemediation, mock.Anything, mock.Anything).Return(ApplyOutput{Changed: true}, nil).Once()
 	s.env.OnActivity(ActivityCheckGuardrail, mock.Anything, mock.Anything).Return(CheckOutput{}, nil)
-	s.env.ExecuteWorkflow(Remediation, in)
+	s.execute()
 	var st RemediationState
 	s.Require().NoError(s.env.GetWorkflowResult(&st))
-	s.ErrorContains(early, `"carol" is not an approver`)
+	s.ErrorContains(early, `"carol" (verified: carol (sub sub-carol at `+testIssuer+`)) is not an approver under policy "security-team"`)
 	s.NoError(escalated)
 	s.Equal("ciso", st.Policy)
 	s.Equal(RemRemediated, st.Status)
 }
 
+// rolloutSet is a compiled set: its digest matches its content, or the
+// governance floor refuses it.
 func rolloutSet(waves ...guardrails.Wave) guardrails.Set {
-	set := guardrails.Set{Digest: "d1", Guardrails: []guardrails.Guardrail{sgGuardrail},
+	set := guardrails.Set{Guardrails: []guardrails.Guardrail{sgGuardrail},
 		Targets:          []guardrails.Target{{Name: "prod", OUs: []string{"Root/Prod"}}, {Name: "dev", OUs: []string{"Root/Dev"}}},
 		ApprovalPolicies: []guardrails.ApprovalPolicy{policy}}
 	if len(waves) > 0 {
 		set.Rollout = &guardrails.Rollout{Name: "r", Concurrency: 2, Waves: waves}
 	}
+	return seal(set)
+}
+
+// seal sets the digest of a set changed after rolloutSet.
+func seal(set guardrails.Set) guardrails.Set {
+	set.Digest = set.ComputeDigest()
 	return set
 }
 
@@ -200,7 +236,9 @@ func TestRolloutStopsWhenWaveSpendsItsBudget(t *testing.T) {
 		return BaselineResult{AccountID: in.Account.ID, Counts: AccountResult{Compliant: 1}}, nil
 	})
 	set := rolloutSet(guardrails.Wave{Name: "dev", Target: "dev"}, guardrails.Wave{Name: "prod", Target: "prod"})
-	env.ExecuteWorkflow(OrgRollout, RolloutInput{RunID: "r1", Set: set, Mode: ModeApply, RequestedBy: "bob"})
+	mockTrust(env, trustSnapshot(t))
+	tok := mintToken(t, env.Now(), "bob", identity.StartNonce("r1", string(ModeApply), set.Digest))
+	env.ExecuteWorkflow(OrgRollout, RolloutInput{RunID: "r1", Set: set, Mode: ModeApply, RequestedBy: "bob", RequesterToken: tok})
 
 	require.True(t, env.IsWorkflowCompleted())
 	err := env.GetWorkflowError()
@@ -229,6 +267,7 @@ func TestRolloutContinuesAsNewWithoutLosingOrRepeating(t *testing.T) {
 	env.OnWorkflow(AccountBaseline, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in BaselineInput) (BaselineResult, error) {
 		return BaselineResult{AccountID: in.Account.ID}, nil
 	})
+	mockTrust(env, trustSnapshot(t))
 	env.ExecuteWorkflow(OrgRollout, RolloutInput{RunID: "r1", Set: rolloutSet(), Mode: ModeCheck, ContinueAsNewEvery: 3, Concurrency: 2})
 	err := env.GetWorkflowError()
 	var can *workflow.ContinueAsNewError
@@ -243,6 +282,8 @@ func TestRolloutContinuesAsNewWithoutLosingOrRepeating(t *testing.T) {
 		require.NotNil(t, next.State)
 		env = ts.NewTestWorkflowEnvironment()
 		registerStubs(env)
+		// A continued run: the server sets the run it continues.
+		env.SetContinuedExecutionRunID(fmt.Sprintf("run-%d", runs))
 		env.RegisterWorkflowWithOptions(AccountBaseline, workflow.RegisterOptions{Name: WorkflowAccountBaseline})
 		env.OnWorkflow(AccountBaseline, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in BaselineInput) (BaselineResult, error) {
 			seen[in.Account.ID]++
@@ -264,6 +305,7 @@ func TestRolloutContinuesAsNewWithoutLosingOrRepeating(t *testing.T) {
 	}
 	require.Len(t, seen, 4, "the first run did 3, the others 4")
 	require.Equal(t, "completed", res.Progress.State)
+	env.AssertNotCalled(t, ActivityLoadTrust, mock.Anything, mock.Anything)
 }
 
 func TestRolloutPauseAndResume(t *testing.T) {
@@ -273,6 +315,7 @@ func TestRolloutPauseAndResume(t *testing.T) {
 	env.OnActivity(ActivityDiscoverAccounts, mock.Anything, mock.Anything).Return(DiscoverOutput{ManagementAccountID: "1", Accounts: accounts(4, "Root/Prod", 1)}, nil)
 	env.RegisterWorkflowWithOptions(AccountBaseline, workflow.RegisterOptions{Name: WorkflowAccountBaseline})
 	env.OnWorkflow(AccountBaseline, mock.Anything, mock.Anything).After(time.Minute).Return(BaselineResult{}, nil)
+	mockTrust(env, trustSnapshot(t))
 	var paused Progress
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalPause, nil) }, 30*time.Second)
 	env.RegisterDelayedCallback(func() {
@@ -310,6 +353,10 @@ func TestTenThousandAccountsStayWithinPayloadLimits(t *testing.T) {
 	for {
 		env := ts.NewTestWorkflowEnvironment()
 		registerStubs(env)
+		mockTrust(env, trustSnapshot(t))
+		if in.State != nil {
+			env.SetContinuedExecutionRunID(fmt.Sprintf("big-%d", runs))
+		}
 		env.OnActivity(ActivityDiscoverAccounts, mock.Anything, mock.Anything).Return(DiscoverOutput{ManagementAccountID: "1", Accounts: org}, nil)
 		env.RegisterWorkflowWithOptions(AccountBaseline, workflow.RegisterOptions{Name: WorkflowAccountBaseline})
 		env.OnWorkflow(AccountBaseline, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in BaselineInput) (BaselineResult, error) {
@@ -357,7 +404,8 @@ func TestExpiredExemptionsAreReportedAndIgnored(t *testing.T) {
 	set := rolloutSet()
 	set.Exemptions = []guardrails.Exemption{{Name: "legacy", Guardrail: sgGuardrail.ID, Accounts: []string{acct.ID}, Owner: "team-a", Expires: now.Add(-time.Hour)}}
 	set.ExpiredExemptions = []guardrails.Exemption{{Name: "older", Guardrail: sgGuardrail.ID, Owner: "team-b", Expires: now.Add(-48 * time.Hour)}}
-	env.ExecuteWorkflow(OrgRollout, RolloutInput{RunID: "r1", Set: set, Mode: ModeCheck})
+	mockTrust(env, trustSnapshot(t))
+	env.ExecuteWorkflow(OrgRollout, RolloutInput{RunID: "r1", Set: seal(set), Mode: ModeCheck})
 	require.NoError(t, env.GetWorkflowError())
 	var res RolloutResult
 	require.NoError(t, env.GetWorkflowResult(&res))

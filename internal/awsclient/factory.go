@@ -119,6 +119,15 @@ func (f *Factory) RoleName() string { return f.opts.RoleName }
 
 // Management returns the configuration for Organizations calls.
 func (f *Factory) Management(ctx context.Context, region string) (aws.Config, Where, error) {
+	return f.ManagementAs(ctx, region, "", "")
+}
+
+// ManagementAs is Management for an approved change when sourceIdentity
+// is set: the session carries the approver as SourceIdentity, so CloudTrail
+// in the management account shows who approved (STS sets it only on
+// AssumeRole). It then assumes --management-role-arn, or else the member
+// role in the management account.
+func (f *Factory) ManagementAs(ctx context.Context, region, runID, sourceIdentity string) (aws.Config, Where, error) {
 	cfg := f.root.Copy()
 	if region != "" {
 		cfg.Region = region
@@ -129,51 +138,21 @@ func (f *Factory) Management(ctx context.Context, region string) (aws.Config, Wh
 		return cfg, w, err
 	}
 	w.Account, w.Role = c.Account, c.ARN
-	if f.opts.ManagementRoleARN != "" {
-		a, err := arn.Parse(f.opts.ManagementRoleARN)
+	roleARN, externalID, key := f.opts.ManagementRoleARN, "", credKey{session: "orgguard-management"}
+	if sourceIdentity != "" {
+		key = credKey{session: SessionName(runID), sourceIdentity: sanitizeSourceIdentity(sourceIdentity)}
+		if roleARN == "" {
+			roleARN, externalID = fmt.Sprintf("arn:%s:iam::%s:role/%s", c.Partition, c.Account, f.opts.RoleName), f.opts.ExternalID
+		}
+	}
+	if roleARN != "" {
+		a, err := arn.Parse(roleARN)
 		if err != nil {
-			return cfg, w, fmt.Errorf("management role %q: %w", f.opts.ManagementRoleARN, err)
+			return cfg, w, fmt.Errorf("management role %q: %w", roleARN, err)
 		}
-		w.Account, w.Role = a.AccountID, f.opts.ManagementRoleARN
-		cfg.Credentials = f.cached(credKey{account: a.AccountID, session: "orgguard-management"}, f.opts.ManagementRoleARN, "")
+		w.Account, w.Role, key.account = a.AccountID, roleARN, a.AccountID
+		cfg.Credentials = f.cached(key, roleARN, externalID)
 	}
-	f.limiter.Attach(&cfg, w.Account)
-	return cfg, w, nil
-}
-
-// ManagementAs is Management for an approved change: the session carries
-// the approver as SourceIdentity, so CloudTrail in the management account
-// shows who approved (STS sets it only on AssumeRole). It assumes
-// --management-role-arn, or else the member role in the management account.
-func (f *Factory) ManagementAs(ctx context.Context, region, runID, sourceIdentity string) (aws.Config, Where, error) {
-	if sourceIdentity == "" {
-		return f.Management(ctx, region)
-	}
-	cfg := f.root.Copy()
-	if region != "" {
-		cfg.Region = region
-	}
-	w := Where{Region: cfg.Region}
-	c, err := f.Caller(ctx)
-	if err != nil {
-		return cfg, w, err
-	}
-	roleARN := f.opts.ManagementRoleARN
-	if roleARN == "" {
-		if roleARN, err = f.RoleARN(ctx, c.Account); err != nil {
-			return cfg, w, err
-		}
-	}
-	a, err := arn.Parse(roleARN)
-	if err != nil {
-		return cfg, w, fmt.Errorf("management role %q: %w", roleARN, err)
-	}
-	w.Account, w.Role = a.AccountID, roleARN
-	externalID := ""
-	if f.opts.ManagementRoleARN == "" {
-		externalID = f.opts.ExternalID
-	}
-	cfg.Credentials = f.cached(credKey{account: a.AccountID, session: SessionName(runID), sourceIdentity: sanitizeSourceIdentity(sourceIdentity)}, roleARN, externalID)
 	f.limiter.Attach(&cfg, w.Account)
 	return cfg, w, nil
 }

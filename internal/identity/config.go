@@ -54,7 +54,8 @@ type issuerBlock struct {
 }
 
 type requesterBlock struct {
-	UnverifiedModes []string `hcl:"unverified_modes,optional"`
+	UnverifiedModes []string  `hcl:"unverified_modes,optional"`
+	DefRange        hcl.Range `hcl:",def_range"`
 }
 
 type policyBlock struct {
@@ -94,7 +95,7 @@ func LoadConfig(path string) (*Config, hcl.Diagnostics) {
 		return nil, diags
 	}
 	var cf struct {
-		ClockSkew *string         `hcl:"clock_skew,optional"`
+		ClockSkew hcl.Expression  `hcl:"clock_skew,optional"`
 		Issuers   []issuerBlock   `hcl:"issuer,block"`
 		Requester *requesterBlock `hcl:"requester,block"`
 		Policies  []policyBlock   `hcl:"approval_policy,block"`
@@ -112,10 +113,12 @@ func LoadConfig(path string) (*Config, hcl.Diagnostics) {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: &rr})
 	}
 	dir := filepath.Dir(path)
-	if cf.ClockSkew != nil {
-		d, err := time.ParseDuration(*cf.ClockSkew)
+	if cf.ClockSkew != nil && cf.ClockSkew.Range().Start.Byte != cf.ClockSkew.Range().End.Byte {
+		var raw string
+		diags = append(diags, gohcl.DecodeExpression(cf.ClockSkew, nil, &raw)...)
+		d, err := time.ParseDuration(raw)
 		if err != nil || d < 0 || d > 10*time.Minute {
-			errorf(hcl.Range{Filename: path, Start: hcl.InitialPos, End: hcl.InitialPos}, "Invalid clock_skew", "clock_skew = %q: want a duration from 0s to 10m, such as \"60s\"", *cf.ClockSkew)
+			errorf(cf.ClockSkew.Range(), "Invalid clock_skew", "clock_skew = %q: want a duration from 0s to 10m, such as \"60s\"", raw)
 		} else {
 			c.ClockSkew = d
 		}
@@ -155,7 +158,7 @@ func LoadConfig(path string) (*Config, hcl.Diagnostics) {
 	if cf.Requester != nil {
 		for _, m := range cf.Requester.UnverifiedModes {
 			if m != "check" && m != "plan" {
-				errorf(hcl.Range{Filename: path, Start: hcl.InitialPos, End: hcl.InitialPos}, "Invalid unverified mode", "requester.unverified_modes: %q; only \"check\" and \"plan\" may run without a verified requester", m)
+				errorf(cf.Requester.DefRange, "Invalid unverified mode", "requester.unverified_modes: %q; only \"check\" and \"plan\" may run without a verified requester", m)
 			}
 		}
 		c.Requester.UnverifiedModes = cf.Requester.UnverifiedModes

@@ -231,7 +231,9 @@ func TestProviderWithJWKSFile(t *testing.T) {
 	key := issuerKey(t)
 	// The file holds the private key too (a careless export): the snapshot,
 	// which lands in workflow history, must not.
-	privJSON, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{key, {Key: []byte("secret"), KeyID: "hmac", Use: "enc"}}})
+	privJSON, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{key,
+		{Key: []byte("0123456789abcdef0123456789abcdef"), KeyID: "hmac", Algorithm: string(jose.HS256)},
+		{Key: []byte("secret"), KeyID: "enc-key", Use: "enc"}}})
 	require.NoError(t, err)
 	writeFile(t, dir, "jwks.json", string(privJSON))
 	path := writeFile(t, dir, "trust.hcl", fmt.Sprintf(`issuer "test" {
@@ -257,7 +259,8 @@ requester {
 	assert.Equal(t, []string{"check"}, snap.Requester.UnverifiedModes)
 	require.Len(t, snap.Issuers, 1)
 	assert.NotContains(t, snap.Issuers[0].JWKS, `"d"`, "no private key material in the snapshot")
-	assert.NotContains(t, snap.Issuers[0].JWKS, "hmac", "encryption and symmetric keys dropped")
+	assert.NotContains(t, snap.Issuers[0].JWKS, "hmac", "symmetric keys dropped")
+	assert.NotContains(t, snap.Issuers[0].JWKS, "enc-key", "encryption keys dropped")
 
 	claims, extra := baseClaims()
 	now := time.Now()

@@ -218,6 +218,14 @@ func TestVerify(t *testing.T) {
 		{
 			name: "zero skew means the default minute",
 			claims: func(c *jwt.Claims, _ map[string]any) {
+				c.Expiry = jwt.NewNumericDate(testNow.Add(-30 * time.Second))
+				c.IssuedAt, c.NotBefore = nil, nil
+			},
+			snap: func(s *identity.Snapshot) { s.ClockSkew = 0 },
+		},
+		{
+			name: "zero skew: beyond the default minute",
+			claims: func(c *jwt.Claims, _ map[string]any) {
 				c.Expiry = jwt.NewNumericDate(testNow.Add(-2 * time.Minute))
 				c.IssuedAt, c.NotBefore = nil, nil
 			},
@@ -297,9 +305,12 @@ func TestVerify(t *testing.T) {
 			},
 		},
 		{
-			name:   "groups from another claim",
-			claims: func(_ *jwt.Claims, extra map[string]any) { extra["roles"] = []any{"approver"}; extra["groups"] = []any{"x"} },
-			snap:   func(s *identity.Snapshot) { s.Issuers[0].GroupsClaim = "roles" },
+			name: "groups from another claim",
+			claims: func(_ *jwt.Claims, extra map[string]any) {
+				extra["roles"] = []any{"approver"}
+				extra["groups"] = []any{"x"}
+			},
+			snap: func(s *identity.Snapshot) { s.Issuers[0].GroupsClaim = "roles" },
 			check: func(t *testing.T, v identity.Verified) {
 				assert.Equal(t, []string{"approver"}, v.Principal.Groups)
 			},
