@@ -18,7 +18,8 @@ import (
 type Floor struct {
 	// Policies are approval policies defined by the trust config. A pack
 	// policy of the same name is replaced by it: its members, quorum,
-	// separation of duties, timeout and escalation are the floor's.
+	// separation of duties, timeout and escalation are the floor's (the
+	// pack's notify targets stay when the floor names none).
 	Policies []guardrails.ApprovalPolicy `json:"policies,omitempty"`
 	Rules    []ApprovalRule              `json:"rules,omitempty"`
 	// PackDigests and PackKeys restrict which packs apply may run. Both
@@ -120,6 +121,11 @@ func (f *Floor) Enforce(set guardrails.Set, mode, signature string) (guardrails.
 			byName[p.Name] = p
 		}
 		for _, p := range f.Policies {
+			// Where requests are announced is not a trust decision: a
+			// floor policy without notify targets keeps the pack's.
+			if old, ok := byName[p.Name]; ok && p.Notify == (guardrails.Notify{}) {
+				p.Notify = old.Notify
+			}
 			byName[p.Name] = p
 		}
 		names := make([]string, 0, len(byName))

@@ -240,3 +240,21 @@ func TestSignPackDefaultsToEdDSA(t *testing.T) {
 	require.Len(t, vs, 1)
 	assert.Contains(t, vs[0].Message, "is for pack abc")
 }
+
+// Notify targets are not a trust decision: a floor policy without any keeps
+// the pack's; one with its own wins.
+func TestFloorPolicyKeepsPackNotifyTargets(t *testing.T) {
+	t.Parallel()
+	in := sealed(guardrail("control.default_sg_closed", guardrails.KindControl, "ec2.default_security_group_closed", guardrails.ModeApproval, "security-team"))
+	in.ApprovalPolicies[0].Notify = guardrails.Notify{WebhookURL: "https://hooks.example.com/pack"}
+	in.Digest = in.ComputeDigest()
+	f := testFloor()
+	out, vs := f.Enforce(in, "apply", "")
+	require.Empty(t, vs)
+	assert.Equal(t, "https://hooks.example.com/pack", out.ApprovalPolicies[0].Notify.WebhookURL)
+	assert.Equal(t, []string{"alice", "bob"}, out.ApprovalPolicies[0].Approvers)
+
+	f.Policies[0].Notify = guardrails.Notify{WebhookURL: "https://hooks.example.com/floor"}
+	out, _ = f.Enforce(in, "apply", "")
+	assert.Equal(t, "https://hooks.example.com/floor", out.ApprovalPolicies[0].Notify.WebhookURL)
+}
