@@ -204,7 +204,8 @@ func (a *app) demo(ctx context.Context, out io.Writer, f demoFlags) error {
 		first := pending[0]
 		st.step("Approval: %d remediation(s) wait for %s", len(pending), strings.Join(first.Approvers, " or "))
 		_ = Run(ctx, []string{"--state-dir", dir, "approvals", "show", first.ID}, out, out)
-		fmt.Fprintf(out, "\n   To approve, run (as an approver of policy %q):\n", first.Policy)
+		fmt.Fprintf(out, "\n   To approve, log in and run (as an approver of policy %q):\n", first.Policy)
+		fmt.Fprintf(out, "     %s login --as %s\n", cliPrefix, f.approver)
 		for i, p := range pending {
 			if i == 3 {
 				fmt.Fprintf(out, "     … and %d more: %s approvals list\n", len(pending)-i, cliPrefix)
