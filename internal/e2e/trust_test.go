@@ -72,8 +72,9 @@ func TestTrustRawApprovalsAreRefused(t *testing.T) {
 	e.Login("bob")
 	code, out = e.CLI("apply", pack, "--reason", "trust e2e")
 	require.Equal(t, 0, code, out)
-	pending := e.pending(t)
-	require.GreaterOrEqual(t, len(pending), 2)
+	// Visibility may lag the remediations' start.
+	var pending []workflows.RemediationState
+	require.Eventually(t, func() bool { pending = e.pending(t); return len(pending) >= 2 }, 30*time.Second, 200*time.Millisecond)
 	rem, other := pending[0], pending[1]
 	require.True(t, rem.Verified)
 	require.NotEmpty(t, rem.ChangeDigest)
