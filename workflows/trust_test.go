@@ -1016,3 +1016,30 @@ func TestCanVote(t *testing.T) {
 		})
 	}
 }
+
+// The requester's token names the --target override: a token made for
+// some accounts starts no rollout of others.
+func TestRolloutRequesterTokenBindsTargets(t *testing.T) {
+	t.Parallel()
+	set := rolloutSet()
+	acct := accounts(1, "Root/Prod", 1)[0].ID
+	r := runRollout(t, trustSnapshot(t), func(now time.Time) RolloutInput {
+		return RolloutInput{RunID: "r1", Set: set, Mode: ModeApply, Targets: []string{"Root", acct},
+			RequesterToken: mintToken(t, now, "bob", identity.StartNonce("r1", "apply", set.Digest, acct, "Root"))}
+	})
+	require.NoError(t, r.env.GetWorkflowError(), "the same targets in another order")
+	require.Len(t, r.baselines, 1)
+
+	r = runRollout(t, trustSnapshot(t), func(now time.Time) RolloutInput {
+		return RolloutInput{RunID: "r1", Set: set, Mode: ModeApply, Targets: []string{"Root"},
+			RequesterToken: mintToken(t, now, "bob", identity.StartNonce("r1", "apply", set.Digest, acct))}
+	})
+	app := r.refused(t, ErrTypeRequesterUnverified)
+	assert.Contains(t, app.Error(), "["+identity.ReasonWrongNonce+"]")
+
+	r = runRollout(t, trustSnapshot(t), func(now time.Time) RolloutInput {
+		return RolloutInput{RunID: "r1", Set: set, Mode: ModeApply, Targets: []string{"Root"},
+			RequesterToken: mintToken(t, now, "bob", identity.StartNonce("r1", "apply", set.Digest))}
+	})
+	r.refused(t, ErrTypeRequesterUnverified)
+}

@@ -97,7 +97,7 @@ func (a *app) rollout(ctx context.Context, cmd *cobra.Command, mode workflows.Mo
 	s, serr := a.session()
 	switch {
 	case serr == nil:
-		tok, err := a.boundToken(ctx, s, identity.StartNonce(runID, string(mode), set.Digest), cmd.ErrOrStderr())
+		tok, err := a.boundToken(ctx, s, identity.StartNonce(runID, string(mode), set.Digest, f.targets...), cmd.ErrOrStderr())
 		if err != nil {
 			return err
 		}

@@ -426,11 +426,14 @@ func TestNonces(t *testing.T) {
 	}
 	start := identity.StartNonce("r1", "apply", "d1")
 	assert.Equal(t, start, identity.StartNonce("r1", "apply", "d1"))
+	assert.Equal(t, identity.StartNonce("r1", "apply", "d1", "a", "b"), identity.StartNonce("r1", "apply", "d1", "b", "a"), "targets are a set")
+	assert.NotEqual(t, identity.StartNonce("r1", "apply", "d1", "a"), identity.StartNonce("r1", "apply", "d1", "a", "b"))
 	for name, other := range map[string]string{
 		"another run":  identity.StartNonce("r2", "apply", "d1"),
 		"another mode": identity.StartNonce("r1", "plan", "d1"),
 		"another pack": identity.StartNonce("r1", "apply", "d2"),
 		"shifted":      identity.StartNonce("r1a", "pply", "d1"),
+		"with targets": identity.StartNonce("r1", "apply", "d1", "Root/Prod"),
 	} {
 		assert.NotEqual(t, start, other, name)
 	}

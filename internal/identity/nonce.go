@@ -3,7 +3,9 @@ package identity
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"sort"
 	"strconv"
+	"strings"
 )
 
 // Decisions an approver signs.
@@ -20,10 +22,17 @@ func VoteNonce(remediationID, decision, changeDigest string) string {
 }
 
 // StartNonce is the nonce a requester's token must carry: it names the run,
-// the mode and the pack digest, so a token made to plan cannot apply, and a
-// token made for one run starts no other.
-func StartNonce(runID, mode, packDigest string) string {
-	return nonce("orgguard-start-v1", runID, mode, packDigest)
+// the mode, the pack digest and the --target override, so a token made to
+// plan cannot apply, a token made for one run starts no other, and one made
+// for some accounts reaches no others. Targets are compared as a set.
+func StartNonce(runID, mode, packDigest string, targets ...string) string {
+	fields := []string{"orgguard-start-v1", runID, mode, packDigest}
+	if len(targets) > 0 {
+		t := append([]string(nil), targets...)
+		sort.Strings(t)
+		fields = append(fields, "targets", strings.Join(t, "\n"))
+	}
+	return nonce(fields...)
 }
 
 func nonce(fields ...string) string {
