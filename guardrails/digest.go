@@ -33,3 +33,12 @@ func (s *Set) Guardrail(id string) (Guardrail, bool) {
 	}
 	return Guardrail{}, false
 }
+
+// ShortDigest is the first 12 hex digits of a digest, as people read and
+// type it (like a short Git commit ID).
+func ShortDigest(d string) string {
+	if len(d) > 12 {
+		return d[:12]
+	}
+	return d
+}

@@ -118,9 +118,8 @@ type remediation struct {
 	st     RemediationState
 	policy guardrails.ApprovalPolicy
 	level  int // escalation level: 0 = the guardrail's policy
-	// verified: this run verifies tokens (versionTrust); trust is the
-	// snapshot in use (nil until loaded).
-	verified bool
+	// trust is the snapshot in use (nil until loaded); st.Verified says
+	// whether this run verifies tokens at all (versionTrust).
 	trust    *identity.Snapshot
 	lastLoad time.Time
 }
@@ -148,7 +147,6 @@ func (r *remediation) setup(ctx workflow.Context) error {
 		if err := requireParent(ctx, "Remediation"); err != nil {
 			return err
 		}
-		r.verified = true
 		r.st.Verified = true
 		r.st.Requester = r.in.Requester
 		r.st.ChangeDigest = PlannedChangeDigest(r.in)
@@ -167,7 +165,7 @@ func (r *remediation) setup(ctx workflow.Context) error {
 		err := workflow.SetUpdateHandlerWithOptions(ctx, u.name,
 			func(ctx workflow.Context, v VoteRequest) (RemediationState, error) {
 				vote := Vote{Approver: v.Approver, Approve: approve, Reason: v.Reason, At: workflow.Now(ctx), Policy: r.policy.Name}
-				if r.verified {
+				if r.st.Verified {
 					// The validator accepted this vote moments ago with the
 					// same snapshot; verifying again yields the principal
 					// deterministically, also on replay.
@@ -182,7 +180,7 @@ func (r *remediation) setup(ctx workflow.Context) error {
 				return r.st, nil
 			},
 			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, v VoteRequest) error {
-				if r.verified {
+				if r.st.Verified {
 					_, err := r.verifyVote(ctx, v, approve)
 					return err
 				}
@@ -250,7 +248,7 @@ func (r *remediation) tally() (approvals int, rejected bool) {
 
 func (r *remediation) run(ctx workflow.Context) (RemediationState, error) {
 	logger := workflow.GetLogger(ctx)
-	if r.verified {
+	if r.st.Verified {
 		if err := r.startTrust(ctx); err != nil {
 			return r.st, err
 		}

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/orgguard/orgguard/guardrails"
 	"github.com/orgguard/orgguard/internal/identity"
 )
 
@@ -89,7 +90,7 @@ func (r *rollout) verifyRequester(ctx workflow.Context) error {
 	if want := identity.StartNonce(r.in.RunID, mode, r.in.Set.Digest, r.in.Targets...); v.Nonce != want {
 		return temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("requester refused: the token of %s was not made for this start (run %s, mode %s, pack %s, targets %v): its nonce does not match [%s]",
-				v.Principal.Name, r.in.RunID, mode, shortDigest(r.in.Set.Digest), r.in.Targets, identity.ReasonWrongNonce),
+				v.Principal.Name, r.in.RunID, mode, guardrails.ShortDigest(r.in.Set.Digest), r.in.Targets, identity.ReasonWrongNonce),
 			ErrTypeRequesterUnverified, nil)
 	}
 	p := v.Principal
@@ -108,11 +109,4 @@ func requireParent(ctx workflow.Context, what string) error {
 			ErrTypeNotAChild, nil)
 	}
 	return nil
-}
-
-func shortDigest(d string) string {
-	if len(d) > 12 {
-		return d[:12]
-	}
-	return d
 }

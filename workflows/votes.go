@@ -9,6 +9,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/orgguard/orgguard/guardrails"
 	"github.com/orgguard/orgguard/internal/identity"
 )
 
@@ -95,7 +96,7 @@ func (r *remediation) verifyVote(ctx workflow.Context, v VoteRequest, approve bo
 		return identity.Principal{}, fmt.Errorf("this vote was made for remediation %s, not %s [%s]", v.RemediationID, r.st.ID, identity.ReasonWrongNonce)
 	case v.ChangeDigest != "" && v.ChangeDigest != r.st.ChangeDigest:
 		return identity.Principal{}, fmt.Errorf("the planned change is not the one you were shown: you %s plan digest %s, this remediation's plan digest is %s; review it again with 'orgguard approvals show %s' [%s]",
-			decision, shortDigest(v.ChangeDigest), shortDigest(r.st.ChangeDigest), r.st.ID, identity.ReasonWrongNonce)
+			decision, guardrails.ShortDigest(v.ChangeDigest), guardrails.ShortDigest(r.st.ChangeDigest), r.st.ID, identity.ReasonWrongNonce)
 	}
 	tok, err := identity.Verify(r.trust, v.Token, now) //workflowcheck:ignore (pure: see verifyRequester)
 	if err != nil {
@@ -104,7 +105,7 @@ func (r *remediation) verifyVote(ctx workflow.Context, v VoteRequest, approve bo
 	p := tok.Principal
 	if want := identity.VoteNonce(r.st.ID, decision, r.st.ChangeDigest); tok.Nonce != want {
 		return p, fmt.Errorf("the token of %s is not bound to this decision: its nonce is not the one for %s of remediation %s with plan digest %s (a token made for another remediation, decision or plan cannot be used) [%s]",
-			p.Name, decision, r.st.ID, shortDigest(r.st.ChangeDigest), identity.ReasonWrongNonce)
+			p.Name, decision, r.st.ID, guardrails.ShortDigest(r.st.ChangeDigest), identity.ReasonWrongNonce)
 	}
 	if v.Approver != "" && v.Approver != p.Name {
 		return p, fmt.Errorf("the vote names %q, but the token is %s's; the verified name is what counts [%s]", v.Approver, p.Name, identity.ReasonNotInPolicy)

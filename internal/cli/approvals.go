@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/orgguard/orgguard/guardrails"
 	"github.com/orgguard/orgguard/internal/identity"
 	"github.com/orgguard/orgguard/workflows"
 )
@@ -263,7 +264,7 @@ if the plan differs, the vote is refused.`,
 				return failf(exitFindings, "%s %s refused: %v", verb, id, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s recorded: %s (verified at %s) %sd %s, plan digest %s (%d of %d approvals)\n",
-				verb, s.Name, s.Issuer, verb, id, shortDigest(digest), approvals(res), res.Quorum)
+				verb, s.Name, s.Issuer, verb, id, guardrails.ShortDigest(digest), approvals(res), res.Quorum)
 			return nil
 		},
 	}

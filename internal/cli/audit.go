@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/orgguard/orgguard/guardrails"
 	"github.com/orgguard/orgguard/workflows"
 )
 
@@ -327,7 +328,7 @@ func decisionTrail(ctx context.Context, c client.Client, id string) ([]trailEntr
 			}
 			trail = append(trail, trailEntry{At: at, Step: "detected",
 				Detail: fmt.Sprintf("%s in account %s %s, run %s requested by %s (guardrails digest %s)\n%s\ncontrols: %s",
-					in.Guardrail.ID, in.Account.ID, in.Finding.Region, in.RunID, requester, shortDigest(in.Digest), in.Finding.Evidence, strings.Join(in.Guardrail.Controls, ", "))})
+					in.Guardrail.ID, in.Account.ID, in.Finding.Region, in.RunID, requester, guardrails.ShortDigest(in.Digest), in.Finding.Evidence, strings.Join(in.Guardrail.Controls, ", "))})
 			if in.Finding.Change != nil {
 				trail = append(trail, trailEntry{At: at, Step: "planned", Detail: in.Finding.Change.Summary + "\n" + in.Finding.Change.Diff})
 			}
@@ -346,7 +347,7 @@ func decisionTrail(ctx context.Context, c client.Client, id string) ([]trailEntr
 			}
 			detail := "reason: " + v.Reason
 			if v.Subject != "" {
-				detail += fmt.Sprintf("\nverified: issuer %s, subject %s, token %s, plan digest %s", v.Issuer, v.Subject, v.TokenID, shortDigest(v.ChangeDigest))
+				detail += fmt.Sprintf("\nverified: issuer %s, subject %s, token %s, plan digest %s", v.Issuer, v.Subject, v.TokenID, guardrails.ShortDigest(v.ChangeDigest))
 			} else {
 				detail += "\nunverified: recorded before orgguard verified identities"
 			}

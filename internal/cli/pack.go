@@ -33,8 +33,7 @@ func checkFloor(set *guardrails.Set, dir, trustConfig string, w io.Writer) error
 		_ = wr.WriteDiagnostics(diags)
 		return failf(exitFindings, "trust config %s is invalid", trustConfig)
 	}
-	sig, _ := os.ReadFile(filepath.Join(dir, PackSignatureFile))
-	_, violations := cfg.Floor.Enforce(*set, "apply", string(sig))
+	_, violations := cfg.Floor.Enforce(*set, "apply", readPackSignature(dir))
 	if len(violations) == 0 {
 		return nil
 	}
@@ -98,7 +97,7 @@ func packCmd() *cobra.Command {
 			if err := os.WriteFile(path, []byte(sig+"\n"), 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Signed pack %s (digest %s) with key %s: %s\n", args[0], shortDigest(set.Digest), k.KeyID, path)
+			fmt.Fprintf(cmd.OutOrStdout(), "Signed pack %s (digest %s) with key %s: %s\n", args[0], guardrails.ShortDigest(set.Digest), k.KeyID, path)
 			return nil
 		},
 	}

@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"golang.org/x/term"
 
+	"github.com/orgguard/orgguard/guardrails"
 	"github.com/orgguard/orgguard/internal/identity"
 	"github.com/orgguard/orgguard/workflows"
 )
@@ -118,7 +119,7 @@ func (a *app) rollout(ctx context.Context, cmd *cobra.Command, mode workflows.Mo
 		return failf(exitFindings, "start rollout: %v", err)
 	}
 	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "%s run %s started by %s (pack %s, digest %s)\n", mode, runID, who, dir, shortDigest(set.Digest))
+	fmt.Fprintf(out, "%s run %s started by %s (pack %s, digest %s)\n", mode, runID, who, dir, guardrails.ShortDigest(set.Digest))
 	if f.detach {
 		fmt.Fprintf(out, "Follow it with: orgguard status %s --watch\n", runID)
 		return nil

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/orgguard/orgguard/guardrails"
 	"github.com/orgguard/orgguard/workflows"
 )
 
@@ -78,7 +79,7 @@ func scheduleCmd(a *app) *cobra.Command {
 			if err != nil {
 				return failf(exitFindings, "create schedule %s: %v", id, err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "schedule %s created: %s %s every %s (digest %s)\n", id, mode, args[0], every, shortDigest(set.Digest))
+			fmt.Fprintf(cmd.OutOrStdout(), "schedule %s created: %s %s every %s (digest %s)\n", id, mode, args[0], every, guardrails.ShortDigest(set.Digest))
 			return nil
 		},
 	}

@@ -104,7 +104,7 @@ as an apply start would.`,
 				enc.SetIndent("", "  ")
 				return enc.Encode(set)
 			}
-			fmt.Fprintf(out, "%s is valid (digest %s)\n\n%s", args[0], shortDigest(set.Digest), guardrails.Summary(set))
+			fmt.Fprintf(out, "%s is valid (digest %s)\n\n%s", args[0], guardrails.ShortDigest(set.Digest), guardrails.Summary(set))
 			return nil
 		},
 	}
@@ -112,11 +112,4 @@ as an apply start would.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the compiled guardrail set as JSON")
 	cmd.Flags().StringVar(&trustConfig, "trust-config", os.Getenv("ORGGUARD_TRUST_CONFIG"), "check the pack against this trust config's governance floor (env ORGGUARD_TRUST_CONFIG)")
 	return cmd
-}
-
-func shortDigest(d string) string {
-	if len(d) > 12 {
-		return d[:12]
-	}
-	return d
 }

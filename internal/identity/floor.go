@@ -90,11 +90,11 @@ func (f *Floor) Enforce(set guardrails.Set, mode, signature string) (guardrails.
 	var out []Violation
 	digest := set.ComputeDigest()
 	if set.Digest != digest {
-		out = append(out, Violation{Message: fmt.Sprintf("the pack's digest %s does not match its content (%s): it was changed after it was compiled", short(set.Digest), short(digest))})
+		out = append(out, Violation{Message: fmt.Sprintf("the pack's digest %s does not match its content (%s): it was changed after it was compiled", guardrails.ShortDigest(set.Digest), guardrails.ShortDigest(digest))})
 	}
 	if mode == "apply" && (len(f.PackDigests) > 0 || len(f.PackKeys) > 0) && !slices.Contains(f.PackDigests, digest) {
 		if err := f.verifyPackSignature(digest, signature); err != nil {
-			out = append(out, Violation{Message: fmt.Sprintf("pack %s may not be applied: its digest is not among the trust config's pack digests, and %v", short(digest), err)})
+			out = append(out, Violation{Message: fmt.Sprintf("pack %s may not be applied: its digest is not among the trust config's pack digests, and %v", guardrails.ShortDigest(digest), err)})
 		}
 	}
 	for _, g := range set.Guardrails {
@@ -141,13 +141,6 @@ func (f *Floor) Enforce(set guardrails.Set, mode, signature string) (guardrails.
 	return set, out
 }
 
-func short(d string) string {
-	if len(d) > 12 {
-		return d[:12]
-	}
-	return d
-}
-
 // packSignaturePayload is what a pack signature signs.
 type packSignaturePayload struct {
 	PackDigest string `json:"orgguard_pack_digest"`
@@ -178,7 +171,7 @@ func (f *Floor) verifyPackSignature(digest, signature string) error {
 			return fmt.Errorf("its signature payload is malformed: %v", err)
 		}
 		if p.PackDigest != digest {
-			return fmt.Errorf("its signature is for pack %s, not this one", short(p.PackDigest))
+			return fmt.Errorf("its signature is for pack %s, not this one", guardrails.ShortDigest(p.PackDigest))
 		}
 		return nil
 	}

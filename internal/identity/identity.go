@@ -27,20 +27,17 @@ const DefaultClockSkew = time.Minute
 type Snapshot struct {
 	// Configured is false when the worker runs without a trust config: then
 	// nothing can be verified, so apply and votes are refused.
-	Configured bool      `json:"configured"`
-	Issuers    []Issuer  `json:"issuers,omitempty"`
-	ClockSkew  Duration  `json:"clock_skew"`
-	Requester  Requester `json:"requester"`
-	Floor      Floor     `json:"floor"`
+	Configured bool          `json:"configured"`
+	Issuers    []Issuer      `json:"issuers,omitempty"`
+	ClockSkew  time.Duration `json:"clock_skew"`
+	Requester  Requester     `json:"requester"`
+	Floor      Floor         `json:"floor"`
 	// Source names the trust config file and its digest, for the audit trail.
 	Source string `json:"source,omitempty"`
 	Digest string `json:"digest,omitempty"`
 	// LoadedAt is when the worker last fetched the keys (informational).
 	LoadedAt time.Time `json:"loaded_at"`
 }
-
-// Duration is a time.Duration that reads and writes as a string ("60s").
-type Duration = time.Duration
 
 // Issuer is one trusted OIDC issuer.
 type Issuer struct {
