@@ -33,6 +33,18 @@ const (
 	ActivityNotifyApprovers  = "NotifyApprovers"
 	ActivityPing             = "Ping"
 	ActivityLoadTrust        = "LoadTrust"
+	// ActivityPreflightAccount assumes an account's role once and reads
+	// which regions are enabled, before any guardrail runs (issue 10).
+	ActivityPreflightAccount = "PreflightAccount"
+	// ActivityReleaseRun drops the worker's cached credentials of one
+	// account in one run when that account's baseline ends.
+	ActivityReleaseRun = "ReleaseRun"
+	// ActivityLoadAppliedChanges reads what a run applied in one account
+	// (with each change's undo) for rollback.
+	ActivityLoadAppliedChanges = "LoadAppliedChanges"
+	// ActivityPlanUndo checks that a resource is still as orgguard left it
+	// and returns the reverse change as a finding.
+	ActivityPlanUndo = "PlanUndo"
 )
 
 // Query, signal and update names.
@@ -59,6 +71,32 @@ const versionTrust = "trust"
 type LoadTrustInput struct {
 	// Refresh re-fetches issuer keys (rate-limited by the worker).
 	Refresh bool `json:"refresh,omitempty"`
+}
+
+// PreflightInput asks whether an account's role can be assumed and which
+// of the wanted regions are enabled in it.
+type PreflightInput struct {
+	RunID     string   `json:"run_id"`
+	AccountID string   `json:"account_id"`
+	Regions   []string `json:"regions"`
+}
+
+// PreflightOutput is the preflight's answer. An account whose role cannot
+// be assumed fails the activity with a non-retryable ApplicationError of
+// type "AssumeRoleFailed" whose message names the role ARN and the error.
+type PreflightOutput struct {
+	RoleARN string `json:"role_arn"`
+	// Enabled are the wanted regions the account can use; NotEnabled the
+	// wanted regions it has not opted into (opt-in status "not-opted-in").
+	Enabled    []string `json:"enabled"`
+	NotEnabled []string `json:"not_enabled,omitempty"`
+}
+
+// ReleaseRunInput names the account and run whose cached credentials the
+// worker may drop.
+type ReleaseRunInput struct {
+	RunID     string `json:"run_id"`
+	AccountID string `json:"account_id"`
 }
 
 // Mode of a rollout.
@@ -177,6 +215,28 @@ type ApplyInput struct {
 	// IdempotencyKey is minted in the workflow and passed to APIs that take a
 	// client token.
 	IdempotencyKey string `json:"idempotency_key"`
+	// Undo applies Finding.Change as a rollback: the kind's Undo restores
+	// the prior state it describes instead of Apply.
+	Undo bool `json:"undo,omitempty"`
+}
+
+// PlanUndoInput asks whether one applied change can be rolled back.
+type PlanUndoInput struct {
+	RunID     string               `json:"run_id"`
+	AccountID string               `json:"account_id"`
+	Region    string               `json:"region"`
+	Guardrail guardrails.Guardrail `json:"guardrail"`
+	Resource  string               `json:"resource"`
+	Undo      Change               `json:"undo"`
+}
+
+// PlanUndoOutput is the rollback plan of one change: Finding carries the
+// reverse change (Status non_compliant, Change = the undo) when the
+// resource is still as orgguard left it; otherwise Refused says why not
+// (what the resource looks like now).
+type PlanUndoOutput struct {
+	Finding *Finding `json:"finding,omitempty"`
+	Refused string   `json:"refused,omitempty"`
 }
 
 // ApplyOutput says what apply did.
@@ -185,6 +245,12 @@ type ApplyOutput struct {
 	Changed bool `json:"changed"`
 	// Calls lists the write calls made, e.g. "ec2:RevokeSecurityGroupIngress sg-123".
 	Calls []string `json:"calls,omitempty"`
+	// Undo, set by kinds that can reverse what they changed, is the change
+	// that restores the prior state Apply replaced: Summary and Diff say it
+	// in words ("+ ingress tcp 22 0.0.0.0/0"), Params hold the prior state
+	// and what Apply left (so a rollback can refuse when it drifted since).
+	// Nil when nothing changed or the kind cannot reverse.
+	Undo *Change `json:"undo,omitempty"`
 }
 
 // NotifyInput tells approvers a remediation waits for them.
