@@ -52,6 +52,10 @@ type BaselineItem struct {
 	Exemption     string     `json:"exemption,omitempty"`
 	Calls         []string   `json:"calls,omitempty"`
 	Error         string     `json:"error,omitempty"`
+	// Undo is the reverse of a change this item applied (auto remediation):
+	// what `orgguard rollback` plans from. Nil when nothing was changed or
+	// the kind cannot reverse.
+	Undo *Change `json:"undo,omitempty"`
 }
 
 // BaselineResult is an account's outcome.

@@ -93,10 +93,12 @@ type RemediationState struct {
 	RequestedAt time.Time `json:"requested_at"`
 	Votes       []Vote    `json:"votes,omitempty"`
 	Calls       []string  `json:"calls,omitempty"`
-	AppliedAt   time.Time `json:"applied_at,omitzero"`
-	Error       string    `json:"error,omitempty"`
-	RunID       string    `json:"run_id"`
-	Digest      string    `json:"digest"`
+	// Undo is the reverse of the applied change (see ApplyOutput.Undo).
+	Undo      *Change   `json:"undo,omitempty"`
+	AppliedAt time.Time `json:"applied_at,omitzero"`
+	Error     string    `json:"error,omitempty"`
+	RunID     string    `json:"run_id"`
+	Digest    string    `json:"digest"`
 	// ChangeDigest is the digest of the exact planned change: what an
 	// approver's token is bound to.
 	ChangeDigest string `json:"change_digest,omitempty"`
