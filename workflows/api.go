@@ -220,6 +220,32 @@ type ApplyInput struct {
 	Undo bool `json:"undo,omitempty"`
 }
 
+// LoadAppliedInput asks what a run applied in one account ("organization"
+// for the organization wave), optionally only for some guardrails.
+type LoadAppliedInput struct {
+	RunID      string   `json:"run_id"`
+	AccountID  string   `json:"account_id"`
+	Guardrails []string `json:"guardrails,omitempty"`
+}
+
+// AppliedChange is one change a run applied, with its undo.
+type AppliedChange struct {
+	GuardrailID   string   `json:"guardrail_id"`
+	Region        string   `json:"region"`
+	Resource      string   `json:"resource"`
+	Undo          Change   `json:"undo"`
+	RemediationID string   `json:"remediation_id,omitempty"`
+	AppliedBy     []string `json:"applied_by,omitempty"`
+	Status        string   `json:"status"` // remediated | not_verified
+}
+
+// LoadAppliedOutput lists a run's applied changes in one account.
+type LoadAppliedOutput struct {
+	Changes []AppliedChange `json:"changes"`
+	// NotFound is set when the run has no baseline for the account.
+	NotFound string `json:"not_found,omitempty"`
+}
+
 // PlanUndoInput asks whether one applied change can be rolled back.
 type PlanUndoInput struct {
 	RunID     string               `json:"run_id"`
