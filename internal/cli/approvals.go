@@ -8,11 +8,13 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/orgguard/orgguard/guardrails"
@@ -31,15 +33,7 @@ func approvalsCmd(a *app) *cobra.Command {
 		Short: "List pending approvals (--mine: those you may approve)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.dial()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			states, err := pendingApprovals(cmd.Context(), c)
-			if err != nil {
-				return err
-			}
+			var keep func(workflows.RemediationState) bool
 			if mine {
 				s, err := a.session()
 				if err != nil {
@@ -48,23 +42,14 @@ func approvalsCmd(a *app) *cobra.Command {
 				// The groups come from the cached token; the workflow checks
 				// them again from the token each vote carries.
 				me := identity.Principal{Name: s.Name, Subject: s.Subject, Issuer: s.Issuer, Groups: claimGroups(s.IDToken)}
-				states = slices.DeleteFunc(states, func(st workflows.RemediationState) bool { return workflows.CanVote(st, me) != nil })
+				keep = func(st workflows.RemediationState) bool { return workflows.CanVote(st, me) == nil }
 			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				return writeJSON(out, states)
+			c, err := a.dial()
+			if err != nil {
+				return err
 			}
-			if len(states) == 0 {
-				fmt.Fprintln(out, "No remediation is waiting for approval.")
-				return nil
-			}
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tACCOUNT\tREGION\tGUARDRAIL\tVOTES\tAPPROVERS\tDEADLINE")
-			for _, s := range states {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\n", s.ID, s.AccountID, s.Region, s.GuardrailID,
-					approvals(s), s.Quorum, strings.Join(s.Approvers, ","), s.Deadline.UTC().Format(time.RFC3339))
-			}
-			return tw.Flush()
+			defer c.Close()
+			return listApprovals(cmd.Context(), c, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON, keep)
 		},
 	}
 	list.Flags().BoolVar(&mine, "mine", false, "only approvals you may vote on")
@@ -124,39 +109,199 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// listApprovals prints the pending remediations that keep selects (all when
+// nil), then on errOut those that could not be read and why. It fails when
+// none could be read: an empty list would then claim that nothing waits.
+func listApprovals(ctx context.Context, c client.Client, out, errOut io.Writer, asJSON bool, keep func(workflows.RemediationState) bool) error {
+	states, err := pendingApprovals(ctx, c)
+	var unread *unreadError
+	if err != nil && !errors.As(err, &unread) {
+		return err
+	}
+	if keep != nil {
+		states = slices.DeleteFunc(states, func(s workflows.RemediationState) bool { return !keep(s) })
+	}
+	if unread != nil && unread.read == 0 {
+		return err
+	}
+	if asJSON {
+		if err := writeJSON(out, states); err != nil {
+			return err
+		}
+	} else if len(states) == 0 && unread == nil {
+		fmt.Fprintln(out, "No remediation is waiting for approval.")
+	} else if len(states) > 0 {
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tACCOUNT\tREGION\tGUARDRAIL\tVOTES\tAPPROVERS\tDEADLINE")
+		for _, s := range states {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\n", s.ID, s.AccountID, s.Region, s.GuardrailID,
+				approvals(s), s.Quorum, strings.Join(s.Approvers, ","), s.Deadline.UTC().Format(time.RFC3339))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if unread != nil {
+		fmt.Fprintln(errOut, "orgguard:", unread)
+	}
+	return nil
+}
+
+// queryParallelism bounds the queries in flight: without a worker each one
+// waits for the server's timeout (about 10 s), so one at a time would take
+// minutes for a few dozen remediations.
+const queryParallelism = 16
+
 // pendingApprovals lists running remediation workflows from visibility and
-// asks each for its state.
+// asks each for its state. When some cannot be read it returns the states
+// that could, and an error (exit code 1) wrapping an *unreadError that says
+// which could not and why.
 func pendingApprovals(ctx context.Context, c client.Client) ([]workflows.RemediationState, error) {
 	q := fmt.Sprintf("%s = '%s' AND %s = '%s' AND ExecutionStatus = 'Running'",
 		workflows.SAKind.GetName(), workflows.KindRemediation, workflows.SAOutcome.GetName(), workflows.RemPending)
-	ids, err := listWorkflowIDs(ctx, c, q)
+	type listed struct{ id, taskQueue string }
+	var execs []listed
+	err := listExecutions(ctx, c, q, func(e *workflowpb.WorkflowExecutionInfo) bool {
+		execs = append(execs, listed{e.GetExecution().GetWorkflowId(), e.GetTaskQueue()})
+		return true
+	})
 	if err != nil {
 		return nil, err
 	}
-	var out []workflows.RemediationState
-	for _, id := range ids {
-		s, err := remediationState(ctx, c, id)
-		if err != nil {
-			continue // closed between list and query
+	type result struct {
+		state workflows.RemediationState
+		err   error
+	}
+	results := make([]result, len(execs))
+	sem := make(chan struct{}, queryParallelism)
+	var wg sync.WaitGroup
+	for i, e := range execs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i].state, results[i].err = queryRemediation(ctx, c, e.id)
+		})
+	}
+	wg.Wait()
+
+	var (
+		out    []workflows.RemediationState
+		unread = &unreadError{ids: map[string][]string{}}
+	)
+	for i, r := range results {
+		var nf *serviceerror.NotFound
+		switch {
+		case errors.As(r.err, &nf):
+			// Gone since the listing (closed and past retention).
+		case r.err != nil:
+			reason := queryFailure(r.err, execs[i].taskQueue)
+			if _, seen := unread.ids[reason]; !seen {
+				unread.reasons = append(unread.reasons, reason)
+			}
+			unread.ids[reason] = append(unread.ids[reason], execs[i].id)
+			unread.failed++
+		default:
+			unread.read++
+			// Decided since the listing: no longer waiting.
+			if r.state.Status == workflows.RemPending {
+				out = append(out, r.state)
+			}
 		}
-		if s.Status == workflows.RemPending {
-			out = append(out, s)
-		}
+	}
+	if unread.failed > 0 {
+		unread.listed = len(execs)
+		return out, &exitError{code: exitFindings, err: unread}
 	}
 	return out, nil
 }
 
-func remediationState(ctx context.Context, c client.Client, id string) (workflows.RemediationState, error) {
+// unreadError reports the pending remediations whose state could not be
+// queried, grouped by reason.
+type unreadError struct {
+	listed, read, failed int
+	reasons              []string            // in order of first appearance
+	ids                  map[string][]string // reason → remediation IDs
+}
+
+// maxUnreadIDs bounds the IDs printed per reason; the rest are counted.
+const maxUnreadIDs = 10
+
+func (e *unreadError) Error() string {
+	var b strings.Builder
+	noun := "remediations"
+	if e.listed == 1 {
+		noun = "remediation"
+	}
+	if e.failed == e.listed {
+		fmt.Fprintf(&b, "%d pending %s could not be queried", e.failed, noun)
+	} else {
+		fmt.Fprintf(&b, "%d of %d pending %s could not be queried", e.failed, e.listed, noun)
+	}
+	ids := func(l []string) string {
+		if len(l) > maxUnreadIDs {
+			return strings.Join(l[:maxUnreadIDs], ", ") + fmt.Sprintf(" and %d more", len(l)-maxUnreadIDs)
+		}
+		return strings.Join(l, ", ")
+	}
+	if len(e.reasons) == 1 {
+		fmt.Fprintf(&b, ": %s\n  %s", e.reasons[0], ids(e.ids[e.reasons[0]]))
+		return b.String()
+	}
+	b.WriteString(":")
+	for _, r := range e.reasons {
+		fmt.Fprintf(&b, "\n  %d: %s: %s", len(e.ids[r]), r, ids(e.ids[r]))
+	}
+	return b.String()
+}
+
+// queryFailure says in an operator's words why a remediation's state could
+// not be queried. A query is answered by a worker: the usual cause is that
+// none is running.
+func queryFailure(err error, taskQueue string) string {
+	queue := "its task queue"
+	if taskQueue != "" {
+		queue = "task queue " + taskQueue
+	}
+	var (
+		fp *serviceerror.FailedPrecondition
+		de *serviceerror.DeadlineExceeded
+		qf *serviceerror.QueryFailed
+	)
+	switch {
+	case errors.As(err, &fp) && strings.Contains(fp.Message, "no poller seen"):
+		return fmt.Sprintf("no worker is polling %s (is orgguard-worker running?)", queue)
+	case errors.As(err, &de) || errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("no worker answered on %s in time (is orgguard-worker running, and not overloaded?)", queue)
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
+	case errors.As(err, &qf):
+		return "the remediation failed the query: " + qf.Message
+	}
+	return err.Error()
+}
+
+func queryRemediation(ctx context.Context, c client.Client, id string) (workflows.RemediationState, error) {
 	var s workflows.RemediationState
 	v, err := c.QueryWorkflow(ctx, id, "", workflows.QueryRemediation)
 	if err != nil {
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return s, failf(exitFindings, "no remediation %s", id)
-		}
-		return s, failf(exitFindings, "query remediation %s: %v", id, err)
+		return s, err
 	}
-	return s, v.Get(&s)
+	if err := v.Get(&s); err != nil {
+		return s, fmt.Errorf("decode the state: %w", err)
+	}
+	return s, nil
+}
+
+func remediationState(ctx context.Context, c client.Client, id string) (workflows.RemediationState, error) {
+	s, err := queryRemediation(ctx, c, id)
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+		return s, failf(exitFindings, "no remediation %s", id)
+	case err != nil:
+		return s, failf(exitFindings, "query remediation %s: %s", id, queryFailure(err, ""))
+	}
+	return s, nil
 }
 
 func printRemediation(out io.Writer, s workflows.RemediationState) {
