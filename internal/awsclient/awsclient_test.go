@@ -20,9 +20,13 @@ import (
 )
 
 func apiErr(service, op, code string, status int) error {
+	return apiErrMsg(service, op, code, "msg", status)
+}
+
+func apiErrMsg(service, op, code, message string, status int) error {
 	return &smithy.OperationError{ServiceID: service, OperationName: op, Err: &smithyhttp.ResponseError{
 		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}},
-		Err:      &smithy.GenericAPIError{Code: code, Message: "msg"},
+		Err:      &smithy.GenericAPIError{Code: code, Message: message},
 	}}
 }
 
@@ -43,6 +47,13 @@ func TestClassify(t *testing.T) {
 		{"not found", apiErr("EC2", "RevokeSecurityGroupIngress", "InvalidGroup.NotFound", 400), false, ErrNotFound},
 		{"no such entity", apiErr("IAM", "GetAccountPasswordPolicy", "NoSuchEntity", 404), false, ErrNotFound},
 		{"other 4xx never retries forever", apiErr("EC2", "CreateFlowLogs", "FlowLogAlreadyExists", 400), false, ErrClient},
+		{"region not opted into", apiErr("EC2", "DescribeVpcs", "OptInRequired", 401), false, ErrRegionNotEnabled},
+		{"regional STS in a disabled region", apiErr("STS", "AssumeRole", "RegionDisabledException", 403), false, ErrRegionNotEnabled},
+		{"access denied right after role creation is still access denied", apiErr("STS", "AssumeRole", "AccessDenied", 403), false, ErrAccessDenied},
+		{"cloudtrail log group that is really missing a role", apiErrMsg("CloudTrail", "CreateTrail", "InvalidCloudWatchLogsLogGroupArnException",
+			"You must specify a log group and a role ARN.", 400), false, ErrValidation},
+		{"other invalid parameter value", apiErrMsg("EC2", "CreateFlowLogs", "InvalidParameterValue", "Invalid traffic type", 400), false, ErrValidation},
+		{"not found outside KMS", apiErr("CloudWatch Logs", "PutRetentionPolicy", "ResourceNotFoundException", 400), false, ErrNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := Classify(tc.err, where)
@@ -60,6 +71,44 @@ func TestClassify(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Every entry of the propagation table is retried as ErrPropagation, with
+// the same actionable message as the other classes.
+func TestClassifyPropagation(t *testing.T) {
+	where := Where{Account: "111111111111", Region: "eu-west-1", Role: "arn:aws:iam::111111111111:role/OrgguardExecutionRole"}
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"cloudtrail role not assumable yet", apiErrMsg("CloudTrail", "CreateTrail", "InvalidCloudWatchLogsRoleArnException",
+			"Access denied. Check the trust relationships for your role.", 400)},
+		{"cloudtrail role policy not effective yet", apiErrMsg("CloudTrail", "UpdateTrail", "InvalidCloudWatchLogsLogGroupArnException",
+			"Access denied. Check the permissions for your role.", 400)},
+		{"cloudtrail key policy not visible yet", apiErrMsg("CloudTrail", "CreateTrail", "InsufficientEncryptionPolicyException",
+			"Insufficient permissions to access S3 bucket b or KMS key k.", 400)},
+		{"cloudtrail bucket policy not visible yet", apiErrMsg("CloudTrail", "CreateTrail", "InsufficientS3BucketPolicyException",
+			"Incorrect S3 bucket policy is detected for bucket: b", 400)},
+		{"cloudtrail key not visible yet", apiErrMsg("CloudTrail", "CreateTrail", "KmsKeyNotFoundException", "KMS key not found: k", 400)},
+		{"config bucket policy not visible yet", apiErr("Config Service", "PutDeliveryChannel", "InsufficientDeliveryPolicyException", 400)},
+		{"config role not usable yet", apiErr("Config Service", "PutConfigurationRecorder", "InvalidRoleException", 400)},
+		{"kms key just created", apiErr("KMS", "EnableKeyRotation", "NotFoundException", 400)},
+		{"instance profile just created", apiErrMsg("EC2", "RunInstances", "InvalidParameterValue",
+			"Value (p) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name", 400)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Classify(tc.err, where)
+			var app *temporal.ApplicationError
+			require.True(t, errors.As(err, &app), "%v", err)
+			require.False(t, app.NonRetryable())
+			require.Equal(t, ErrPropagation, app.Type())
+			for _, want := range []string{Action(tc.err), where.Account, where.Region, where.Role} {
+				require.Contains(t, app.Message(), want)
+			}
+		})
+	}
+	// Each table entry has its case above.
+	require.Len(t, propagationErrors, 9)
 }
 
 func TestActionNames(t *testing.T) {

@@ -26,7 +26,16 @@ const (
 	ErrValidation   = "Validation"
 	ErrNotFound     = "NotFound"
 	ErrClient       = "ClientError"
+	// ErrRegionNotEnabled: the account has not opted into the region. The
+	// workflow reports the region as not_applicable rather than failing.
+	ErrRegionNotEnabled = "RegionNotEnabled"
 )
+
+// ErrPropagation is the type of a retryable ApplicationError: a write the
+// call depends on (an IAM role, a key, a policy) has not propagated yet.
+// The activity's retry policy bounds how long it is waited for; nothing
+// loops inside the activity.
+const ErrPropagation = "Propagation"
 
 var throttleCodes = map[string]bool{
 	"Throttling": true, "ThrottlingException": true, "ThrottledException": true, "RequestThrottledException": true,
@@ -41,8 +50,96 @@ var throttleCodes = map[string]bool{
 var accessDeniedCodes = map[string]bool{
 	"AccessDenied": true, "AccessDeniedException": true, "UnauthorizedOperation": true, "AuthFailure": true,
 	"InvalidClientTokenId": true, "UnrecognizedClientException": true, "SignatureDoesNotMatch": true,
-	"AWSOrganizationsNotInUseException": true, "OptInRequired": true, "SubscriptionRequiredException": true,
-	"InvalidAccessException": true, "RegionDisabledException": true,
+	"AWSOrganizationsNotInUseException": true, "SubscriptionRequiredException": true,
+	"InvalidAccessException": true,
+}
+
+// regionNotEnabledCodes are answers from a region the account has not
+// opted into (OptInRequired from the services, RegionDisabledException
+// from a regional STS endpoint): not the caller's fault, nothing to retry.
+var regionNotEnabledCodes = map[string]bool{"OptInRequired": true, "RegionDisabledException": true}
+
+// propagationError is an error code AWS returns while an object written
+// just before (a role, its policy, a key) is not visible yet to the
+// service that uses it. Service (the SDK's service ID) and Message (a
+// substring, case-insensitive) narrow a code that also means a real
+// mistake.
+type propagationError struct {
+	Service, Code, Message string
+}
+
+// propagationErrors are retried (ErrPropagation) instead of failing as
+// validation errors. IAM is eventually consistent: "changes that you make
+// might not be immediately visible" (IAM User Guide, Troubleshooting,
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency),
+// and so is KMS
+// (https://docs.aws.amazon.com/kms/latest/developerguide/programming-eventual-consistency.html).
+// AccessDenied right after a role was created is deliberately not here: it
+// is indistinguishable from a real denial.
+var propagationErrors = []propagationError{
+	// CloudTrail assumes the CloudWatch Logs role when the trail is created
+	// or updated; a role (or trust) written a moment ago answers "Access
+	// denied. Check the trust relationships for your role." Error listed in
+	// https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_CreateTrail.html#API_CreateTrail_Errors;
+	// retried for propagation by hashicorp/terraform-provider-aws#1312.
+	{Service: "CloudTrail", Code: "InvalidCloudWatchLogsRoleArnException"},
+	// The same check through the role's policy on the log group: "Access
+	// denied. Check the permissions for your role." (API_CreateTrail,
+	// API_UpdateTrail errors; hashicorp/terraform-provider-aws#1312 and
+	// #1820 retry it). Only the access-denied variant: "You must specify a
+	// log group and a role ARN" is a real mistake.
+	{Service: "CloudTrail", Code: "InvalidCloudWatchLogsLogGroupArnException", Message: "access denied"},
+	// "This exception is thrown when the policy on the S3 bucket or KMS key
+	// is not sufficient" (API_CreateTrail errors): a key policy written by
+	// CreateKey a moment ago is subject to KMS eventual consistency.
+	{Service: "CloudTrail", Code: "InsufficientEncryptionPolicyException"},
+	// "...when the policy on the S3 bucket is not sufficient"
+	// (API_CreateTrail errors), right after PutBucketPolicy.
+	{Service: "CloudTrail", Code: "InsufficientS3BucketPolicyException"},
+	// A key created a moment ago that CloudTrail cannot see yet
+	// (API_CreateTrail errors: KmsKeyNotFoundException; KMS eventual
+	// consistency above).
+	{Service: "CloudTrail", Code: "KmsKeyNotFoundException"},
+	// "Your Amazon S3 bucket policy does not allow AWS Config to write to
+	// it" (https://docs.aws.amazon.com/config/latest/APIReference/API_PutDeliveryChannel.html#API_PutDeliveryChannel_Errors),
+	// right after the bucket policy or the recorder's role was written.
+	{Service: "Config Service", Code: "InsufficientDeliveryPolicyException"},
+	// Documented as "You have provided a null or empty role ARN"
+	// (https://docs.aws.amazon.com/config/latest/APIReference/API_PutConfigurationRecorder.html#API_PutConfigurationRecorder_Errors).
+	// orgguard always names the role it has just ensured, so here the code
+	// means Config cannot use that role yet.
+	{Service: "Config Service", Code: "InvalidRoleException"},
+	// "AWS KMS may return a NotFoundException if you call
+	// GetParametersForImport immediately after calling CreateKey" (KMS
+	// eventual consistency page above). A missing alias that is expected
+	// is handled by the caller before classification.
+	{Service: "KMS", Code: "NotFoundException"},
+	// "After you create an IAM role, it may take several seconds for the
+	// permissions to propagate. If your first attempt to launch an instance
+	// with a role fails, wait a few seconds before trying again"
+	// (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/iam-roles-for-amazon-ec2.html);
+	// EC2 answers "Invalid IAM Instance Profile name" (hashicorp/terraform#2037).
+	{Service: "EC2", Code: "InvalidParameterValue", Message: "invalid iam instance profile"},
+}
+
+// propagation reports whether err is one of propagationErrors.
+func propagation(err error) bool {
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return false
+	}
+	service := ""
+	var op *smithy.OperationError
+	if errors.As(err, &op) {
+		service = op.Service()
+	}
+	for _, p := range propagationErrors {
+		if p.Code == api.ErrorCode() && (p.Service == "" || p.Service == service) &&
+			(p.Message == "" || strings.Contains(strings.ToLower(api.ErrorMessage()), p.Message)) {
+			return true
+		}
+	}
+	return false
 }
 
 // Retryable reports whether a failed AWS call may succeed when retried:
@@ -90,9 +187,10 @@ func Action(err error) string {
 
 // Classify turns an AWS SDK error into a Temporal activity error: retryable
 // problems stay plain (retried with backoff by the activity's retry policy),
-// everything else becomes a non-retryable ApplicationError whose message
-// names the account, region, role and API action and whose Type names the
-// class. A 4xx returned as a plain error would retry forever.
+// propagation delays become a retryable ApplicationError of type
+// ErrPropagation, everything else becomes a non-retryable ApplicationError
+// whose message names the account, region, role and API action and whose
+// Type names the class. A 4xx returned as a plain error would retry forever.
 func Classify(err error, w Where) error {
 	if err == nil {
 		return nil
@@ -105,11 +203,16 @@ func Classify(err error, w Where) error {
 	if Retryable(err) {
 		return errors.New(msg)
 	}
+	if propagation(err) {
+		return temporal.NewApplicationError(msg, ErrPropagation)
+	}
 	typ := ErrClient
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		code := api.ErrorCode()
 		switch {
+		case regionNotEnabledCodes[code]:
+			typ = ErrRegionNotEnabled
 		case accessDeniedCodes[code]:
 			typ = ErrAccessDenied
 		case strings.Contains(code, "NotFound") || strings.HasPrefix(code, "NoSuch"):
