@@ -32,8 +32,11 @@ type ApprovalMessage struct {
 	Approvers     []string  `json:"approvers"`
 	Deadline      time.Time `json:"deadline"`
 	Escalation    bool      `json:"escalation,omitempty"`
-	Approve       string    `json:"approve_command"`
-	Reject        string    `json:"reject_command"`
+	// SupersededBy: this request is closed; the finding's changed plan is
+	// asked for under that ID (no approve or reject command then).
+	SupersededBy string `json:"superseded_by,omitempty"`
+	Approve      string `json:"approve_command,omitempty"`
+	Reject       string `json:"reject_command,omitempty"`
 }
 
 // NotifyApprovers logs the request and, when the policy configures them,
@@ -50,7 +53,14 @@ func (a *Activities) NotifyApprovers(ctx context.Context, in workflows.NotifyInp
 	if in.Finding.Change != nil {
 		msg.Change = in.Finding.Change.Diff
 	}
-	activity.GetLogger(ctx).Info("approval requested", "remediation_id", in.RemediationID,
+	if in.SupersededBy != "" {
+		msg.SupersededBy, msg.Approve, msg.Reject = in.SupersededBy, "", ""
+	}
+	what := "approval requested"
+	if in.SupersededBy != "" {
+		what = "approval request superseded by " + in.SupersededBy
+	}
+	activity.GetLogger(ctx).Info(what, "remediation_id", in.RemediationID,
 		"account_id", msg.Account, "region", msg.Region, "guardrail", msg.Guardrail,
 		"approvers", strings.Join(msg.Approvers, ","), "deadline", in.Deadline.Format(time.RFC3339))
 	body, err := json.Marshal(msg)

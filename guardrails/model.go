@@ -194,6 +194,10 @@ type Rollout struct {
 	Waves             []Wave        `json:"waves"`
 	Concurrency       int           `json:"concurrency"`
 	PauseBetweenWaves time.Duration `json:"pause_between_waves,omitempty"`
+	// HoldUntilApproved: a wave's approval-gated remediations must all be
+	// decided (and applied) before the next wave starts, and those that
+	// fail count against the wave's failure budget.
+	HoldUntilApproved bool `json:"hold_until_approved,omitempty"`
 }
 
 // Wave is one step of a rollout.

@@ -18,6 +18,7 @@ const DefaultConcurrency = 10
 type rolloutBlock struct {
 	Concurrency       hcl.Expression `hcl:"concurrency,optional"`
 	PauseBetweenWaves hcl.Expression `hcl:"pause_between_waves,optional"`
+	HoldUntilApproved hcl.Expression `hcl:"hold_until_approved,optional"`
 	Waves             []*waveBlock   `hcl:"wave,block"`
 }
 
@@ -46,6 +47,7 @@ func (l *loader) loadRollout(d *decl) {
 			r.PauseBetweenWaves = dur
 		}
 	}
+	r.HoldUntilApproved = l.boolean(rb.HoldUntilApproved, "hold_until_approved", false)
 	if len(rb.Waves) == 0 {
 		l.errorf(d.labelRange(), "Rollout without waves", "A rollout needs at least one wave block: wave \"canary\" { target = target.sandbox }.")
 	}

@@ -42,6 +42,12 @@ const (
 	// ActivityLoadAppliedChanges reads what a run applied in one account
 	// (with each change's undo) for rollback.
 	ActivityLoadAppliedChanges = "LoadAppliedChanges"
+	// ActivityPendingForFinding lists the running remediations of one
+	// finding (any planned change), so a changed plan supersedes them.
+	ActivityPendingForFinding = "PendingForFinding"
+	// ActivityRemediationOutcomes reads the status of remediations
+	// (running ones as pending) for hold_until_approved.
+	ActivityRemediationOutcomes = "RemediationOutcomes"
 	// ActivityPlanUndo checks that a resource is still as orgguard left it
 	// and returns the reverse change as a finding.
 	ActivityPlanUndo = "PlanUndo"
@@ -60,7 +66,22 @@ const (
 	// snapshot (issuer keys after a rotation). Anyone may send it: the keys
 	// come from the worker, never from the signal.
 	SignalRefreshTrust = "refresh-trust"
+	// SignalSupersede closes a pending remediation whose finding now has
+	// another plan (SupersedeRequest). It can only close a request, never
+	// approve or change one: no more than namespace access allows anyway.
+	SignalSupersede = "supersede"
 )
+
+// SupersedeRequest names the request for the new plan.
+type SupersedeRequest struct {
+	By    string `json:"by"`
+	RunID string `json:"run_id"`
+}
+
+// versionSafety gates rollout safety (issue 10): preflight per account,
+// remediation failures in the failure budget, one approval per finding,
+// hold_until_approved, exact wave state across continue-as-new.
+const versionSafety = "rollout-safety"
 
 // versionTrust gates verified identities and the governance floor
 // (issue 9): workflows started before it keep their old behaviour on
@@ -114,6 +135,59 @@ func RolloutID(runID string) string { return "orgguard-" + runID }
 // AccountBaselineID is the deterministic workflow ID of one account's baseline in a run.
 func AccountBaselineID(runID, accountID string) string {
 	return "orgguard-" + runID + "-" + accountID
+}
+
+// FindingKey identifies one finding across runs: account, region,
+// guardrail and resource.
+func FindingKey(accountID, region, guardrailID, resource string) string {
+	h := sha256.Sum256([]byte(strings.Join([]string{accountID, region, guardrailID, resource}, "\x00")))
+	return accountID + "-" + hex.EncodeToString(h[:])[:10]
+}
+
+// FindingRemediationID is the ID of the approval request for one finding
+// and one exact planned change, the same in every run: a later run that
+// finds the same open finding with the same plan attaches to the pending
+// request instead of opening another. A changed plan gets a new ID, and
+// the request for the old plan is closed as superseded.
+func FindingRemediationID(accountID, region, guardrailID, resource, changeDigest string) string {
+	d := changeDigest
+	if i := strings.IndexByte(d, ':'); i >= 0 {
+		d = d[i+1:]
+	}
+	if len(d) > 8 {
+		d = d[:8]
+	}
+	return FindingRemediationPrefix(accountID, region, guardrailID, resource) + d
+}
+
+// FindingRemediationPrefix is the part of FindingRemediationID shared by
+// every plan of one finding.
+func FindingRemediationPrefix(accountID, region, guardrailID, resource string) string {
+	return "rem-" + FindingKey(accountID, region, guardrailID, resource) + "-"
+}
+
+// PendingForFindingInput asks for the running remediations whose ID starts
+// with Prefix (FindingRemediationPrefix) in one account and guardrail.
+type PendingForFindingInput struct {
+	Prefix      string `json:"prefix"`
+	AccountID   string `json:"account_id"`
+	GuardrailID string `json:"guardrail_id"`
+}
+
+// PendingForFindingOutput lists their workflow IDs.
+type PendingForFindingOutput struct {
+	IDs []string `json:"ids"`
+}
+
+// RemediationOutcomesInput names remediations.
+type RemediationOutcomesInput struct {
+	IDs []string `json:"ids"`
+}
+
+// RemediationOutcomesOutput maps each ID to its status: a Rem* constant
+// (RemPending while it runs), or "unknown" when it cannot be found.
+type RemediationOutcomesOutput struct {
+	Status map[string]string `json:"status"`
 }
 
 // RemediationID is the deterministic ID of the remediation of one finding in
@@ -286,4 +360,7 @@ type NotifyInput struct {
 	Finding       Finding                   `json:"finding"`
 	Deadline      time.Time                 `json:"deadline"`
 	Escalation    bool                      `json:"escalation,omitempty"`
+	// SupersededBy, when set, tells the approvers this request is closed:
+	// the finding's plan changed and the named request replaces it.
+	SupersededBy string `json:"superseded_by,omitempty"`
 }

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -26,6 +27,11 @@ type BaselineInput struct {
 	// allowed without a token).
 	Requester *identity.Principal `json:"requester,omitempty"`
 	Digest    string              `json:"digest"`
+	// Org marks the organization wave's baseline.
+	Org bool `json:"org,omitempty"`
+	// Rollback, when set, reverses what that run applied here instead of
+	// checking (see RollbackSpec).
+	Rollback *RollbackSpec `json:"rollback,omitempty"`
 }
 
 // ItemStatus is what happened to one finding.
@@ -42,6 +48,15 @@ const (
 	ItemPendingApproval ItemStatus = "pending_approval" // a Remediation workflow waits for approvers
 	ItemError           ItemStatus = "error"
 	ItemNotChecked      ItemStatus = "not_checked" // no implementation of the guardrail's kind in the worker
+	// ItemNotApplicable: the region is not enabled in the account (an
+	// opt-in region it has not opted into), or the check found nothing
+	// the guardrail applies to.
+	ItemNotApplicable ItemStatus = "not_applicable"
+	// ItemRolledBack: a rollback restored the state a run replaced.
+	ItemRolledBack ItemStatus = "rolled_back"
+	// ItemRefused: a rollback refused to touch a resource that changed
+	// since orgguard left it (Error says how).
+	ItemRefused ItemStatus = "refused"
 )
 
 // BaselineItem is one finding and what the baseline did with it.
@@ -52,6 +67,9 @@ type BaselineItem struct {
 	Exemption     string     `json:"exemption,omitempty"`
 	Calls         []string   `json:"calls,omitempty"`
 	Error         string     `json:"error,omitempty"`
+	// Attached is true when this run found an approval request for the
+	// same finding and plan already pending and attached to it.
+	Attached bool `json:"attached,omitempty"`
 	// Undo is the reverse of a change this item applied (auto remediation):
 	// what `orgguard rollback` plans from. Nil when nothing was changed or
 	// the kind cannot reverse.
@@ -66,11 +84,25 @@ type BaselineResult struct {
 	// Errors are checks that failed (guardrail, region, message); the account
 	// as a whole fails when any check failed.
 	Errors []string `json:"errors,omitempty"`
+	// RemediationFailures are remediations applied in this baseline that
+	// failed or were not verified: they fail the account like check errors,
+	// so they count against the wave's failure budget.
+	RemediationFailures []string `json:"remediation_failures,omitempty"`
+	// Pending lists the approval requests this baseline opened or attached
+	// to (hold_until_approved waits for them).
+	Pending []string `json:"pending,omitempty"`
+	// Outcome is the account's outcome: compliant, non_compliant, failed,
+	// not_checked (no guardrail could be checked) or not_applicable.
+	Outcome string `json:"outcome,omitempty"`
 }
 
 type baseline struct {
 	in  BaselineInput
 	res BaselineResult
+	// safety is versionSafety: preflight, remediation failures count,
+	// one approval per finding.
+	safety     bool
+	notEnabled map[string]bool
 }
 
 // AccountBaseline checks every guardrail × region of one account and, in
@@ -85,6 +117,7 @@ func AccountBaseline(ctx workflow.Context, in BaselineInput) (BaselineResult, er
 			return b.res, err
 		}
 	}
+	b.safety = workflow.GetVersion(ctx, versionSafety, workflow.DefaultVersion, 1) == 1
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
 		HeartbeatTimeout:    2 * time.Minute,
@@ -127,8 +160,13 @@ func (b *baseline) run(ctx workflow.Context) (BaselineResult, error) {
 	}
 	nonCompliantGuardrails := map[string]bool{}
 	controls := map[string]bool{}
-	for _, stage := range stages {
-		b.runStage(ctx, stage, nonCompliantGuardrails, controls)
+	switch {
+	case b.rollback():
+		b.runRollback(ctx, nonCompliantGuardrails)
+	case !b.safety || b.preflight(ctx):
+		for _, stage := range stages {
+			b.runStage(ctx, stage, nonCompliantGuardrails, controls)
+		}
 	}
 	b.count()
 	outcome := "compliant"
@@ -137,6 +175,11 @@ func (b *baseline) run(ctx workflow.Context) (BaselineResult, error) {
 		outcome = "failed"
 	case len(nonCompliantGuardrails) > 0:
 		outcome = "non_compliant"
+	}
+	if b.safety {
+		outcome = b.safeOutcome(outcome)
+		b.res.Outcome = outcome
+		b.release(ctx)
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx,
 		SAKind.ValueSet(KindBaseline), SARunID.ValueSet(b.in.RunID), SAAccountID.ValueSet(b.in.Account.ID),
@@ -147,7 +190,168 @@ func (b *baseline) run(ctx workflow.Context) (BaselineResult, error) {
 			fmt.Sprintf("account %s: %d check(s) failed: %s", b.in.Account.ID, len(b.res.Errors), b.res.Errors[0]),
 			"CheckFailed", nil, b.res)
 	}
+	if len(b.res.RemediationFailures) > 0 {
+		return b.res, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("account %s: %d remediation(s) failed: %s", b.in.Account.ID, len(b.res.RemediationFailures), b.res.RemediationFailures[0]),
+			"RemediationFailed", nil, b.res)
+	}
 	return b.res, nil
+}
+
+func (b *baseline) rollback() bool { return b.safety && b.in.Rollback != nil }
+
+// runRollback reads what the run being rolled back applied in this
+// account, asks the kind whether each resource is still as orgguard left
+// it, and handles each reverse change like a finding: plan shows it, apply
+// applies it per the guardrail's remediation mode (approval included).
+func (b *baseline) runRollback(ctx workflow.Context, touched map[string]bool) {
+	account := b.in.Account.ID
+	if b.in.Org {
+		account = "organization"
+	}
+	var applied LoadAppliedOutput
+	if err := workflow.ExecuteActivity(ctx, ActivityLoadAppliedChanges, LoadAppliedInput{
+		RunID: b.in.Rollback.Of, AccountID: account, Guardrails: b.in.Rollback.Guardrails,
+	}).Get(ctx, &applied); err != nil {
+		b.res.Errors = append(b.res.Errors, fmt.Sprintf("read what run %s applied: %s", b.in.Rollback.Of, errorMessage(err)))
+		return
+	}
+	byID := map[string]guardrails.Guardrail{}
+	for _, g := range b.in.Guardrails {
+		byID[g.ID] = g
+	}
+	for _, c := range applied.Changes {
+		g, ok := byID[c.GuardrailID]
+		if !ok {
+			b.res.Items = append(b.res.Items, BaselineItem{
+				Finding: Finding{GuardrailID: c.GuardrailID, AccountID: b.in.Account.ID, Region: c.Region, Resource: c.Resource},
+				Status:  ItemRefused,
+				Error:   fmt.Sprintf("guardrail %s is not in this pack's guardrails for account %s: roll back with the pack that applied it", c.GuardrailID, b.in.Account.ID),
+			})
+			continue
+		}
+		var plan PlanUndoOutput
+		if err := workflow.ExecuteActivity(ctx, ActivityPlanUndo, PlanUndoInput{
+			RunID: b.in.RunID, AccountID: b.in.Account.ID, Region: c.Region, Guardrail: g, Resource: c.Resource, Undo: c.Undo,
+		}).Get(ctx, &plan); err != nil {
+			b.res.Errors = append(b.res.Errors, fmt.Sprintf("%s in %s (%s): plan rollback: %s", g.ID, c.Region, c.Resource, errorMessage(err)))
+			continue
+		}
+		if plan.Finding == nil {
+			b.res.Items = append(b.res.Items, BaselineItem{
+				Finding: Finding{GuardrailID: g.ID, AccountID: b.in.Account.ID, Region: c.Region, Resource: c.Resource, Controls: g.Controls, Change: &c.Undo},
+				Status:  ItemRefused, Error: plan.Refused,
+			})
+			touched[g.ID] = true
+			continue
+		}
+		item := b.handle(ctx, g, *plan.Finding)
+		b.res.Items = append(b.res.Items, item)
+		touched[g.ID] = true
+	}
+}
+
+// preflight assumes the account's role once and reads its enabled regions.
+// An account whose role cannot be assumed fails once, with the role ARN
+// and the error, instead of once per guardrail × region.
+func (b *baseline) preflight(ctx workflow.Context) bool {
+	seen := map[string]bool{}
+	var regions []string
+	for _, g := range b.in.Guardrails {
+		for _, r := range g.Regions {
+			if r != OrgRegion && !seen[r] {
+				seen[r] = true
+				regions = append(regions, r)
+			}
+		}
+	}
+	if len(regions) == 0 {
+		return true // the organization wave: Organizations from the management account
+	}
+	pctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 6},
+	})
+	var out PreflightOutput
+	if err := workflow.ExecuteActivity(pctx, ActivityPreflightAccount, PreflightInput{
+		RunID: b.in.RunID, AccountID: b.in.Account.ID, Regions: regions,
+	}).Get(ctx, &out); err != nil {
+		b.res.Errors = append(b.res.Errors, "preflight: "+errorMessage(err))
+		return false
+	}
+	b.notEnabled = map[string]bool{}
+	for _, r := range out.NotEnabled {
+		b.notEnabled[r] = true
+	}
+	return true
+}
+
+// safeOutcome refines the outcome: remediation failures fail the account,
+// and an account with nothing checked is never "compliant".
+func (b *baseline) safeOutcome(outcome string) string {
+	for _, it := range b.res.Items {
+		if it.Status == ItemError || it.Status == ItemNotVerified {
+			msg := fmt.Sprintf("%s in %s (%s): %s", it.Finding.GuardrailID, it.Finding.Region, it.Finding.Resource, it.Status)
+			if it.Error != "" {
+				msg += ": " + it.Error
+			}
+			b.res.RemediationFailures = append(b.res.RemediationFailures, msg)
+		}
+		if it.Status == ItemPendingApproval && it.RemediationID != "" {
+			b.res.Pending = append(b.res.Pending, it.RemediationID)
+		}
+	}
+	if len(b.res.RemediationFailures) > 0 {
+		return "failed"
+	}
+	if b.rollback() && outcome != "failed" {
+		return b.rollbackOutcome()
+	}
+	if outcome != "compliant" {
+		return outcome
+	}
+	checked, notChecked := false, false
+	for _, it := range b.res.Items {
+		switch it.Status {
+		case ItemNotChecked:
+			notChecked = true
+		case ItemNotApplicable:
+		default:
+			checked = true
+		}
+	}
+	switch {
+	case checked:
+		return "compliant"
+	case notChecked:
+		return "not_checked"
+	}
+	return "not_applicable"
+}
+
+// rollbackOutcome: refused (something changed since orgguard left it),
+// pending_approval, planned, rolled_back, or nothing_to_roll_back.
+func (b *baseline) rollbackOutcome() string {
+	has := map[ItemStatus]bool{}
+	for _, it := range b.res.Items {
+		has[it.Status] = true
+	}
+	for _, st := range []ItemStatus{ItemRefused, ItemPendingApproval, ItemPlanned, ItemReported, ItemRolledBack} {
+		if has[st] {
+			return string(st)
+		}
+	}
+	return "nothing_to_roll_back"
+}
+
+// release lets the worker drop this account's cached credentials of the
+// run. Best effort: entries also expire on their own.
+func (b *baseline) release(ctx workflow.Context) {
+	rctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 2},
+	})
+	_ = workflow.ExecuteActivity(rctx, ActivityReleaseRun, ReleaseRunInput{RunID: b.in.RunID, AccountID: b.in.Account.ID}).Get(ctx, nil)
 }
 
 // runStage checks the given guardrails × regions at once (the worker's
@@ -159,6 +363,10 @@ func (b *baseline) runStage(ctx workflow.Context, stage []int, nonCompliantGuard
 	for _, gi := range stage {
 		g := b.in.Guardrails[gi]
 		for _, region := range g.Regions {
+			if b.notEnabled[region] {
+				b.res.Items = append(b.res.Items, notEnabledItem(g, b.in.Account.ID, region))
+				continue
+			}
 			k := checkKey{gi, region}
 			keys = append(keys, k)
 			futures[k] = workflow.ExecuteActivity(ctx, ActivityCheckGuardrail, CheckInput{
@@ -170,6 +378,10 @@ func (b *baseline) runStage(ctx workflow.Context, stage []int, nonCompliantGuard
 		g := b.in.Guardrails[k.g]
 		var out CheckOutput
 		if err := futures[k].Get(ctx, &out); err != nil {
+			if b.safety && isRegionNotEnabled(err) {
+				b.res.Items = append(b.res.Items, notEnabledItem(g, b.in.Account.ID, k.region))
+				continue
+			}
 			b.res.Errors = append(b.res.Errors, fmt.Sprintf("%s in %s: %s", g.ID, k.region, errorMessage(err)))
 			continue
 		}
@@ -193,6 +405,21 @@ func (b *baseline) runStage(ctx workflow.Context, stage []int, nonCompliantGuard
 	}
 }
 
+func notEnabledItem(g guardrails.Guardrail, account, region string) BaselineItem {
+	return BaselineItem{
+		Finding: Finding{GuardrailID: g.ID, AccountID: account, Region: region, Status: StatusNotApplicable, Controls: g.Controls,
+			Evidence: fmt.Sprintf("region %s is not enabled in account %s (an opt-in region it has not opted into)", region, account)},
+		Status: ItemNotApplicable,
+	}
+}
+
+// isRegionNotEnabled reports the classified error of a call in a region
+// the account has not opted into.
+func isRegionNotEnabled(err error) bool {
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && app.Type() == "RegionNotEnabled"
+}
+
 func sortedKeys(m map[string]bool) []string {
 	out := make([]string, 0, len(m))
 	// Sorted below, so the map's order does not matter.
@@ -207,8 +434,8 @@ func sortedKeys(m map[string]bool) []string {
 func (b *baseline) handle(ctx workflow.Context, g guardrails.Guardrail, f Finding) BaselineItem {
 	item := BaselineItem{Finding: f, Status: ItemCompliant}
 	if f.Status != StatusNonCompliant {
-		if f.Status == StatusNotApplicable {
-			item.Status = ItemCompliant
+		if f.Status == StatusNotApplicable && b.safety {
+			item.Status = ItemNotApplicable
 		}
 		return item
 	}
@@ -240,11 +467,14 @@ func (b *baseline) handle(ctx workflow.Context, g guardrails.Guardrail, f Findin
 
 func (b *baseline) applyAuto(ctx workflow.Context, g guardrails.Guardrail, f Finding, item *BaselineItem) {
 	id := RemediationID(b.in.RunID, f.AccountID, f.Region, g.ID, f.Resource)
-	out, err := applyAndVerify(ctx, g, f, b.in.RunID, id, "")
+	out, err := applyAndVerify(ctx, g, f, b.in.RunID, id, "", b.rollback())
 	item.Calls = out.Calls
+	item.Undo = out.Undo
 	switch {
 	case err != nil:
 		item.Status, item.Error = ItemError, errorMessage(err)
+	case out.verified && b.rollback():
+		item.Status = ItemRolledBack
 	case out.verified:
 		item.Status = ItemRemediated
 	default:
@@ -259,7 +489,11 @@ type applyResult struct {
 }
 
 // applyAndVerify runs the apply activity, then re-checks the one resource.
-func applyAndVerify(ctx workflow.Context, g guardrails.Guardrail, f Finding, runID, key, sourceIdentity string) (applyResult, error) {
+//
+// With undo the change is a rollback: Finding.Change is the undo of an
+// earlier apply, and verified means the re-check sees the resource as it
+// was before that apply (non-compliant again).
+func applyAndVerify(ctx workflow.Context, g guardrails.Guardrail, f Finding, runID, key, sourceIdentity string, undo bool) (applyResult, error) {
 	attempts := int32(g.Remediation.MaxAttempts)
 	if attempts <= 0 {
 		attempts = 5
@@ -272,7 +506,7 @@ func applyAndVerify(ctx workflow.Context, g guardrails.Guardrail, f Finding, run
 	})
 	var res applyResult
 	if err := workflow.ExecuteActivity(actx, ActivityApplyRemediation, ApplyInput{
-		RunID: runID, Guardrail: g, Finding: f, SourceIdentity: sourceIdentity, IdempotencyKey: key,
+		RunID: runID, Guardrail: g, Finding: f, SourceIdentity: sourceIdentity, IdempotencyKey: key, Undo: undo,
 	}).Get(ctx, &res.ApplyOutput); err != nil {
 		return res, err
 	}
@@ -287,9 +521,13 @@ func applyAndVerify(ctx workflow.Context, g guardrails.Guardrail, f Finding, run
 		return res, fmt.Errorf("verify: %w", err)
 	}
 	res.verified = true
+	if undo {
+		res.verified = false
+		res.evidence = "the re-check does not see the state the rollback restored"
+	}
 	for _, c := range check.Findings {
 		if c.Resource == f.Resource && c.Status == StatusNonCompliant {
-			res.verified = false
+			res.verified = undo
 			res.evidence = c.Evidence
 		}
 	}
@@ -298,6 +536,13 @@ func applyAndVerify(ctx workflow.Context, g guardrails.Guardrail, f Finding, run
 
 func (b *baseline) requestApproval(ctx workflow.Context, g guardrails.Guardrail, f Finding, item *BaselineItem) {
 	id := RemediationID(b.in.RunID, f.AccountID, f.Region, g.ID, f.Resource)
+	reuse := enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+	if b.safety {
+		// One request per finding and plan, whatever the run: a request that
+		// is still pending is attached to; a closed one may be asked again.
+		id = FindingRemediationID(f.AccountID, f.Region, g.ID, f.Resource, changeHash(f.Change))
+		reuse = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+	}
 	item.RemediationID = id
 	policy, chain, ok := approvalPolicy(b.in.Policies, g.Remediation.ApprovalPolicy)
 	if !ok {
@@ -310,11 +555,12 @@ func (b *baseline) requestApproval(ctx workflow.Context, g guardrails.Guardrail,
 		TaskQueue:  TaskQueue,
 		// Approvals outlive the rollout: a person may answer days later.
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDReusePolicy: reuse,
 	})
 	fut := workflow.ExecuteChildWorkflow(cctx, Remediation, RemediationInput{
 		ID: id, RunID: b.in.RunID, Account: b.in.Account, Guardrail: g, Finding: f,
 		Policy: policy, Escalations: chain, RequestedBy: b.in.RequestedBy, Requester: b.in.Requester, Digest: b.in.Digest,
+		Undo: b.rollback(),
 	})
 	var exec workflow.Execution
 	if err := fut.GetChildWorkflowExecution().Get(ctx, &exec); err != nil {
@@ -324,8 +570,36 @@ func (b *baseline) requestApproval(ctx workflow.Context, g guardrails.Guardrail,
 			item.Status, item.Error = ItemError, errorMessage(err)
 			return
 		}
+		// Pending already (an earlier run, or an earlier attempt of this
+		// baseline): attached, not asked twice.
+		item.Attached = b.safety
+	} else if b.safety {
+		b.supersede(ctx, g, f, id)
 	}
 	item.Status = ItemPendingApproval
+}
+
+// supersede closes the pending requests for the same finding with another
+// plan: approvers are told, and only the new plan can be approved.
+func (b *baseline) supersede(ctx workflow.Context, g guardrails.Guardrail, f Finding, id string) {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 5},
+	})
+	var out PendingForFindingOutput
+	if err := workflow.ExecuteActivity(actx, ActivityPendingForFinding, PendingForFindingInput{
+		Prefix: FindingRemediationPrefix(f.AccountID, f.Region, g.ID, f.Resource), AccountID: f.AccountID, GuardrailID: g.ID,
+	}).Get(ctx, &out); err != nil {
+		workflow.GetLogger(ctx).Warn("could not list pending requests to supersede", "remediation_id", id, "error", err)
+		return
+	}
+	for _, old := range out.IDs {
+		if old == id {
+			continue
+		}
+		// A request that closed meanwhile needs nothing.
+		_ = workflow.SignalExternalWorkflow(ctx, old, "", SignalSupersede, SupersedeRequest{By: id, RunID: b.in.RunID}).Get(ctx, nil)
+	}
 }
 
 func (b *baseline) count() {
@@ -343,6 +617,12 @@ func (b *baseline) count() {
 			c.Remediated++
 		case ItemNotChecked:
 			c.NotChecked++
+		case ItemNotApplicable:
+			c.NotApplicable++
+		case ItemRolledBack:
+			c.RolledBack++
+		case ItemRefused:
+			c.Refused++
 		case ItemPendingApproval:
 			c.PendingApproval++
 			c.NonCompliant++

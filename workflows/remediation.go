@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -27,6 +28,9 @@ type RemediationInput struct {
 	// Requester is the verified requester of the rollout.
 	Requester *identity.Principal `json:"requester,omitempty"`
 	Digest    string              `json:"digest"`
+	// Undo: the change is a rollback (Finding.Change is the undo of a
+	// change an earlier run applied).
+	Undo bool `json:"undo,omitempty"`
 }
 
 // VoteRequest is the argument of the approve and reject updates.
@@ -71,6 +75,12 @@ const (
 	RemRemediated  = "remediated"
 	RemNotVerified = "not_verified"
 	RemFailed      = "failed"
+	// RemSuperseded: the finding's plan changed; SupersededBy is the
+	// request for the new plan.
+	RemSuperseded = "superseded"
+	// RemRolledBack: a rollback request was approved and restored the
+	// prior state.
+	RemRolledBack = "rolled_back"
 )
 
 // RemediationState answers the remediation query and is the result.
@@ -113,6 +123,10 @@ type RemediationState struct {
 	Verified bool `json:"verified,omitempty"`
 	// TrustLoadedAt is when the worker's keys in use were fetched.
 	TrustLoadedAt time.Time `json:"trust_loaded_at,omitzero"`
+	// SupersededBy is the request that replaced this one (RemSuperseded).
+	SupersededBy string `json:"superseded_by,omitempty"`
+	// Rollback is true for a rollback request.
+	Rollback bool `json:"rollback,omitempty"`
 }
 
 type remediation struct {
@@ -124,6 +138,9 @@ type remediation struct {
 	// whether this run verifies tokens at all (versionTrust).
 	trust    *identity.Snapshot
 	lastLoad time.Time
+	// safety is versionSafety: per-execution idempotency keys, supersede.
+	safety     bool
+	supersede  *SupersedeRequest
 }
 
 // Remediation shows a planned change, notifies approvers, waits for approve
@@ -152,6 +169,23 @@ func (r *remediation) setup(ctx workflow.Context) error {
 		r.st.Verified = true
 		r.st.Requester = r.in.Requester
 		r.st.ChangeDigest = PlannedChangeDigest(r.in)
+	}
+	r.safety = workflow.GetVersion(ctx, versionSafety, workflow.DefaultVersion, 1) == 1
+	if r.safety {
+		r.st.Rollback = r.in.Undo
+		sup := workflow.GetSignalChannel(ctx, SignalSupersede)
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			for {
+				var req SupersedeRequest
+				sup.Receive(ctx, &req)
+				// Only a request for another plan of the same finding can
+				// replace this one.
+				if r.supersede == nil && req.By != r.st.ID && len(req.By) == len(r.st.ID) &&
+					strings.HasPrefix(req.By, r.st.ID[:len(r.st.ID)-8]) {
+					r.supersede = &req
+				}
+			}
+		})
 	}
 	r.usePolicy(now)
 	if err := workflow.SetQueryHandler(ctx, QueryRemediation, func() (RemediationState, error) { return r.st, nil }); err != nil {
@@ -269,10 +303,13 @@ func (r *remediation) run(ctx workflow.Context) (RemediationState, error) {
 		}
 		decided, err := workflow.AwaitWithTimeout(ctx, r.st.Deadline.Sub(workflow.Now(ctx)), func() bool {
 			n, rejected := r.tally()
-			return rejected || n >= r.st.Quorum
+			return rejected || n >= r.st.Quorum || r.supersede != nil
 		})
 		if err != nil {
 			return r.st, err
+		}
+		if n, rejected := r.tally(); r.supersede != nil && !rejected && n < r.st.Quorum {
+			return r.superseded(ctx, notifyCtx)
 		}
 		if decided {
 			break
@@ -299,18 +336,47 @@ func (r *remediation) run(ctx workflow.Context) (RemediationState, error) {
 		}
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SAApprover.ValueSet(approvers), SAOutcome.ValueSet(RemApproved))
-	res, err := applyAndVerify(ctx, r.in.Guardrail, r.in.Finding, r.in.RunID, r.st.ID, approvers[0])
+	key := r.st.ID
+	if r.safety {
+		// The ID is the same in every run that finds this finding: the
+		// apply's idempotency key is this execution's, so a request asked
+		// again after drift applies again, and a retry never twice.
+		key = r.st.ID + "-" + shortRunID(workflow.GetInfo(ctx).WorkflowExecution.RunID)
+	}
+	res, err := applyAndVerify(ctx, r.in.Guardrail, r.in.Finding, r.in.RunID, key, approvers[0], r.in.Undo)
 	r.st.Calls = res.Calls
+	r.st.Undo = res.Undo
 	r.st.AppliedAt = workflow.Now(ctx)
 	switch {
 	case err != nil:
 		r.st.Status, r.st.Error = RemFailed, errorMessage(err)
+	case res.verified && r.in.Undo:
+		r.st.Status = RemRolledBack
 	case res.verified:
 		r.st.Status = RemRemediated
 	default:
 		r.st.Status, r.st.Error = RemNotVerified, res.evidence
 	}
 	return r.finish(ctx)
+}
+
+// superseded closes this request: the finding's plan changed and another
+// request asks for the new one. The approvers are told.
+func (r *remediation) superseded(ctx, notifyCtx workflow.Context) (RemediationState, error) {
+	r.st.Status, r.st.SupersededBy = RemSuperseded, r.supersede.By
+	if err := workflow.ExecuteActivity(notifyCtx, ActivityNotifyApprovers, NotifyInput{
+		RemediationID: r.st.ID, Policy: r.policy, Finding: r.in.Finding, Deadline: r.st.Deadline, SupersededBy: r.supersede.By,
+	}).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("notify approvers of supersede failed", "error", err)
+	}
+	return r.finish(ctx)
+}
+
+func shortRunID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
 }
 
 func (r *remediation) finish(ctx workflow.Context) (RemediationState, error) {

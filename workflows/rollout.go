@@ -48,6 +48,40 @@ type RolloutInput struct {
 	ContinueAsNewEvery int `json:"continue_as_new_every,omitempty"`
 	// State carries progress across continue-as-new; nil on the first run.
 	State *RolloutState `json:"state,omitempty"`
+	// Rollback, when set, makes this run roll back what an earlier run
+	// applied instead of checking: plan shows the reverse changes, apply
+	// applies them per each guardrail's remediation mode (approvals too).
+	Rollback *RollbackSpec `json:"rollback,omitempty"`
+}
+
+// RollbackSpec says what to roll back.
+type RollbackSpec struct {
+	// Of is the run whose applied changes are reversed.
+	Of string `json:"of"`
+	// Accounts and Guardrails narrow it (empty: all).
+	Accounts   []string `json:"accounts,omitempty"`
+	Guardrails []string `json:"guardrails,omitempty"`
+}
+
+// NonceTargets are the strings a requester token of a rollback is bound to
+// (with identity.StartNonce), so a token made for one rollback starts no
+// other.
+func (s *RollbackSpec) NonceTargets() []string {
+	if s == nil {
+		return nil
+	}
+	out := []string{"rollback-of:" + s.Of}
+	for _, a := range s.Accounts {
+		out = append(out, "rollback-account:"+a)
+	}
+	for _, g := range s.Guardrails {
+		out = append(out, "rollback-guardrail:"+g)
+	}
+	return out
+}
+
+func (r *rollout) nonceTargets() []string {
+	return append(append([]string(nil), r.in.Targets...), r.in.Rollback.NonceTargets()...)
 }
 
 // RolloutState is everything a rollout knows about its progress.
@@ -95,6 +129,19 @@ type WaveState struct {
 	// Org marks the organization wave: its one "account" is the management
 	// account and its guardrails are the organization-wide ones.
 	Org bool `json:"org,omitempty"`
+	// Held are the approval requests of the wave's accounts still to be
+	// decided (hold_until_approved); HeldFailed the accounts already
+	// counted failed for a held request.
+	Held       []HeldRemediation `json:"held,omitempty"`
+	HeldFailed []string          `json:"held_failed,omitempty"`
+	// Holding is true while the wave waits for its approvals.
+	Holding bool `json:"holding,omitempty"`
+}
+
+// HeldRemediation is one approval request a wave waits for.
+type HeldRemediation struct {
+	ID        string `json:"id"`
+	AccountID string `json:"account_id"`
 }
 
 // SkippedAccount is an account the rollout did not baseline, and why.
@@ -116,6 +163,9 @@ type AccountResult struct {
 	Exempted        int    `json:"exempted"`
 	Planned         int    `json:"planned"`
 	NotChecked      int    `json:"not_checked,omitempty"`
+	NotApplicable   int    `json:"not_applicable,omitempty"`
+	RolledBack      int    `json:"rolled_back,omitempty"`
+	Refused         int    `json:"refused,omitempty"`
 }
 
 // RolloutResult is returned when the rollout ends.
@@ -151,6 +201,9 @@ type WaveProgress struct {
 	Running   int    `json:"running"`
 	Succeeded int    `json:"succeeded"`
 	Failed    int    `json:"failed"`
+	// Held counts approval requests the wave still waits for
+	// (hold_until_approved).
+	Held int `json:"held,omitempty"`
 }
 
 type rollout struct {
@@ -159,6 +212,8 @@ type rollout struct {
 	started int // children started in this run (continue-as-new trigger)
 	done    bool
 	paused  bool
+	// safety is versionSafety (see api.go).
+	safety bool
 }
 
 // OrgRollout walks the organization: discover, plan waves, run one
@@ -171,6 +226,10 @@ func OrgRollout(ctx workflow.Context, in RolloutInput) (RolloutResult, error) {
 	}
 	if err := r.setup(ctx); err != nil {
 		return RolloutResult{}, err
+	}
+	r.safety = workflow.GetVersion(ctx, versionSafety, workflow.DefaultVersion, 1) == 1
+	if in.Rollback != nil && !r.safety {
+		return RolloutResult{}, temporal.NewNonRetryableApplicationError("rollback needs a newer worker", "InvalidInput", nil)
 	}
 	return r.run(ctx)
 }
@@ -247,6 +306,9 @@ func (r *rollout) run(ctx workflow.Context) (RolloutResult, error) {
 			return RolloutResult{}, fmt.Errorf("discover accounts: %w", err)
 		}
 		waves, skipped := Plan(&r.in.Set, org.ManagementAccountID, org.Accounts, r.in.Targets)
+		if r.in.Rollback != nil && len(r.in.Rollback.Accounts) > 0 {
+			waves = onlyAccounts(waves, org.ManagementAccountID, r.in.Rollback.Accounts)
+		}
 		r.st = &RolloutState{ManagementAccountID: org.ManagementAccountID, Waves: waves, Skipped: skipped, OUs: map[string][]string{}}
 		now := workflow.Now(ctx)
 		for _, e := range r.in.Set.ExpiredExemptions {
@@ -280,8 +342,11 @@ func (r *rollout) run(ctx workflow.Context) (RolloutResult, error) {
 	running := 0
 	for ; r.st.Wave < len(r.st.Waves); r.st.Wave++ {
 		w := &r.st.Waves[r.st.Wave]
-		// Pause between waves, but not again when resuming a wave after continue-as-new.
-		if r.st.Wave > 0 && w.Next == 0 && r.in.Set.Rollout != nil && r.in.Set.Rollout.PauseBetweenWaves > 0 {
+		// Pause between waves, but not again when resuming a wave after
+		// continue-as-new: a wave that started has fewer accounts left than
+		// its total (continue-as-new trims started accounts and resets Next).
+		begun := w.Next > 0 || (r.safety && len(w.Accounts) < w.Total)
+		if r.st.Wave > 0 && !begun && r.in.Set.Rollout != nil && r.in.Set.Rollout.PauseBetweenWaves > 0 {
 			if err := workflow.Sleep(ctx, r.in.Set.Rollout.PauseBetweenWaves); err != nil {
 				return r.result(), err
 			}
@@ -328,6 +393,9 @@ func (r *rollout) run(ctx workflow.Context) (RolloutResult, error) {
 		if err := workflow.Await(ctx, func() bool { return running == 0 }); err != nil {
 			return r.result(), err
 		}
+		if err := r.hold(ctx, w); err != nil {
+			return r.result(), err
+		}
 		if w.budgetExceeded() {
 			r.st.StoppedReason = fmt.Sprintf("wave %q: %d of %d accounts failed, over its failure budget (%s); later waves were not started",
 				w.Name, w.Failed, w.Total, budgetString(*w))
@@ -346,6 +414,107 @@ func (r *rollout) run(ctx workflow.Context) (RolloutResult, error) {
 		return res, temporal.NewNonRetryableApplicationError(r.st.StoppedReason, "FailureBudgetExceeded", nil, res)
 	}
 	return res, nil
+}
+
+// holds reports hold_until_approved for this run.
+func (r *rollout) holds() bool {
+	return r.safety && r.in.Mode == ModeApply && r.in.Set.Rollout != nil && r.in.Set.Rollout.HoldUntilApproved
+}
+
+// hold waits, at the end of a wave, until every approval request its
+// accounts opened or attached to is decided; a request that ends failed or
+// not_verified fails its account, against the wave's failure budget. The
+// outcomes are polled through an activity (workflows do no I/O), every
+// 30 s at first and then less often, up to every 10 minutes.
+func (r *rollout) hold(ctx workflow.Context, w *WaveState) error {
+	if !r.holds() || len(w.Held) == 0 {
+		return nil
+	}
+	w.Holding = true
+	defer func() { w.Holding = false }()
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumInterval: 2 * time.Minute},
+	})
+	interval := 30 * time.Second
+	for len(w.Held) > 0 {
+		ids := make([]string, 0, len(w.Held))
+		for _, h := range w.Held {
+			ids = append(ids, h.ID)
+		}
+		var out RemediationOutcomesOutput
+		if err := workflow.ExecuteActivity(actx, ActivityRemediationOutcomes, RemediationOutcomesInput{IDs: ids}).Get(ctx, &out); err != nil {
+			return err
+		}
+		var still []HeldRemediation
+		for _, h := range w.Held {
+			switch st := out.Status[h.ID]; st {
+			case RemPending, RemApproved:
+				still = append(still, h)
+			case RemFailed, RemNotVerified:
+				r.failHeld(w, h, st)
+			}
+		}
+		w.Held = still
+		if len(w.Held) == 0 {
+			break
+		}
+		if err := workflow.Sleep(ctx, interval); err != nil {
+			return err
+		}
+		interval = min(interval*2, 10*time.Minute)
+	}
+	return nil
+}
+
+func (r *rollout) failHeld(w *WaveState, h HeldRemediation, status string) {
+	for _, a := range w.HeldFailed {
+		if a == h.AccountID {
+			return
+		}
+	}
+	w.HeldFailed = append(w.HeldFailed, h.AccountID)
+	ar := AccountResult{AccountID: h.AccountID, Error: fmt.Sprintf("approved remediation %s ended %s", h.ID, status)}
+	for i := range w.Failures {
+		if w.Failures[i].AccountID == h.AccountID {
+			// Counted failed already (its baseline failed).
+			w.Failures[i].Error += "; " + ar.Error
+			return
+		}
+	}
+	w.Succeeded--
+	w.Failed++
+	if len(w.Failures) < maxListedFailures {
+		w.Failures = append(w.Failures, ar)
+	}
+}
+
+// onlyAccounts keeps the given accounts in the waves (a rollback narrowed
+// with --account); the organization wave stays when the management
+// account or "organization" is named.
+func onlyAccounts(waves []WaveState, mgmt string, ids []string) []WaveState {
+	keep := map[string]bool{}
+	for _, id := range ids {
+		keep[id] = true
+	}
+	var out []WaveState
+	for _, w := range waves {
+		if w.Org && !keep[mgmt] && !keep["organization"] {
+			continue
+		}
+		var accts []Account
+		for _, a := range w.Accounts {
+			if w.Org || keep[a.ID] {
+				accts = append(accts, a)
+			}
+		}
+		if len(accts) == 0 {
+			continue
+		}
+		w.Accounts, w.Total = accts, len(accts)
+		out = append(out, w)
+	}
+	return out
 }
 
 func (r *rollout) canEvery() int {
@@ -380,7 +549,13 @@ func (r *rollout) startBaseline(ctx workflow.Context, a Account, org bool) workf
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		RetryPolicy:           &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
+	var rb *RollbackSpec
+	if r.in.Rollback != nil {
+		rb = r.in.Rollback
+	}
 	return workflow.ExecuteChildWorkflow(cctx, AccountBaseline, BaselineInput{
+		Rollback:    rb,
+		Org:         org,
 		RunID:       r.in.RunID,
 		Account:     a,
 		Guardrails:  gs,
@@ -408,6 +583,11 @@ func (r *rollout) record(wave int, a Account, res BaselineResult, err error) {
 	ar.AccountID = a.ID
 	ar.OK = err == nil
 	w.Counts.add(ar)
+	if r.holds() {
+		for _, id := range res.Pending {
+			w.Held = append(w.Held, HeldRemediation{ID: id, AccountID: a.ID})
+		}
+	}
 	if err == nil {
 		w.Succeeded++
 		return
@@ -427,6 +607,9 @@ func (c *AccountResult) add(o AccountResult) {
 	c.Exempted += o.Exempted
 	c.Planned += o.Planned
 	c.NotChecked += o.NotChecked
+	c.NotApplicable += o.NotApplicable
+	c.RolledBack += o.RolledBack
+	c.Refused += o.Refused
 }
 
 // errorMessage unwraps Temporal's child/activity wrappers to the cause a
@@ -468,7 +651,10 @@ func (r *rollout) progress() Progress {
 		p.State = "running"
 	}
 	for _, w := range r.st.Waves {
-		wp := WaveProgress{Name: w.Name, Total: w.Total, Running: w.Running, Succeeded: w.Succeeded, Failed: w.Failed}
+		wp := WaveProgress{Name: w.Name, Total: w.Total, Running: w.Running, Succeeded: w.Succeeded, Failed: w.Failed, Held: len(w.Held)}
+		if w.Holding && p.State == "running" {
+			p.State = "holding"
+		}
 		wp.Pending = wp.Total - wp.Succeeded - wp.Failed - wp.Running
 		p.Waves = append(p.Waves, wp)
 		p.Failed = append(p.Failed, w.Failures...)

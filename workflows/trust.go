@@ -87,7 +87,7 @@ func (r *rollout) verifyRequester(ctx workflow.Context) error {
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError("requester refused: "+err.Error(), ErrTypeRequesterUnverified, nil)
 	}
-	if want := identity.StartNonce(r.in.RunID, mode, r.in.Set.Digest, r.in.Targets...); v.Nonce != want {
+	if want := identity.StartNonce(r.in.RunID, mode, r.in.Set.Digest, r.nonceTargets()...); v.Nonce != want {
 		return temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("requester refused: the token of %s was not made for this start (run %s, mode %s, pack %s, targets %v): its nonce does not match [%s]",
 				v.Principal.Name, r.in.RunID, mode, guardrails.ShortDigest(r.in.Set.Digest), r.in.Targets, identity.ReasonWrongNonce),

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -31,6 +33,16 @@ func PlannedChangeDigest(in RemediationInput) string {
 		}
 	}
 	return identity.ChangeDigest(in.ID, in.Account.ID, in.Finding.Region, in.Guardrail.ID, in.Finding.Resource, in.Digest, string(change))
+}
+
+// changeHash is the sha256 of a planned change's canonical JSON: with the
+// finding it identifies one approval request across runs.
+func changeHash(c *Change) string {
+	// encoding/json is deterministic for the same value (see above).
+	//workflowcheck:ignore
+	b, _ := json.Marshal(c)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
 }
 
 // startTrust loads the worker's trust snapshot and serves refresh signals.

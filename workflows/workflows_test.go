@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,7 +33,28 @@ func loadTrustStub(context.Context, LoadTrustInput) (identity.Snapshot, error) {
 	return identity.Snapshot{}, nil
 }
 
+func preflightStub(_ context.Context, in PreflightInput) (PreflightOutput, error) {
+	return PreflightOutput{RoleARN: "arn:aws:iam::" + in.AccountID + ":role/OrgguardExecutionRole", Enabled: in.Regions}, nil
+}
+func releaseStub(context.Context, ReleaseRunInput) error { return nil }
+func pendingStub(context.Context, PendingForFindingInput) (PendingForFindingOutput, error) {
+	return PendingForFindingOutput{}, nil
+}
+func outcomesStub(context.Context, RemediationOutcomesInput) (RemediationOutcomesOutput, error) {
+	return RemediationOutcomesOutput{}, nil
+}
+func loadAppliedStub(context.Context, LoadAppliedInput) (LoadAppliedOutput, error) {
+	return LoadAppliedOutput{}, nil
+}
+func planUndoStub(context.Context, PlanUndoInput) (PlanUndoOutput, error) { return PlanUndoOutput{}, nil }
+
 func registerStubs(env *testsuite.TestWorkflowEnvironment) {
+	env.RegisterActivityWithOptions(preflightStub, activity.RegisterOptions{Name: ActivityPreflightAccount})
+	env.RegisterActivityWithOptions(releaseStub, activity.RegisterOptions{Name: ActivityReleaseRun})
+	env.RegisterActivityWithOptions(pendingStub, activity.RegisterOptions{Name: ActivityPendingForFinding})
+	env.RegisterActivityWithOptions(outcomesStub, activity.RegisterOptions{Name: ActivityRemediationOutcomes})
+	env.RegisterActivityWithOptions(loadAppliedStub, activity.RegisterOptions{Name: ActivityLoadAppliedChanges})
+	env.RegisterActivityWithOptions(planUndoStub, activity.RegisterOptions{Name: ActivityPlanUndo})
 	env.RegisterActivityWithOptions(discoverStub, activity.RegisterOptions{Name: ActivityDiscoverAccounts})
 	env.RegisterActivityWithOptions(checkStub, activity.RegisterOptions{Name: ActivityCheckGuardrail})
 	env.RegisterActivityWithOptions(applyStub, activity.RegisterOptions{Name: ActivityApplyRemediation})
@@ -139,7 +161,7 @@ func (s *RemediationSuite) TestValidatorAndApproval() {
 	s.NoError(carol)
 	s.Equal(RemRemediated, st.Status)
 	s.Equal("alice", applied.SourceIdentity, "the first approver is the session's SourceIdentity")
-	s.Equal("rem-1", applied.IdempotencyKey)
+	s.True(strings.HasPrefix(applied.IdempotencyKey, "rem-1-"), "the key is this execution's: %s", applied.IdempotencyKey)
 	s.Require().Len(st.Votes, 2)
 	s.Equal("ok", st.Votes[0].Reason)
 	s.Equal("alice", st.Votes[0].Approver)
