@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/orgguard/orgguard/guardrails"
@@ -31,6 +32,9 @@ type Activities struct {
 	Identity string
 	// Trust holds the worker's trust config and issuer keys (nil: none).
 	Trust *identity.Provider
+	// Temporal reads other workflows' state for rollback and holds (nil:
+	// those activities fail non-retryably).
+	Temporal client.Client
 	kinds map[string]Kind
 }
 

@@ -166,6 +166,7 @@ func run(parent context.Context, f flags) error {
 	acts := activities.New(factory)
 	acts.Identity = f.temporal.Identity
 	acts.Trust = trust
+	acts.Temporal = c
 	w := workerapp.New(c, acts, workerapp.Options{MaxConcurrentActivities: f.maxActivities})
 	logger.Info("worker starting", zap.String("address", f.temporal.Address), zap.String("namespace", f.temporal.Namespace),
 		zap.String("task_queue", workflows.TaskQueue), zap.String("role_name", f.roleName), zap.String("version", version.String()))

@@ -25,12 +25,14 @@ func Register(r worker.Registry, acts *activities.Activities) {
 		r.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})
 	}
 	for name, fn := range map[string]any{
-		workflows.ActivityDiscoverAccounts: acts.DiscoverAccounts,
-		workflows.ActivityCheckGuardrail:   acts.CheckGuardrail,
-		workflows.ActivityApplyRemediation: acts.ApplyRemediation,
-		workflows.ActivityNotifyApprovers:  acts.NotifyApprovers,
-		workflows.ActivityPing:             acts.Ping,
-		workflows.ActivityLoadTrust:        acts.LoadTrust,
+		workflows.ActivityDiscoverAccounts:    acts.DiscoverAccounts,
+		workflows.ActivityCheckGuardrail:      acts.CheckGuardrail,
+		workflows.ActivityApplyRemediation:    acts.ApplyRemediation,
+		workflows.ActivityNotifyApprovers:     acts.NotifyApprovers,
+		workflows.ActivityPing:                acts.Ping,
+		workflows.ActivityLoadTrust:           acts.LoadTrust,
+		workflows.ActivityPendingForFinding:   acts.PendingForFinding,
+		workflows.ActivityRemediationOutcomes: acts.RemediationOutcomes,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

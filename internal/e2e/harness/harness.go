@@ -107,6 +107,7 @@ func (e *Env) StartWorker() {
 	acts := activities.New(f)
 	acts.Identity = "e2e-worker"
 	acts.Trust = e.Trust
+	acts.Temporal = e.Client
 	e.Worker = workerapp.New(e.Client, acts, workerapp.Options{})
 	require.NoError(e.T, e.Worker.Start())
 	w := e.Worker
