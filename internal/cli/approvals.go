@@ -224,7 +224,7 @@ type unreadError struct {
 }
 
 // maxUnreadIDs bounds the IDs printed per reason; the rest are counted.
-const maxUnreadIDs = 10
+const maxUnreadIDs = 5
 
 func (e *unreadError) Error() string {
 	var b strings.Builder
@@ -256,7 +256,10 @@ func (e *unreadError) Error() string {
 
 // queryFailure says in an operator's words why a remediation's state could
 // not be queried. A query is answered by a worker: the usual cause is that
-// none is running.
+// none is running. The server then answers "no poller seen" once no worker
+// has polled for 20 s (matching.queryPollerUnavailableWindow), and lets the
+// query time out before that, or on partitions that had a poller: one cause,
+// one message.
 func queryFailure(err error, taskQueue string) string {
 	queue := "its task queue"
 	if taskQueue != "" {
@@ -268,10 +271,9 @@ func queryFailure(err error, taskQueue string) string {
 		qf *serviceerror.QueryFailed
 	)
 	switch {
-	case errors.As(err, &fp) && strings.Contains(fp.Message, "no poller seen"):
-		return fmt.Sprintf("no worker is polling %s (is orgguard-worker running?)", queue)
-	case errors.As(err, &de) || errors.Is(err, context.DeadlineExceeded):
-		return fmt.Sprintf("no worker answered on %s in time (is orgguard-worker running, and not overloaded?)", queue)
+	case errors.As(err, &fp) && strings.Contains(fp.Message, "no poller seen"),
+		errors.As(err, &de) || errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("no worker is answering on %s (is orgguard-worker running?)", queue)
 	case errors.Is(err, context.Canceled):
 		return "interrupted"
 	case errors.As(err, &qf):

@@ -64,8 +64,12 @@ func (e encodedValue) Get(ptr any) error {
 }
 
 // What the server answers a query when no worker has polled the task queue
-// for a while (service/matching/matcher.go, errNoRecentPoller).
-var errNoPoller = serviceerror.NewFailedPrecondition("no poller seen for task queue recently, worker may be down")
+// for a while (service/matching/matcher.go, errNoRecentPoller), and before
+// that, or when the worker does not answer.
+var (
+	errNoPoller = serviceerror.NewFailedPrecondition("no poller seen for task queue recently, worker may be down")
+	errDeadline = serviceerror.NewDeadlineExceeded("context deadline exceeded")
+)
 
 func pending(id string) workflows.RemediationState {
 	return workflows.RemediationState{ID: id, Status: workflows.RemPending, AccountID: "100000000007", Region: "us-east-1",
@@ -90,20 +94,25 @@ func TestApprovalsListReportsFailedQueries(t *testing.T) {
 		name: "no worker: nothing could be read",
 		fake: &fakeTemporal{ids: []string{"rem-a", "rem-b", "rem-c"},
 			failure: map[string]error{"rem-a": errNoPoller, "rem-b": errNoPoller, "rem-c": errNoPoller}},
-		wantErr:  "3 pending remediations could not be queried: no worker is polling task queue orgguard (is orgguard-worker running?)\n  rem-a, rem-b, rem-c",
+		wantErr:  "3 pending remediations could not be queried: no worker is answering on task queue orgguard (is orgguard-worker running?)\n  rem-a, rem-b, rem-c",
 		nostdout: []string{"No remediation is waiting"},
+	}, {
+		name: "no worker: the server's two answers are one cause, IDs are capped",
+		fake: &fakeTemporal{ids: []string{"rem-1", "rem-2", "rem-3", "rem-4", "rem-5", "rem-6", "rem-7"}, failure: map[string]error{
+			"rem-1": errNoPoller, "rem-2": errDeadline, "rem-3": errNoPoller, "rem-4": errDeadline, "rem-5": context.DeadlineExceeded, "rem-6": errNoPoller, "rem-7": errDeadline}},
+		wantErr: "7 pending remediations could not be queried: no worker is answering on task queue orgguard (is orgguard-worker running?)\n  rem-1, rem-2, rem-3, rem-4, rem-5 and 2 more",
 	}, {
 		name: "no worker, JSON: no empty list that looks like an answer",
 		fake: &fakeTemporal{ids: []string{"rem-a"}, failure: map[string]error{"rem-a": errNoPoller}},
-		json: true, wantErr: "1 pending remediation could not be queried: no worker is polling",
+		json: true, wantErr: "1 pending remediation could not be queried: no worker is answering",
 		nostdout: []string{"null", "[]"},
 	}, {
 		name: "some read, some timed out",
 		fake: &fakeTemporal{ids: []string{"rem-a", "rem-b", "rem-c"},
 			states:  map[string]workflows.RemediationState{"rem-a": pending("rem-a"), "rem-c": pending("rem-c")},
-			failure: map[string]error{"rem-b": serviceerror.NewDeadlineExceeded("context deadline exceeded")}},
+			failure: map[string]error{"rem-b": errDeadline}},
 		stdout: []string{"rem-a", "rem-c", "control.default_sg_closed"},
-		stderr: []string{"1 of 3 pending remediations could not be queried: no worker answered on task queue orgguard in time", "\n  rem-b"},
+		stderr: []string{"1 of 3 pending remediations could not be queried: no worker is answering on task queue orgguard (is orgguard-worker running?)", "\n  rem-b"},
 	}, {
 		name: "two reasons, JSON",
 		fake: &fakeTemporal{ids: []string{"rem-a", "rem-b", "rem-c"},
@@ -112,7 +121,7 @@ func TestApprovalsListReportsFailedQueries(t *testing.T) {
 		json:   true,
 		stdout: []string{`"id": "rem-a"`},
 		stderr: []string{"2 of 3 pending remediations could not be queried:\n",
-			"  1: no worker is polling task queue orgguard (is orgguard-worker running?): rem-b\n",
+			"  1: no worker is answering on task queue orgguard (is orgguard-worker running?): rem-b\n",
 			"  1: the remediation failed the query: panic in query handler: rem-c"},
 	}, {
 		name: "decided or gone since the listing: not waiting, not an error",
@@ -175,5 +184,5 @@ func TestRemediationStateNamesTheMissingWorker(t *testing.T) {
 	t.Parallel()
 	f := &fakeTemporal{failure: map[string]error{"rem-a": errNoPoller}}
 	_, err := remediationState(context.Background(), f, "rem-a")
-	require.ErrorContains(t, err, "query remediation rem-a: no worker is polling its task queue (is orgguard-worker running?)")
+	require.ErrorContains(t, err, "query remediation rem-a: no worker is answering on its task queue (is orgguard-worker running?)")
 }
