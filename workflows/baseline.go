@@ -395,7 +395,7 @@ func (b *baseline) runStage(ctx workflow.Context, stage []int, nonCompliantGuard
 		for _, f := range out.Findings {
 			item := b.handle(ctx, g, f)
 			b.res.Items = append(b.res.Items, item)
-			if item.Status != ItemCompliant && item.Status != ItemExempted && item.Status != ItemRemediated {
+			if item.Status != ItemCompliant && item.Status != ItemExempted && item.Status != ItemRemediated && item.Status != ItemNotApplicable {
 				nonCompliantGuardrails[g.ID] = true
 				for _, c := range g.Controls {
 					controls[c] = true

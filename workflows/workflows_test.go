@@ -93,6 +93,8 @@ type RemediationSuite struct {
 	testsuite.WorkflowTestSuite
 	env *testsuite.TestWorkflowEnvironment
 	in  RemediationInput
+	// notified records every NotifyApprovers call.
+	notified []NotifyInput
 }
 
 func TestRemediation(t *testing.T) { suite.Run(t, new(RemediationSuite)) }
@@ -102,7 +104,11 @@ func (s *RemediationSuite) SetupTest() {
 	registerStubs(s.env)
 	registerRemediationParent(s.env)
 	mockTrust(s.env, trustSnapshot(s.T()))
-	s.env.OnActivity(ActivityNotifyApprovers, mock.Anything, mock.Anything).Return(nil)
+	s.notified = nil
+	s.env.OnActivity(ActivityNotifyApprovers, mock.Anything, mock.Anything).Return(func(_ context.Context, in NotifyInput) error {
+		s.notified = append(s.notified, in)
+		return nil
+	})
 	s.in = s.input()
 }
 
@@ -188,12 +194,20 @@ func (s *RemediationSuite) TestRejectAppliesNothing() {
 }
 
 func (s *RemediationSuite) TestTimeoutExpiresAndLateVoteRefused() {
-	var late error
-	s.vote(73*time.Hour, UpdateApprove, "alice", "late", &late)
+	// A vote that arrives at the deadline itself, in the same instant as
+	// the deadline timer: a vote any later cannot reach a closed workflow
+	// at all (the test clock stops when it closes).
+	late := &voteResult{err: new(error)}
+	sendVote(s.T(), s.env, s.in.ID, 72*time.Hour, UpdateApprove, func(now time.Time) VoteRequest {
+		return VoteRequest{Token: mintVoteToken(s.T(), now, "alice", s.in, UpdateApprove), RemediationID: s.in.ID,
+			ChangeDigest: PlannedChangeDigest(s.in), Approver: "alice", Reason: "late"}
+	}, late)
 	s.execute()
 	var st RemediationState
 	s.Require().NoError(s.env.GetWorkflowResult(&st))
 	s.Equal(RemExpired, st.Status)
+	s.True(late.sent, "the late vote must be sent")
+	s.False(late.accepted, "a vote at the deadline is never accepted")
 	s.Empty(st.Votes)
 	s.env.AssertNotCalled(s.T(), ActivityApplyRemediation, mock.Anything, mock.Anything)
 }
