@@ -83,22 +83,31 @@ func (a *app) rollout(ctx context.Context, cmd *cobra.Command, mode workflows.Mo
 		return err
 	}
 	defer c.Close()
+	in := workflows.RolloutInput{
+		Set: *set, Mode: mode, Targets: f.targets,
+		Reason: f.reason, Concurrency: f.concurrency, PackSignature: readPackSignature(dir),
+	}
+	return a.startRollout(ctx, cmd, c, in, "pack "+dir, f)
+}
+
+// startRollout binds the requester's token to the start, starts the
+// rollout and follows it (or returns at once with --detach).
+func (a *app) startRollout(ctx context.Context, cmd *cobra.Command, c client.Client, in workflows.RolloutInput, what string, f rolloutFlags) error {
+	set, mode := &in.Set, in.Mode
 	who, _ := a.who()
 	runID := f.runID
 	if runID == "" {
 		runID = newRunID(time.Now())
 	}
-	in := workflows.RolloutInput{
-		RunID: runID, Set: *set, Mode: mode, Targets: f.targets, RequestedBy: who,
-		Reason: f.reason, Concurrency: f.concurrency, PackSignature: readPackSignature(dir),
-	}
+	in.RunID, in.RequestedBy = runID, who
 	// The requester proves who they are with a token bound to this very
-	// start. check and plan may go without one where the worker's trust
-	// config allows; apply never does.
+	// start (a rollback also to what it rolls back). check and plan may go
+	// without one where the worker's trust config allows; apply never does.
 	s, serr := a.session()
 	switch {
 	case serr == nil:
-		tok, err := a.boundToken(ctx, s, identity.StartNonce(runID, string(mode), set.Digest, f.targets...), cmd.ErrOrStderr())
+		targets := append(append([]string(nil), in.Targets...), in.Rollback.NonceTargets()...)
+		tok, err := a.boundToken(ctx, s, identity.StartNonce(runID, string(mode), set.Digest, targets...), cmd.ErrOrStderr())
 		if err != nil {
 			return err
 		}
@@ -106,7 +115,7 @@ func (a *app) rollout(ctx context.Context, cmd *cobra.Command, mode workflows.Mo
 	case mode == workflows.ModeApply:
 		return serr
 	}
-	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       workflows.RolloutID(runID),
 		TaskQueue:                workflows.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
@@ -119,7 +128,11 @@ func (a *app) rollout(ctx context.Context, cmd *cobra.Command, mode workflows.Mo
 		return failf(exitFindings, "start rollout: %v", err)
 	}
 	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "%s run %s started by %s (pack %s, digest %s)\n", mode, runID, who, dir, guardrails.ShortDigest(set.Digest))
+	label := string(mode)
+	if in.Rollback != nil {
+		label = "rollback (" + label + ") of " + in.Rollback.Of + ":"
+	}
+	fmt.Fprintf(out, "%s run %s started by %s (%s, digest %s)\n", label, runID, who, what, guardrails.ShortDigest(set.Digest))
 	if f.detach {
 		fmt.Fprintf(out, "Follow it with: orgguard status %s --watch\n", runID)
 		return nil
@@ -133,7 +146,7 @@ func (a *app) rollout(ctx context.Context, cmd *cobra.Command, mode workflows.Mo
 		enc.SetIndent("", "  ")
 		return enc.Encode(res)
 	}
-	if mode != workflows.ModeApply || res.Progress.Totals.PendingApproval > 0 || res.Progress.Totals.NonCompliant > 0 {
+	if mode != workflows.ModeApply || in.Rollback != nil || res.Progress.Totals.PendingApproval > 0 || res.Progress.Totals.NonCompliant > 0 {
 		if perr := printItems(ctx, c, runID, mode, out); perr != nil {
 			return perr
 		}
@@ -142,7 +155,8 @@ func (a *app) rollout(ctx context.Context, cmd *cobra.Command, mode workflows.Mo
 	if err != nil {
 		return &exitError{code: exitFindings, err: err}
 	}
-	if len(res.Progress.Failed) > 0 || (mode != workflows.ModeApply && res.Progress.Totals.NonCompliant > 0) {
+	if len(res.Progress.Failed) > 0 || (mode != workflows.ModeApply && in.Rollback == nil && res.Progress.Totals.NonCompliant > 0) ||
+		res.Progress.Totals.Refused > 0 {
 		return silentExit(exitFindings)
 	}
 	return nil
@@ -212,8 +226,12 @@ func renderProgress(p workflows.Progress) string {
 		if w.Total > 0 {
 			filled = done * width / w.Total
 		}
-		fmt.Fprintf(&b, "  wave %-12s [%s%s] %d/%d  ok %d  failed %d  running %d\n", w.Name,
+		fmt.Fprintf(&b, "  wave %-12s [%s%s] %d/%d  ok %d  failed %d  running %d", w.Name,
 			strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, w.Total, w.Succeeded, w.Failed, w.Running)
+		if w.Held > 0 {
+			fmt.Fprintf(&b, "  holding for %d approval(s)", w.Held)
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }
@@ -226,6 +244,12 @@ func printSummary(out io.Writer, p workflows.Progress) {
 	}
 	fmt.Fprintf(out, "  findings: %d compliant, %d non-compliant, %d exempted; %d planned, %d remediated, %d awaiting approval\n",
 		t.Compliant, t.NonCompliant, t.Exempted, t.Planned, t.Remediated, t.PendingApproval)
+	if t.RolledBack+t.Refused > 0 {
+		fmt.Fprintf(out, "  rollback: %d rolled back, %d refused (changed since orgguard left them)\n", t.RolledBack, t.Refused)
+	}
+	if t.NotApplicable > 0 {
+		fmt.Fprintf(out, "  %d check(s) not applicable (regions not enabled in the account, or nothing to check)\n", t.NotApplicable)
+	}
 	if t.NotChecked > 0 {
 		fmt.Fprintf(out, "  %d guardrail check(s) not run: this worker does not implement their kind yet\n", t.NotChecked)
 	}
@@ -267,7 +291,10 @@ func printItems(ctx context.Context, c client.Client, runID string, mode workflo
 			fmt.Fprintf(out, "\n== account %s, %s\n", br.AccountID, region)
 			for _, it := range byRegion[region] {
 				fmt.Fprintf(out, "  [%s] %s  %s\n    %s\n", it.Status, it.Finding.GuardrailID, it.Finding.Resource, it.Finding.Evidence)
-				if it.Finding.Change != nil && (mode == workflows.ModePlan || it.Status == workflows.ItemPendingApproval) {
+				if it.Attached {
+					fmt.Fprintf(out, "    already pending from an earlier run: this run attached to it\n")
+				}
+				if it.Finding.Change != nil && (mode == workflows.ModePlan || it.Status == workflows.ItemPendingApproval || it.Status == workflows.ItemRefused) {
 					fmt.Fprintf(out, "    change: %s\n", it.Finding.Change.Summary)
 					for _, line := range strings.Split(strings.TrimRight(it.Finding.Change.Diff, "\n"), "\n") {
 						fmt.Fprintf(out, "      %s\n", line)
