@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -32,6 +33,18 @@ type env struct{ *harness.Env }
 
 func newEnv(t testing.TB, seed *awssim.Seed) *env {
 	return &env{harness.New(t, seed, harness.Options{PageSize: 5})}
+}
+
+// eventuallyCLI runs the CLI with args until it exits 0 and check passes on
+// its output. The condition runs off the test goroutine, so it reports
+// through c; a timeout fails t with the last run's failures and output.
+func (e *env) eventuallyCLI(t *testing.T, wait time.Duration, check func(c *assert.CollectT, out string), args ...string) {
+	t.Helper()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		code, out := e.CLI(args...)
+		require.Equal(c, 0, code, out)
+		check(c, out)
+	}, wait, 200*time.Millisecond, "orgguard %s", strings.Join(args, " "))
 }
 
 func TestPlanThenApprovalGatedApply(t *testing.T) {
@@ -113,10 +126,8 @@ func TestPlanThenApprovalGatedApply(t *testing.T) {
 	require.Equal(t, 1, code, out)
 
 	// The audit trail finds it by approver and control, and tells its story.
-	require.Eventually(t, func() bool {
-		code, out = e.CLI("audit", "--approver", "alice", "--control", "CIS 5.4", "--format", "json")
-		return code == 0 && strings.Contains(out, rem.ID)
-	}, 30*time.Second, 200*time.Millisecond, out)
+	e.eventuallyCLI(t, 30*time.Second, func(c *assert.CollectT, out string) { assert.Contains(c, out, rem.ID) },
+		"audit", "--approver", "alice", "--control", "CIS 5.4", "--format", "json")
 	code, out = e.CLI("audit", "history", rem.ID)
 	require.Equal(t, 0, code, out)
 	for _, want := range []string{"detected", "planned", "approved  by alice", "reason: reviewed the diff", "verified: issuer " + e.Issuer.URL() + ", subject dev|alice",
@@ -156,6 +167,29 @@ func TestPlanThenApprovalGatedApply(t *testing.T) {
 	}
 }
 
+// With the worker down, `approvals list` cannot read the pending
+// remediations: it says how many and why, and exits 1, instead of "No
+// remediation is waiting". With a worker back it lists them again.
+func TestApprovalsListWithoutWorker(t *testing.T) {
+	seed, err := awssim.DemoSeed()
+	require.NoError(t, err)
+	e := newEnv(t, seed)
+	e.Login("bob")
+	code, out := e.CLI("apply", pack, "--as", "bob", "--reason", "e2e")
+	require.Equal(t, 0, code, out)
+	pending := e.waitPending(t, 1)
+
+	e.Worker.Stop()
+	code, out = e.CLI("approvals", "list")
+	require.Equal(t, 1, code, out)
+	require.NotContains(t, out, "No remediation is waiting")
+	require.Regexp(t, `orgguard: \d+ pending remediations? could not be queried: no worker is answering on task queue orgguard \(is orgguard-worker running\?\)`, out)
+	require.Contains(t, out, pending[0].ID)
+
+	e.StartWorker()
+	e.eventuallyCLI(t, time.Minute, func(c *assert.CollectT, out string) { assert.Contains(c, out, pending[0].ID) }, "approvals", "list")
+}
+
 func (e *env) recordHistory(id, path string) {
 	hist := &historypb.History{}
 	iter := e.Client.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -186,18 +220,19 @@ func TestWorkerRestartMidRollout(t *testing.T) {
 
 	code, out := e.CLI("apply", pack, "--var", "mode=auto", "--as", "ccoe-operator", "--detach", "--run-id", "restart")
 	require.Equal(t, 0, code, out)
-	progress := func() workflows.Progress {
+	progress := func(t require.TestingT) workflows.Progress {
 		v, err := e.Client.QueryWorkflow(context.Background(), workflows.RolloutID("restart"), "", workflows.QueryProgress)
 		require.NoError(t, err)
 		var p workflows.Progress
 		require.NoError(t, v.Get(&p))
 		return p
 	}
-	require.Eventually(t, func() bool {
-		p := progress()
-		return len(p.Waves) > 0 && p.Waves[0].Succeeded >= 30
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		p := progress(c)
+		require.NotEmpty(c, p.Waves)
+		assert.GreaterOrEqual(c, p.Waves[0].Succeeded, 30)
 	}, 3*time.Minute, 100*time.Millisecond)
-	before := progress()
+	before := progress(t)
 	e.Worker.Stop()
 	require.Less(t, before.Waves[0].Succeeded+before.Waves[0].Failed, before.Waves[0].Total, "the rollout was interrupted, not finished")
 
@@ -259,23 +294,17 @@ func TestScheduleAndCancel(t *testing.T) {
 	code, out = e.CLI("schedule", "create", pack, "--every", "1m", "--mode", "check", "--name", "drift", "--as", "ccoe-operator")
 	require.Equal(t, 0, code, out)
 	// The schedule list comes from visibility, which may lag a create.
-	require.Eventually(t, func() bool {
-		code, out = e.CLI("schedule", "list")
-		return code == 0 && strings.Contains(out, "orgguard-drift-drift")
-	}, 30*time.Second, 200*time.Millisecond, out)
+	e.eventuallyCLI(t, 30*time.Second, func(c *assert.CollectT, out string) { assert.Contains(c, out, "orgguard-drift-drift") },
+		"schedule", "list")
 	// Trigger it now rather than waiting a minute.
 	require.NoError(t, e.Client.ScheduleClient().GetHandle(context.Background(), "orgguard-drift-drift").Trigger(context.Background(), client.ScheduleTriggerOptions{}))
-	require.Eventually(t, func() bool {
-		code, out = e.CLI("audit", "--kind", "rollout", "--outcome", "completed", "--format", "json")
-		return code == 0 && strings.Contains(out, "orgguard-sched-drift")
-	}, time.Minute, 200*time.Millisecond, out)
+	e.eventuallyCLI(t, time.Minute, func(c *assert.CollectT, out string) { assert.Contains(c, out, "orgguard-sched-drift") },
+		"audit", "--kind", "rollout", "--outcome", "completed", "--format", "json")
 	code, out = e.CLI("schedule", "delete", "drift")
 	require.Equal(t, 0, code, out)
 	// The schedule list comes from visibility, which may lag a delete.
-	require.Eventually(t, func() bool {
-		code, out = e.CLI("schedule", "list")
-		return code == 0 && !strings.Contains(out, "orgguard-drift-drift")
-	}, 30*time.Second, 200*time.Millisecond, out)
+	e.eventuallyCLI(t, 30*time.Second, func(c *assert.CollectT, out string) { assert.NotContains(c, out, "orgguard-drift-drift") },
+		"schedule", "list")
 
 	// Slow every EC2 call down so the rollout is still running when we act.
 	e.Sim.SetFaults(awssim.Fault{Service: "ec2", Latency: 300 * time.Millisecond})
@@ -283,10 +312,8 @@ func TestScheduleAndCancel(t *testing.T) {
 	require.Equal(t, 0, code, out)
 	code, out = e.CLI("pause", "tocancel")
 	require.Equal(t, 0, code, out)
-	require.Eventually(t, func() bool {
-		code, out = e.CLI("status", "tocancel", "--json")
-		return code == 0 && strings.Contains(out, `"state": "paused"`)
-	}, time.Minute, 100*time.Millisecond, out)
+	e.eventuallyCLI(t, time.Minute, func(c *assert.CollectT, out string) { assert.Contains(c, out, `"state": "paused"`) },
+		"status", "tocancel", "--json")
 	code, out = e.CLI("cancel", "tocancel")
 	require.Equal(t, 0, code, out)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -11,6 +11,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -45,11 +46,24 @@ func alice() devidp.User {
 	panic("no alice")
 }
 
-func (e *env) pending(t *testing.T) []workflows.RemediationState {
+func (e *env) pending(t require.TestingT) []workflows.RemediationState {
 	code, out := e.CLI("approvals", "list", "--json")
 	require.Equal(t, 0, code, out)
 	var pending []workflows.RemediationState
 	require.NoError(t, json.Unmarshal([]byte(out), &pending))
+	return pending
+}
+
+// waitPending waits until `approvals list` shows at least n remediations,
+// as visibility may lag their start, and returns them.
+func (e *env) waitPending(t *testing.T, n int) []workflows.RemediationState {
+	t.Helper()
+	var pending []workflows.RemediationState
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		p := e.pending(c)
+		require.GreaterOrEqual(c, len(p), n)
+		pending = p
+	}, 30*time.Second, 200*time.Millisecond)
 	return pending
 }
 
@@ -73,8 +87,7 @@ func TestTrustRawApprovalsAreRefused(t *testing.T) {
 	code, out = e.CLI("apply", pack, "--reason", "trust e2e")
 	require.Equal(t, 0, code, out)
 	// Visibility may lag the remediations' start.
-	var pending []workflows.RemediationState
-	require.Eventually(t, func() bool { pending = e.pending(t); return len(pending) >= 2 }, 30*time.Second, 200*time.Millisecond)
+	pending := e.waitPending(t, 2)
 	rem, other := pending[0], pending[1]
 	require.True(t, rem.Verified)
 	require.NotEmpty(t, rem.ChangeDigest)
