@@ -6,6 +6,7 @@
 package awsclient
 
 import (
+	"container/list"
 	"context"
 	"fmt"
 	"regexp"
@@ -32,7 +33,18 @@ type Options struct {
 	SessionDuration time.Duration
 	// Limits override the default per-API rate limits ("service:Operation" → rps).
 	Limits map[string]Limit
+	// MaxCachedSessions bounds the assumed-role sessions kept for reuse
+	// (one per account, run and approver); the least recently used one
+	// goes first. Default DefaultMaxCachedSessions.
+	MaxCachedSessions int
+	// Now is the clock of the session cache; default time.Now.
+	Now func() time.Time
 }
+
+// DefaultMaxCachedSessions keeps one session per account for a
+// 2000-account organization with room for approvers' sessions; an evicted
+// session costs one more AssumeRole, well inside the STS quota.
+const DefaultMaxCachedSessions = 2048
 
 // DefaultRoleName is the member role deploy/ creates.
 const DefaultRoleName = "OrgguardExecutionRole"
@@ -45,13 +57,25 @@ type Factory struct {
 	limiter *Limiter
 
 	mu    sync.Mutex
-	creds map[credKey]*aws.CredentialsCache
+	creds map[credKey]*list.Element // of *session, most recently used first
+	lru   *list.List
 
 	callerMu sync.Mutex
 	caller   Caller
 }
 
 type credKey struct{ account, session, sourceIdentity string }
+
+// session is a cached assumed-role credentials provider and what the cache
+// needs to know to drop it.
+type session struct {
+	key      credKey
+	creds    *aws.CredentialsCache
+	lastUsed time.Time
+	// expires is when the credentials last retrieved expire (zero until
+	// the first retrieval); written by the provider, read under Factory.mu.
+	expires time.Time
+}
 
 // Caller is the identity of the root credentials.
 type Caller struct {
@@ -80,8 +104,17 @@ func New(root aws.Config, opts Options) *Factory {
 	if opts.SessionDuration == 0 {
 		opts.SessionDuration = time.Hour
 	}
-	return &Factory{root: root, opts: opts, limiter: NewLimiter(opts.Limits), creds: map[credKey]*aws.CredentialsCache{}}
+	if opts.MaxCachedSessions <= 0 {
+		opts.MaxCachedSessions = DefaultMaxCachedSessions
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Factory{root: root, opts: opts, limiter: NewLimiter(opts.Limits), creds: map[credKey]*list.Element{}, lru: list.New()}
 }
+
+// Region is the root configuration's region.
+func (f *Factory) Region() string { return f.root.Region }
 
 // Caller returns (once) who the root credentials are: STS GetCallerIdentity,
 // never guessed from the shape of a key.
@@ -195,12 +228,24 @@ func sanitizeSourceIdentity(s string) string {
 	return s
 }
 
+// cached returns the session of k, creating it when there is none or when
+// the one there is stale. A configuration handed out earlier keeps working
+// after its session left the cache: the cache only decides what is reused.
 func (f *Factory) cached(k credKey, roleARN, externalID string) *aws.CredentialsCache {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if c, ok := f.creds[k]; ok {
-		return c
+	now := f.opts.Now()
+	if e, ok := f.creds[k]; ok {
+		s := e.Value.(*session)
+		if !f.stale(s, now) {
+			s.lastUsed = now
+			f.lru.MoveToFront(e)
+			return s.creds
+		}
+		f.drop(e)
 	}
+	f.evict(now)
+	s := &session{key: k, lastUsed: now}
 	stsCfg := f.root.Copy()
 	f.limiter.Attach(&stsCfg, "")
 	client := sts.NewFromConfig(stsCfg)
@@ -214,12 +259,81 @@ func (f *Factory) cached(k credKey, roleARN, externalID string) *aws.Credentials
 			o.SourceIdentity = aws.String(k.sourceIdentity)
 		}
 	})
-	c := aws.NewCredentialsCache(p, func(o *aws.CredentialsCacheOptions) {
+	s.creds = aws.NewCredentialsCache(expiryRecorder{p, f, s}, func(o *aws.CredentialsCacheOptions) {
 		// Refresh well before expiry, with jitter so thousands of accounts
 		// do not all refresh in the same second.
 		o.ExpiryWindow = 5 * time.Minute
 		o.ExpiryWindowJitterFrac = 0.3
 	})
-	f.creds[k] = c
-	return c
+	f.creds[k] = f.lru.PushFront(s)
+	return s.creds
+}
+
+// stale reports a session not worth keeping: its credentials expired, or
+// nobody asked for it for a whole session duration (its credentials would
+// have expired by then anyway).
+func (f *Factory) stale(s *session, now time.Time) bool {
+	return (!s.expires.IsZero() && !now.Before(s.expires)) || now.Sub(s.lastUsed) >= f.opts.SessionDuration
+}
+
+// evict drops stale sessions, then the least recently used ones until
+// there is room for one more. Called with f.mu held, before an insert: the
+// full scan costs far less than the AssumeRole that follows.
+func (f *Factory) evict(now time.Time) {
+	for e := f.lru.Front(); e != nil; {
+		next := e.Next()
+		if f.stale(e.Value.(*session), now) {
+			f.drop(e)
+		}
+		e = next
+	}
+	for f.lru.Len() >= f.opts.MaxCachedSessions {
+		f.drop(f.lru.Back())
+	}
+}
+
+func (f *Factory) drop(e *list.Element) {
+	delete(f.creds, e.Value.(*session).key)
+	f.lru.Remove(e)
+}
+
+// ReleaseRun drops the sessions of one account in one run (every approver
+// of it), when that account's baseline is done. Sessions other workers
+// hold leave their caches when they go stale.
+func (f *Factory) ReleaseRun(runID, account string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	name := SessionName(runID)
+	for e := f.lru.Front(); e != nil; {
+		next := e.Next()
+		if k := e.Value.(*session).key; k.account == account && k.session == name {
+			f.drop(e)
+		}
+		e = next
+	}
+}
+
+// CachedSessions is how many sessions the cache holds.
+func (f *Factory) CachedSessions() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lru.Len()
+}
+
+// expiryRecorder notes when the credentials it hands out expire, so the
+// cache can drop the session once they have.
+type expiryRecorder struct {
+	p aws.CredentialsProvider
+	f *Factory
+	s *session
+}
+
+func (r expiryRecorder) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	c, err := r.p.Retrieve(ctx)
+	if err == nil && c.CanExpire {
+		r.f.mu.Lock()
+		r.s.expires = c.Expires
+		r.f.mu.Unlock()
+	}
+	return c, err
 }
