@@ -31,6 +31,8 @@ func Register(r worker.Registry, acts *activities.Activities) {
 		workflows.ActivityNotifyApprovers:     acts.NotifyApprovers,
 		workflows.ActivityPing:                acts.Ping,
 		workflows.ActivityLoadTrust:           acts.LoadTrust,
+		workflows.ActivityPreflightAccount:    acts.PreflightAccount,
+		workflows.ActivityReleaseRun:          acts.ReleaseRun,
 		workflows.ActivityPendingForFinding:   acts.PendingForFinding,
 		workflows.ActivityRemediationOutcomes: acts.RemediationOutcomes,
 	} {
