@@ -35,7 +35,10 @@ type Activities struct {
 	// Temporal reads other workflows' state for rollback and holds (nil:
 	// those activities fail non-retryably).
 	Temporal client.Client
-	kinds map[string]Kind
+	// HeartbeatEvery is how often CheckGuardrail and ApplyRemediation
+	// heartbeat while a kind runs; 0 means DefaultHeartbeatEvery.
+	HeartbeatEvery time.Duration
+	kinds          map[string]Kind
 }
 
 // New builds the activities with every built-in guardrail kind registered.
@@ -200,6 +203,7 @@ func (a *Activities) env(ctx context.Context, account, region, runID, sourceIden
 // CheckGuardrail is read-only: it returns a finding per resource the guardrail
 // looks at, each non-compliant one with the change that would fix it.
 func (a *Activities) CheckGuardrail(ctx context.Context, in workflows.CheckInput) (workflows.CheckOutput, error) {
+	defer a.keepAlive(ctx, in.Guardrail.ID)()
 	k, notChecked, err := a.kindFor(in.Guardrail)
 	if notChecked != "" {
 		// Reported as not checked rather than failing the account: the
@@ -230,6 +234,7 @@ func (a *Activities) CheckGuardrail(ctx context.Context, in workflows.CheckInput
 // ApplyRemediation applies a finding's planned change. It is idempotent:
 // implementations re-read the resource and change only what is still off.
 func (a *Activities) ApplyRemediation(ctx context.Context, in workflows.ApplyInput) (workflows.ApplyOutput, error) {
+	defer a.keepAlive(ctx, in.Guardrail.ID)()
 	if in.Finding.Change == nil {
 		return workflows.ApplyOutput{}, temporal.NewNonRetryableApplicationError("finding has no planned change", "InvalidInput", nil)
 	}

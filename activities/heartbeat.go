@@ -1,0 +1,46 @@
+package activities
+
+import (
+	"context"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+)
+
+// DefaultHeartbeatEvery is well inside the workflows' 2-minute
+// HeartbeatTimeout, and the SDK batches heartbeats anyway.
+const DefaultHeartbeatEvery = 10 * time.Second
+
+// keepAlive heartbeats from a goroutine until the returned stop is called,
+// so a slow account is not mistaken for a dead worker. A ticker rather than
+// a heartbeat per AWS call (an SDK middleware): kinds also wait between
+// polls of asynchronous jobs (credential reports, drift detection) without
+// calling AWS, and what the heartbeat timeout is there to detect is a
+// worker that died, which a ticker shows as well. A kind that hangs is
+// bounded by the StartToCloseTimeout instead.
+func (a *Activities) keepAlive(ctx context.Context, details ...any) (stop func()) {
+	every := a.HeartbeatEvery
+	if every <= 0 {
+		every = DefaultHeartbeatEvery
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		activity.RecordHeartbeat(ctx, details...)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, details...)
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
