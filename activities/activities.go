@@ -235,6 +235,9 @@ func (a *Activities) CheckGuardrail(ctx context.Context, in workflows.CheckInput
 // implementations re-read the resource and change only what is still off.
 func (a *Activities) ApplyRemediation(ctx context.Context, in workflows.ApplyInput) (workflows.ApplyOutput, error) {
 	defer a.keepAlive(ctx, in.Guardrail.ID)()
+	if in.Undo {
+		return a.applyUndo(ctx, in)
+	}
 	if in.Finding.Change == nil {
 		return workflows.ApplyOutput{}, temporal.NewNonRetryableApplicationError("finding has no planned change", "InvalidInput", nil)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -19,6 +20,8 @@ type ec2API interface {
 	ec2.DescribeSecurityGroupsAPIClient
 	RevokeSecurityGroupIngress(context.Context, *ec2.RevokeSecurityGroupIngressInput, ...func(*ec2.Options)) (*ec2.RevokeSecurityGroupIngressOutput, error)
 	RevokeSecurityGroupEgress(context.Context, *ec2.RevokeSecurityGroupEgressInput, ...func(*ec2.Options)) (*ec2.RevokeSecurityGroupEgressOutput, error)
+	AuthorizeSecurityGroupIngress(context.Context, *ec2.AuthorizeSecurityGroupIngressInput, ...func(*ec2.Options)) (*ec2.AuthorizeSecurityGroupIngressOutput, error)
+	AuthorizeSecurityGroupEgress(context.Context, *ec2.AuthorizeSecurityGroupEgressInput, ...func(*ec2.Options)) (*ec2.AuthorizeSecurityGroupEgressOutput, error)
 }
 
 // Rule is one source of one permission of a security group: the unit that
@@ -222,8 +225,9 @@ func (c defaultSGClosed) Apply(ctx context.Context, env Env, f workflows.Finding
 	if len(groups) == 0 {
 		return out, nil // the VPC and its default group are gone: nothing to do
 	}
+	before := rulesOf(groups[0])
 	current := map[string]bool{}
-	for _, r := range rulesOf(groups[0]) {
+	for _, r := range before {
 		current[r.String()] = true
 	}
 	// Revoke exactly the planned rules that are still there: never more than
@@ -254,9 +258,199 @@ func (c defaultSGClosed) Apply(ctx context.Context, env Env, f workflows.Finding
 		out.Changed = true
 		out.Calls = append(out.Calls, fmt.Sprintf("ec2:RevokeSecurityGroupEgress %s (%d rule(s))", groupID, len(egress)))
 	}
+	if out.Changed {
+		out.Undo = sgUndoChange(env, fmt.Sprintf("default security group %s (%s)", groupID, aws.ToString(groups[0].VpcId)),
+			groupID, []string{"ingress", "egress"}, before, append(ingress, egress...))
+	}
 	return out, nil
 }
 
+func (c defaultSGClosed) PlanUndo(ctx context.Context, env Env, _ string, undo workflows.Change) (string, error) {
+	return planSGUndo(ctx, c.ec2(env), undo)
+}
+
+func (c defaultSGClosed) Undo(ctx context.Context, env Env, _ string, undo workflows.Change) (workflows.ApplyOutput, error) {
+	return undoSG(ctx, c.ec2(env), undo)
+}
+
 func (defaultSGClosed) Permissions() []string {
-	return []string{"ec2:DescribeSecurityGroups", "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress"}
+	return []string{"ec2:DescribeSecurityGroups", "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
+		"ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress"}
+}
+
+// sgUndoChange is the undo of revoking rules from a security group: authorize
+// them again. It records the group's rules in the directions orgguard
+// touched as apply left them (before minus revoked), so that a rollback
+// refuses once anyone changed them since.
+func sgUndoChange(env Env, group, groupID string, dirs []string, before, revoked []Rule) *workflows.Change {
+	gone := map[string]bool{}
+	for _, r := range revoked {
+		gone[r.String()] = true
+	}
+	var left []Rule
+	for _, r := range before {
+		if slices.Contains(dirs, r.Direction) && !gone[r.String()] {
+			left = append(left, r)
+		}
+	}
+	revoked = slices.Clone(revoked)
+	sort.Slice(revoked, func(i, j int) bool { return revoked[i].String() < revoked[j].String() })
+	var diff strings.Builder
+	fmt.Fprintf(&diff, "%s (%s, %s)\n", group, env.AccountID, env.Region)
+	var actions []string
+	for _, r := range revoked {
+		fmt.Fprintf(&diff, "+ %s\n", r)
+		actions = append(actions, sgAuthorizeAction(r.Direction))
+	}
+	return &workflows.Change{
+		Summary: fmt.Sprintf("restore the %d rule(s) orgguard revoked from %s", len(revoked), group),
+		Diff:    diff.String(),
+		Actions: uniq(actions),
+		Params:  map[string]any{"group_id": groupID, "directions": anyStrings(dirs), "rules": rulesAny(revoked), "left": rulesAny(left)},
+	}
+}
+
+func sgAuthorizeAction(direction string) string {
+	if direction == "egress" {
+		return "ec2:AuthorizeSecurityGroupEgress"
+	}
+	return "ec2:AuthorizeSecurityGroupIngress"
+}
+
+// sgUndoState is a security group against the undo of a revocation.
+type sgUndoState struct {
+	groupID string
+	restore []Rule
+	// extra are rules that are neither left by apply nor restorable, missing
+	// rules apply left that are gone, todo the restorable rules not there.
+	extra, missing, todo []Rule
+	gone                 bool
+}
+
+func readSGUndo(ctx context.Context, api ec2API, undo workflows.Change) (sgUndoState, error) {
+	st := sgUndoState{groupID: paramString(&undo, "group_id")}
+	restore, err := rulesParam(undo.Params, "rules")
+	if err != nil {
+		return st, err
+	}
+	left, err := rulesParam(undo.Params, "left")
+	if err != nil {
+		return st, err
+	}
+	st.restore = restore
+	dirs := paramStrings(&undo, "directions")
+	var groups []ec2types.SecurityGroup
+	p := ec2.NewDescribeSecurityGroupsPaginator(api, &ec2.DescribeSecurityGroupsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("group-id"), Values: []string{st.groupID}}},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return st, err
+		}
+		groups = append(groups, page.SecurityGroups...)
+	}
+	if len(groups) == 0 {
+		st.gone = true
+		return st, nil
+	}
+	now := rulesOf(groups[0])
+	current := map[string]bool{}
+	for _, r := range now {
+		if slices.Contains(dirs, r.Direction) {
+			current[r.String()] = true
+		}
+	}
+	known := map[string]bool{}
+	for _, r := range left {
+		known[r.String()] = true
+		if !current[r.String()] {
+			st.missing = append(st.missing, r)
+		}
+	}
+	for _, r := range restore {
+		known[r.String()] = true
+		if !current[r.String()] {
+			st.todo = append(st.todo, r)
+		}
+	}
+	for _, r := range now {
+		if current[r.String()] && !known[r.String()] {
+			st.extra = append(st.extra, r)
+		}
+	}
+	return st, nil
+}
+
+// drift says how the group differs from what apply left, "" when it does
+// not (restored rules aside).
+func (st sgUndoState) drift() string {
+	if st.gone {
+		return fmt.Sprintf("security group %s no longer exists", st.groupID)
+	}
+	var what []string
+	for _, r := range st.extra {
+		what = append(what, "added "+r.String())
+	}
+	for _, r := range st.missing {
+		what = append(what, "removed "+r.String())
+	}
+	if len(what) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("security group %s changed since orgguard left it: %s", st.groupID, strings.Join(what, "; "))
+}
+
+func planSGUndo(ctx context.Context, api ec2API, undo workflows.Change) (string, error) {
+	st, err := readSGUndo(ctx, api, undo)
+	if err != nil {
+		return "", err
+	}
+	if why := st.drift(); why != "" {
+		return why, nil
+	}
+	if len(st.todo) < len(st.restore) {
+		var back []string
+		for _, r := range st.restore {
+			if !slices.ContainsFunc(st.todo, func(t Rule) bool { return t.String() == r.String() }) {
+				back = append(back, r.String())
+			}
+		}
+		return fmt.Sprintf("security group %s changed since orgguard left it: %s already back", st.groupID, strings.Join(back, "; ")), nil
+	}
+	return "", nil
+}
+
+// undoSG authorizes the revoked rules that are not back yet; a group whose
+// other rules changed since apply is refused.
+func undoSG(ctx context.Context, api ec2API, undo workflows.Change) (workflows.ApplyOutput, error) {
+	var out applied
+	st, err := readSGUndo(ctx, api, undo)
+	if err != nil {
+		return out.ApplyOutput, err
+	}
+	if why := st.drift(); why != "" {
+		return out.ApplyOutput, refuse("%s", why)
+	}
+	var ingress, egress []Rule
+	for _, r := range st.todo {
+		if r.Direction == "egress" {
+			egress = append(egress, r)
+		} else {
+			ingress = append(ingress, r)
+		}
+	}
+	if len(ingress) > 0 {
+		if _, err := api.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(st.groupID), IpPermissions: permissions(ingress)}); err != nil {
+			return out.ApplyOutput, err
+		}
+		out.call("ec2:AuthorizeSecurityGroupIngress %s (%d rule(s))", st.groupID, len(ingress))
+	}
+	if len(egress) > 0 {
+		if _, err := api.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{GroupId: aws.String(st.groupID), IpPermissions: permissions(egress)}); err != nil {
+			return out.ApplyOutput, err
+		}
+		out.call("ec2:AuthorizeSecurityGroupEgress %s (%d rule(s))", st.groupID, len(egress))
+	}
+	return out.ApplyOutput, nil
 }

@@ -17,6 +17,7 @@ type kmsRotationAPI interface {
 	DescribeKey(context.Context, *kms.DescribeKeyInput, ...func(*kms.Options)) (*kms.DescribeKeyOutput, error)
 	GetKeyRotationStatus(context.Context, *kms.GetKeyRotationStatusInput, ...func(*kms.Options)) (*kms.GetKeyRotationStatusOutput, error)
 	EnableKeyRotation(context.Context, *kms.EnableKeyRotationInput, ...func(*kms.Options)) (*kms.EnableKeyRotationOutput, error)
+	DisableKeyRotation(context.Context, *kms.DisableKeyRotationInput, ...func(*kms.Options)) (*kms.DisableKeyRotationOutput, error)
 }
 
 // kmsKeyRotation: enabled customer managed symmetric keys rotate (CIS 3.8,
@@ -25,7 +26,7 @@ type kmsRotationAPI interface {
 type kmsKeyRotation struct{}
 
 func (kmsKeyRotation) Permissions() []string {
-	return []string{"kms:ListKeys", "kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:EnableKeyRotation"}
+	return []string{"kms:ListKeys", "kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:EnableKeyRotation", "kms:DisableKeyRotation"}
 }
 
 func (kmsKeyRotation) api(env Env) kmsRotationAPI { return kms.NewFromConfig(env.Config) }
@@ -96,12 +97,62 @@ func (c kmsKeyRotation) Apply(ctx context.Context, env Env, f workflows.Finding)
 		return out.ApplyOutput, err
 	}
 	in := &kms.EnableKeyRotationInput{KeyId: aws.String(id)}
-	if p := paramInt(f.Change, "period_days"); p > 0 {
+	p := paramInt(f.Change, "period_days")
+	if p > 0 {
 		in.RotationPeriodInDays = aws.Int32(int32(p))
 	}
 	if _, err := api.EnableKeyRotation(ctx, in); err != nil {
 		return out.ApplyOutput, err
 	}
 	out.call("kms:EnableKeyRotation %s", id)
+	period := "every " + fmt.Sprint(p) + " days"
+	if p == 0 {
+		period = "on KMS's default period"
+	}
+	out.Undo = &workflows.Change{
+		Summary: "disable automatic rotation of KMS key " + id + " again",
+		Diff:    fmt.Sprintf("KMS key %s (%s, %s)\n- rotation: %s\n+ rotation: disabled\n", id, env.AccountID, env.Region, period),
+		Actions: []string{"kms:DisableKeyRotation"},
+		// period_days 0: KMS chose the period, any period is as apply left it.
+		Params: map[string]any{"key_id": id, "period_days": p},
+	}
 	return out.ApplyOutput, nil
+}
+
+// undoState compares the key's rotation with what apply left (on, every
+// period_days days).
+func (c kmsKeyRotation) undoState(ctx context.Context, env Env, undo workflows.Change) (restored bool, drift string, err error) {
+	id := paramString(&undo, "key_id")
+	st, err := c.api(env).GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: aws.String(id)})
+	switch code := errorCode(err); {
+	case code == "NotFoundException":
+		return false, fmt.Sprintf("KMS key %s no longer exists", id), nil
+	case code == "KMSInvalidStateException" || code == "DisabledException":
+		return false, fmt.Sprintf("KMS key %s is no longer enabled (%s)", id, code), nil
+	case err != nil:
+		return false, "", err
+	case !st.KeyRotationEnabled:
+		return true, "", nil
+	}
+	if want, have := paramInt(&undo, "period_days"), int(aws.ToInt32(st.RotationPeriodInDays)); want > 0 && have != want {
+		return false, fmt.Sprintf("KMS key %s now rotates every %d days, not every %d days as orgguard set it", id, have, want), nil
+	}
+	return false, "", nil
+}
+
+func (c kmsKeyRotation) PlanUndo(ctx context.Context, env Env, _ string, undo workflows.Change) (string, error) {
+	restored, drift, err := c.undoState(ctx, env, undo)
+	return planUndoOf("rotation of KMS key "+paramString(&undo, "key_id"), restored, drift, err)
+}
+
+func (c kmsKeyRotation) Undo(ctx context.Context, env Env, _ string, undo workflows.Change) (workflows.ApplyOutput, error) {
+	restored, drift, err := c.undoState(ctx, env, undo)
+	return undoOf(restored, drift, err, func(out *applied) error {
+		id := paramString(&undo, "key_id")
+		if _, err := c.api(env).DisableKeyRotation(ctx, &kms.DisableKeyRotationInput{KeyId: aws.String(id)}); err != nil {
+			return err
+		}
+		out.call("kms:DisableKeyRotation %s", id)
+		return nil
+	})
 }

@@ -18,6 +18,7 @@ import (
 type passwordPolicyAPI interface {
 	GetAccountPasswordPolicy(context.Context, *iam.GetAccountPasswordPolicyInput, ...func(*iam.Options)) (*iam.GetAccountPasswordPolicyOutput, error)
 	UpdateAccountPasswordPolicy(context.Context, *iam.UpdateAccountPasswordPolicyInput, ...func(*iam.Options)) (*iam.UpdateAccountPasswordPolicyOutput, error)
+	DeleteAccountPasswordPolicy(context.Context, *iam.DeleteAccountPasswordPolicyInput, ...func(*iam.Options)) (*iam.DeleteAccountPasswordPolicyOutput, error)
 }
 
 // passwordPolicy: the account password policy meets the minimums of the
@@ -26,7 +27,7 @@ type passwordPolicyAPI interface {
 type passwordPolicy struct{}
 
 func (passwordPolicy) Permissions() []string {
-	return []string{"iam:GetAccountPasswordPolicy", "iam:UpdateAccountPasswordPolicy"}
+	return []string{"iam:GetAccountPasswordPolicy", "iam:UpdateAccountPasswordPolicy", "iam:DeleteAccountPasswordPolicy"}
 }
 
 func (passwordPolicy) api(env Env) passwordPolicyAPI { return iam.NewFromConfig(env.Config) }
@@ -53,6 +54,35 @@ func (p pwPolicy) lines() []string {
 		fmt.Sprintf("AllowUsersToChangePassword: %v", p.AllowChange),
 		fmt.Sprintf("HardExpiry: %v", p.HardExpiry),
 	}
+}
+
+// params is the policy as a change carries it.
+func (p pwPolicy) params() map[string]any {
+	return map[string]any{
+		"minimum_length": p.MinLength, "require_uppercase": p.Upper, "require_lowercase": p.Lower,
+		"require_numbers": p.Numbers, "require_symbols": p.Symbol, "password_reuse_prevention": p.Reuse,
+		"max_password_age": p.MaxAge, "allow_users_to_change_password": p.AllowChange, "hard_expiry": p.HardExpiry,
+	}
+}
+
+func pwPolicyFrom(m map[string]any) pwPolicy {
+	return pwPolicy{
+		MinLength: mapInt(m, "minimum_length"), Upper: mapBool(m, "require_uppercase"), Lower: mapBool(m, "require_lowercase"),
+		Numbers: mapBool(m, "require_numbers"), Symbol: mapBool(m, "require_symbols"), Reuse: mapInt(m, "password_reuse_prevention"),
+		MaxAge: mapInt(m, "max_password_age"), AllowChange: mapBool(m, "allow_users_to_change_password"), HardExpiry: mapBool(m, "hard_expiry"),
+	}
+}
+
+// changes lists the lines that differ from p to q ("- old\n+ new" each).
+func (p pwPolicy) changes(q pwPolicy) []string {
+	var out []string
+	a, b := p.lines(), q.lines()
+	for i := range a {
+		if a[i] != b[i] {
+			out = append(out, "- "+a[i]+"\n+ "+b[i]+"\n")
+		}
+	}
+	return out
 }
 
 func (c passwordPolicy) read(ctx context.Context, env Env) (pwPolicy, bool, error) {
@@ -154,21 +184,12 @@ func (c passwordPolicy) Check(ctx context.Context, env Env, resource string) ([]
 		Summary: "set the account password policy to the baseline",
 		Diff:    diff.String(),
 		Actions: []string{"iam:UpdateAccountPasswordPolicy"},
-		Params: map[string]any{
-			"minimum_length": fixed.MinLength, "require_uppercase": fixed.Upper, "require_lowercase": fixed.Lower,
-			"require_numbers": fixed.Numbers, "require_symbols": fixed.Symbol, "password_reuse_prevention": fixed.Reuse,
-			"max_password_age": fixed.MaxAge, "allow_users_to_change_password": fixed.AllowChange, "hard_expiry": fixed.HardExpiry,
-		},
+		Params:  fixed.params(),
 	})}, nil
 }
 
 func (c passwordPolicy) Apply(ctx context.Context, env Env, f workflows.Finding) (workflows.ApplyOutput, error) {
-	ch := f.Change
-	planned := pwPolicy{
-		MinLength: paramInt(ch, "minimum_length"), Upper: paramBool(ch, "require_uppercase"), Lower: paramBool(ch, "require_lowercase"),
-		Numbers: paramBool(ch, "require_numbers"), Symbol: paramBool(ch, "require_symbols"), Reuse: paramInt(ch, "password_reuse_prevention"),
-		MaxAge: paramInt(ch, "max_password_age"), AllowChange: paramBool(ch, "allow_users_to_change_password"), HardExpiry: paramBool(ch, "hard_expiry"),
-	}
+	planned := pwPolicyFrom(f.Change.Params)
 	have, exists, err := c.read(ctx, env)
 	if err != nil {
 		return workflows.ApplyOutput{}, err
@@ -180,21 +201,94 @@ func (c passwordPolicy) Apply(ctx context.Context, env Env, f workflows.Finding)
 	if exists && len(why) == 0 {
 		return out.ApplyOutput, nil
 	}
-	planned = target
-	in := &iam.UpdateAccountPasswordPolicyInput{
-		MinimumPasswordLength: aws.Int32(int32(planned.MinLength)), RequireUppercaseCharacters: planned.Upper,
-		RequireLowercaseCharacters: planned.Lower, RequireNumbers: planned.Numbers, RequireSymbols: planned.Symbol,
-		AllowUsersToChangePassword: planned.AllowChange, HardExpiry: aws.Bool(planned.HardExpiry),
-	}
-	if planned.Reuse > 0 {
-		in.PasswordReusePrevention = aws.Int32(int32(planned.Reuse))
-	}
-	if planned.MaxAge > 0 {
-		in.MaxPasswordAge = aws.Int32(int32(planned.MaxAge))
-	}
-	if _, err := c.api(env).UpdateAccountPasswordPolicy(ctx, in); err != nil {
+	if err := c.write(ctx, env, target, &out); err != nil {
 		return out.ApplyOutput, err
 	}
-	out.call("iam:UpdateAccountPasswordPolicy %s", strings.Join(planned.lines(), ", "))
+	out.Undo = passwordPolicyUndo(env, have, exists, target)
 	return out.ApplyOutput, nil
+}
+
+func (c passwordPolicy) write(ctx context.Context, env Env, p pwPolicy, out *applied) error {
+	in := &iam.UpdateAccountPasswordPolicyInput{
+		MinimumPasswordLength: aws.Int32(int32(p.MinLength)), RequireUppercaseCharacters: p.Upper,
+		RequireLowercaseCharacters: p.Lower, RequireNumbers: p.Numbers, RequireSymbols: p.Symbol,
+		AllowUsersToChangePassword: p.AllowChange, HardExpiry: aws.Bool(p.HardExpiry),
+	}
+	if p.Reuse > 0 {
+		in.PasswordReusePrevention = aws.Int32(int32(p.Reuse))
+	}
+	if p.MaxAge > 0 {
+		in.MaxPasswordAge = aws.Int32(int32(p.MaxAge))
+	}
+	if _, err := c.api(env).UpdateAccountPasswordPolicy(ctx, in); err != nil {
+		return err
+	}
+	out.call("iam:UpdateAccountPasswordPolicy %s", strings.Join(p.lines(), ", "))
+	return nil
+}
+
+// passwordPolicyUndo restores the policy apply replaced, or deletes the one
+// it created (IAM's defaults apply again).
+func passwordPolicyUndo(env Env, prior pwPolicy, existed bool, left pwPolicy) *workflows.Change {
+	var diff strings.Builder
+	fmt.Fprintf(&diff, "account password policy (%s)\n", env.AccountID)
+	ch := &workflows.Change{Params: map[string]any{"existed": existed, "left": left.params()}}
+	if !existed {
+		for _, l := range left.lines() {
+			fmt.Fprintf(&diff, "- %s\n", l)
+		}
+		ch.Summary = "delete the account password policy orgguard created (IAM's defaults apply again)"
+		ch.Actions = []string{"iam:DeleteAccountPasswordPolicy"}
+	} else {
+		for _, l := range left.changes(prior) {
+			diff.WriteString(l)
+		}
+		ch.Summary = "restore the account password policy orgguard replaced"
+		ch.Actions = []string{"iam:UpdateAccountPasswordPolicy"}
+		ch.Params["prior"] = prior.params()
+	}
+	ch.Diff = diff.String()
+	return ch
+}
+
+// undoState compares the account's policy with what apply left: restored
+// is true when it is already as before apply, drift says how it differs
+// from both.
+func (c passwordPolicy) undoState(ctx context.Context, env Env, undo workflows.Change) (restored bool, drift string, err error) {
+	have, exists, err := c.read(ctx, env)
+	if err != nil {
+		return false, "", err
+	}
+	existed := paramBool(&undo, "existed")
+	prior, left := pwPolicyFrom(paramMap(undo, "prior")), pwPolicyFrom(paramMap(undo, "left"))
+	switch {
+	case !exists && !existed:
+		return true, "", nil
+	case !exists:
+		return false, "the account password policy orgguard set was deleted since", nil
+	case existed && have == prior && prior != left:
+		return true, "", nil
+	case have != left:
+		return false, "the account password policy changed since orgguard set it:\n" + strings.Join(left.changes(have), ""), nil
+	}
+	return false, "", nil
+}
+
+func (c passwordPolicy) PlanUndo(ctx context.Context, env Env, _ string, undo workflows.Change) (string, error) {
+	restored, drift, err := c.undoState(ctx, env, undo)
+	return planUndoOf("the account password policy", restored, drift, err)
+}
+
+func (c passwordPolicy) Undo(ctx context.Context, env Env, _ string, undo workflows.Change) (workflows.ApplyOutput, error) {
+	restored, drift, err := c.undoState(ctx, env, undo)
+	return undoOf(restored, drift, err, func(out *applied) error {
+		if paramBool(&undo, "existed") {
+			return c.write(ctx, env, pwPolicyFrom(paramMap(undo, "prior")), out)
+		}
+		if _, err := c.api(env).DeleteAccountPasswordPolicy(ctx, &iam.DeleteAccountPasswordPolicyInput{}); err != nil {
+			return err
+		}
+		out.call("iam:DeleteAccountPasswordPolicy %s", env.AccountID)
+		return nil
+	})
 }

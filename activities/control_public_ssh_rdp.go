@@ -20,7 +20,7 @@ import (
 type noPublicSSHRDP struct{}
 
 func (noPublicSSHRDP) Permissions() []string {
-	return []string{"ec2:DescribeSecurityGroups", "ec2:RevokeSecurityGroupIngress"}
+	return []string{"ec2:DescribeSecurityGroups", "ec2:RevokeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupIngress"}
 }
 
 func (noPublicSSHRDP) ec2(env Env) ec2API { return ec2.NewFromConfig(env.Config) }
@@ -147,5 +147,16 @@ func (c noPublicSSHRDP) Apply(ctx context.Context, env Env, f workflows.Finding)
 		return out.ApplyOutput, err
 	}
 	out.call("ec2:RevokeSecurityGroupIngress %s (%d rule(s))", groupID, len(revoke))
+	// Only ingress was touched: egress may change without blocking a rollback.
+	out.Undo = sgUndoChange(env, fmt.Sprintf("security group %s (%s)", groupID, aws.ToString(groups[0].GroupName)),
+		groupID, []string{"ingress"}, rulesOf(groups[0]), revoke)
 	return out.ApplyOutput, nil
+}
+
+func (c noPublicSSHRDP) PlanUndo(ctx context.Context, env Env, _ string, undo workflows.Change) (string, error) {
+	return planSGUndo(ctx, c.ec2(env), undo)
+}
+
+func (c noPublicSSHRDP) Undo(ctx context.Context, env Env, _ string, undo workflows.Change) (workflows.ApplyOutput, error) {
+	return undoSG(ctx, c.ec2(env), undo)
 }

@@ -19,6 +19,7 @@ import (
 type s3ControlAPI interface {
 	GetPublicAccessBlock(context.Context, *s3control.GetPublicAccessBlockInput, ...func(*s3control.Options)) (*s3control.GetPublicAccessBlockOutput, error)
 	PutPublicAccessBlock(context.Context, *s3control.PutPublicAccessBlockInput, ...func(*s3control.Options)) (*s3control.PutPublicAccessBlockOutput, error)
+	DeletePublicAccessBlock(context.Context, *s3control.DeletePublicAccessBlockInput, ...func(*s3control.Options)) (*s3control.DeletePublicAccessBlockOutput, error)
 }
 
 // errorCode is the AWS error code of err ("" when it is not an API error).
@@ -35,6 +36,8 @@ func errorCode(err error) string {
 // settings that are off and never turns one off.
 type s3AccountPublicAccessBlock struct{}
 
+// Permissions: deleting the account's block (a rollback of one orgguard
+// created) is authorised by s3:PutAccountPublicAccessBlock too.
 func (s3AccountPublicAccessBlock) Permissions() []string {
 	return []string{"s3:GetAccountPublicAccessBlock", "s3:PutAccountPublicAccessBlock"}
 }
@@ -45,6 +48,7 @@ func (s3AccountPublicAccessBlock) api(env Env) s3ControlAPI {
 
 var pabNames = []string{"block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets"}
 
+// read returns the account's settings, empty when it has no block.
 func (c s3AccountPublicAccessBlock) read(ctx context.Context, env Env) (map[string]bool, error) {
 	out, err := c.api(env).GetPublicAccessBlock(ctx, &s3control.GetPublicAccessBlockInput{AccountId: aws.String(env.AccountID)})
 	have := map[string]bool{}
@@ -112,6 +116,14 @@ func (c s3AccountPublicAccessBlock) Apply(ctx context.Context, env Env, f workfl
 	if !needed {
 		return out.ApplyOutput, nil
 	}
+	if err := c.write(ctx, env, next, &out); err != nil {
+		return out.ApplyOutput, err
+	}
+	out.Undo = pabUndo(env, have, next)
+	return out.ApplyOutput, nil
+}
+
+func (c s3AccountPublicAccessBlock) write(ctx context.Context, env Env, next map[string]bool, out *applied) error {
 	if _, err := c.api(env).PutPublicAccessBlock(ctx, &s3control.PutPublicAccessBlockInput{
 		AccountId: aws.String(env.AccountID),
 		PublicAccessBlockConfiguration: &s3ctypes.PublicAccessBlockConfiguration{
@@ -119,8 +131,99 @@ func (c s3AccountPublicAccessBlock) Apply(ctx context.Context, env Env, f workfl
 			BlockPublicPolicy: aws.Bool(next["block_public_policy"]), RestrictPublicBuckets: aws.Bool(next["restrict_public_buckets"]),
 		},
 	}); err != nil {
-		return out.ApplyOutput, err
+		return err
 	}
 	out.call("s3:PutAccountPublicAccessBlock %s", env.AccountID)
-	return out.ApplyOutput, nil
+	return nil
+}
+
+func pabParams(m map[string]bool) map[string]any {
+	out := map[string]any{}
+	for _, n := range pabNames {
+		out[n] = m[n]
+	}
+	return out
+}
+
+func pabFrom(m map[string]any) map[string]bool {
+	out := map[string]bool{}
+	for _, n := range pabNames {
+		out[n] = mapBool(m, n)
+	}
+	return out
+}
+
+// pabChanges lists the settings that differ from a to b.
+func pabChanges(a, b map[string]bool) []string {
+	var out []string
+	for _, n := range pabNames {
+		if a[n] != b[n] {
+			out = append(out, fmt.Sprintf("- %s: %v\n+ %s: %v\n", n, a[n], n, b[n]))
+		}
+	}
+	return out
+}
+
+// pabUndo restores the settings apply turned on, or deletes the block apply
+// created where the account had none.
+func pabUndo(env Env, prior, left map[string]bool) *workflows.Change {
+	existed := len(prior) > 0
+	ch := &workflows.Change{
+		Summary: "restore the S3 account public access block orgguard changed",
+		Actions: []string{"s3:PutAccountPublicAccessBlock"},
+		Params:  map[string]any{"existed": existed, "prior": pabParams(prior), "left": pabParams(left)},
+	}
+	var diff strings.Builder
+	fmt.Fprintf(&diff, "S3 account public access block (%s)\n", env.AccountID)
+	if existed {
+		diff.WriteString(strings.Join(pabChanges(left, prior), ""))
+	} else {
+		ch.Summary = "delete the S3 account public access block orgguard created"
+		for _, n := range pabNames {
+			fmt.Fprintf(&diff, "- %s: %v\n", n, left[n])
+		}
+	}
+	ch.Diff = diff.String()
+	return ch
+}
+
+// undoState compares the account's block with what apply left.
+func (c s3AccountPublicAccessBlock) undoState(ctx context.Context, env Env, undo workflows.Change) (restored bool, drift string, err error) {
+	have, err := c.read(ctx, env)
+	if err != nil {
+		return false, "", err
+	}
+	existed := paramBool(&undo, "existed")
+	prior, left := pabFrom(paramMap(undo, "prior")), pabFrom(paramMap(undo, "left"))
+	switch {
+	case len(have) == 0 && !existed:
+		return true, "", nil
+	case len(have) == 0:
+		return false, "the S3 account public access block orgguard set was deleted since", nil
+	case existed && len(pabChanges(have, prior)) == 0:
+		return true, "", nil
+	}
+	if d := pabChanges(left, have); len(d) > 0 {
+		return false, "the S3 account public access block changed since orgguard set it:\n" + strings.Join(d, ""), nil
+	}
+	return false, "", nil
+}
+
+func (c s3AccountPublicAccessBlock) PlanUndo(ctx context.Context, env Env, _ string, undo workflows.Change) (string, error) {
+	restored, drift, err := c.undoState(ctx, env, undo)
+	return planUndoOf("the S3 account public access block", restored, drift, err)
+}
+
+func (c s3AccountPublicAccessBlock) Undo(ctx context.Context, env Env, _ string, undo workflows.Change) (workflows.ApplyOutput, error) {
+	restored, drift, err := c.undoState(ctx, env, undo)
+	return undoOf(restored, drift, err, func(out *applied) error {
+		if paramBool(&undo, "existed") {
+			return c.write(ctx, env, pabFrom(paramMap(undo, "prior")), out)
+		}
+		if _, err := c.api(env).DeletePublicAccessBlock(ctx, &s3control.DeletePublicAccessBlockInput{AccountId: aws.String(env.AccountID)}); err != nil {
+			return err
+		}
+		out.call("s3:DeletePublicAccessBlock %s", env.AccountID)
+		return nil
+	})
 }

@@ -44,6 +44,25 @@ type Kind interface {
 	Apply(ctx context.Context, env Env, f workflows.Finding) (workflows.ApplyOutput, error)
 }
 
+// Reverter is implemented by kinds whose changes can be rolled back. Their
+// Apply sets ApplyOutput.Undo whenever it changed something: the change
+// that restores the prior state, whose Params hold that state and what
+// Apply left (JSON-compatible values: they go through workflow history).
+//
+// PlanUndo re-reads the resource and returns "" when it is still as Apply
+// left it, else why not, in words that name what changed ("security group
+// sg-1 changed since orgguard left it: added ingress tcp 3389 from
+// 0.0.0.0/0"). It writes nothing.
+//
+// Undo restores the prior state. Like Apply it is idempotent: a resource
+// already restored (or restored half-way by an earlier attempt) is finished
+// without repeating a write. A resource that drifted from what Apply left
+// since the plan is refused with an *UndoRefusal, never overwritten.
+type Reverter interface {
+	PlanUndo(ctx context.Context, env Env, resource string, undo workflows.Change) (refused string, err error)
+	Undo(ctx context.Context, env Env, resource string, undo workflows.Change) (workflows.ApplyOutput, error)
+}
+
 func registerBuiltins(a *Activities) {
 	a.Register("control:ec2.default_security_group_closed", defaultSGClosed{})
 	a.Register("control:ec2.no_public_ssh_rdp", noPublicSSHRDP{})

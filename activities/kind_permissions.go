@@ -213,7 +213,7 @@ func IAMAction(signingName, operation string, params map[string]string) string {
 				return "s3:GetBucketPublicAccessBlock"
 			}
 			return "s3:GetAccountPublicAccessBlock"
-		case "PutPublicAccessBlock":
+		case "PutPublicAccessBlock", "DeletePublicAccessBlock":
 			if bucket {
 				return "s3:PutBucketPublicAccessBlock"
 			}
