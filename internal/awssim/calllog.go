@@ -29,14 +29,25 @@ type Call struct {
 	ParamsDigest string
 	// ErrorCode is the AWS error code returned; empty means success.
 	ErrorCode string
-	Time      time.Time
+	// ResponseLost marks a call whose operation ran (and changed state)
+	// but whose answer a LoseResponse fault replaced with ErrorCode. Count
+	// it with the successful calls when looking for duplicate writes.
+	ResponseLost bool
+	Time         time.Time
 }
+
+// Applied reports whether the operation ran to completion: it succeeded, or
+// it succeeded and the client was told otherwise (ResponseLost).
+func (c Call) Applied() bool { return c.ErrorCode == "" || c.ResponseLost }
 
 // CallFilter selects calls; empty fields match anything.
 type CallFilter struct {
 	Service, Operation, AccountID, Region, SourceIdentity string
 	// OnlySuccess keeps calls that returned no error.
 	OnlySuccess bool
+	// OnlyApplied keeps calls whose operation ran: successes and calls
+	// whose response a LoseResponse fault replaced (see Call.Applied).
+	OnlyApplied bool
 }
 
 // Match reports whether c passes the filter.
@@ -46,7 +57,8 @@ func (f CallFilter) Match(c Call) bool {
 		(f.AccountID == "" || f.AccountID == c.AccountID) &&
 		(f.Region == "" || f.Region == c.Region) &&
 		(f.SourceIdentity == "" || f.SourceIdentity == c.SourceIdentity) &&
-		(!f.OnlySuccess || c.ErrorCode == "")
+		(!f.OnlySuccess || c.ErrorCode == "") &&
+		(!f.OnlyApplied || c.Applied())
 }
 
 // Calls returns a copy of the call log in arrival order.

@@ -1,7 +1,10 @@
 package awssim
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -10,6 +13,15 @@ import (
 // anything; a call can match several faults and gets all their effects (the
 // latencies add up; the first refusal wins, in the order AccessDenied,
 // throttling, 5xx).
+//
+// A chaos profile, "20% throttling, 5% 5xx on every operation":
+//
+//	Fault{ThrottleRate: 0.2, ErrorRate: 0.05}
+//
+// "Fail iam:PutRolePolicy twice, then let it through" (to crash a workflow
+// between CreateRole and PutRolePolicy):
+//
+//	FailTimes("iam", "PutRolePolicy", 2)
 type Fault struct {
 	Service   string // signing name: "ec2", "sts", "organizations", "iam", ...
 	Operation string // "DescribeSecurityGroups"
@@ -25,12 +37,37 @@ type Fault struct {
 	// token bucket is empty. Buckets are per fault, account and region, the
 	// way AWS quotas are.
 	Throttle *Throttle
+	// ThrottleRate is the probability in [0,1] of refusing a call with the
+	// service's throttling error (ThrottlingException, Throttling,
+	// RequestLimitExceeded, TooManyRequestsException, SlowDown, ...), for
+	// chaos runs that want throttling without modelling quotas.
+	ThrottleRate float64
 	// ErrorRate is the probability in [0,1] of answering with the service's
-	// 5xx error (InternalFailure, InternalError, ...).
+	// HTTP 500 error (InternalFailure, InternalError, ServiceFailure, ...).
 	ErrorRate float64
+	// UnavailableRate is the probability in [0,1] of answering with the
+	// service's HTTP 503 error (ServiceUnavailable; EC2 Unavailable).
+	UnavailableRate float64
 	// AccessDenied refuses every matching call with the service's
 	// access-denied error.
 	AccessDenied bool
+
+	// Times, when positive, limits the fault to the first Times calls it
+	// affects; after that it is spent and calls pass. SetFaults starts the
+	// count again.
+	Times int
+	// LoseResponse makes the fault's 5xx (ErrorRate, UnavailableRate) come
+	// after the operation ran: the write happened, but the client sees an
+	// error, as when AWS commits a change and the connection drops. The call
+	// log marks such calls with ResponseLost. Tests of idempotent retries
+	// use it.
+	LoseResponse bool
+}
+
+// FailTimes is a fault that answers the first n calls of service:operation
+// (from any account and region) with the service's HTTP 500 error.
+func FailTimes(service, operation string, n int) Fault {
+	return Fault{Service: service, Operation: operation, ErrorRate: 1, Times: n}
 }
 
 // Throttle is a token bucket: Burst tokens, refilled at RatePerSecond.
@@ -73,7 +110,9 @@ type faultSet struct {
 	mu      sync.Mutex
 	faults  []Fault
 	buckets map[bucketKey]*bucket
-	rng     *rand.Rand
+	// fired counts, per fault, the calls a fault with Times affected.
+	fired []int
+	rng   *rand.Rand
 }
 
 type bucketKey struct {
@@ -90,6 +129,7 @@ func newFaultSet(faults []Fault, seed uint64) *faultSet {
 	return &faultSet{
 		faults:  append([]Fault(nil), faults...),
 		buckets: map[bucketKey]*bucket{},
+		fired:   make([]int, len(faults)),
 		rng:     rand.New(rand.NewPCG(seed, seed^0x5eed)),
 	}
 }
@@ -99,6 +139,7 @@ func (fs *faultSet) set(faults []Fault) {
 	defer fs.mu.Unlock()
 	fs.faults = append([]Fault(nil), faults...)
 	fs.buckets = map[bucketKey]*bucket{}
+	fs.fired = make([]int, len(faults))
 }
 
 // verdict is what the faults decided for one call.
@@ -107,6 +148,10 @@ type verdict struct {
 	accessDenied bool
 	throttled    bool
 	internal     bool
+	unavailable  bool
+	// lost: a 5xx replaces the answer after the operation ran; a 503 when
+	// lostUnavailable, else a 500.
+	lost, lostUnavailable bool
 }
 
 func (fs *faultSet) evaluate(service, op, account, region string) verdict {
@@ -116,18 +161,39 @@ func (fs *faultSet) evaluate(service, op, account, region string) verdict {
 	now := time.Now()
 	for i := range fs.faults {
 		f := &fs.faults[i]
-		if !f.matches(service, op, account, region) {
+		if !f.matches(service, op, account, region) || (f.Times > 0 && fs.fired[i] >= f.Times) {
 			continue
 		}
-		v.latency += f.Latency
-		if f.AccessDenied {
-			v.accessDenied = true
-		}
+		var one verdict
+		one.latency = f.Latency
+		one.accessDenied = f.AccessDenied
 		if f.Throttle != nil && !fs.take(bucketKey{i, account, region}, f.Throttle, now) {
-			v.throttled = true
+			one.throttled = true
+		}
+		if f.ThrottleRate > 0 && fs.rng.Float64() < f.ThrottleRate {
+			one.throttled = true
 		}
 		if f.ErrorRate > 0 && fs.rng.Float64() < f.ErrorRate {
-			v.internal = true
+			one.internal = true
+		}
+		if f.UnavailableRate > 0 && fs.rng.Float64() < f.UnavailableRate {
+			one.unavailable = true
+		}
+		if f.LoseResponse && (one.internal || one.unavailable) {
+			one.lost = true
+		}
+		if one == (verdict{}) {
+			continue
+		}
+		fs.fired[i]++
+		v.latency += one.latency
+		v.accessDenied = v.accessDenied || one.accessDenied
+		v.throttled = v.throttled || one.throttled
+		v.internal = v.internal || (one.internal && !one.lost)
+		v.unavailable = v.unavailable || (one.unavailable && !one.lost)
+		if one.lost && !v.lost {
+			v.lost = true
+			v.lostUnavailable = one.unavailable && !one.internal
 		}
 	}
 	return v
@@ -163,4 +229,123 @@ func (fs *faultSet) take(k bucketKey, t *Throttle, now time.Time) bool {
 	}
 	b.tokens--
 	return true
+}
+
+// ParseFaults reads a fault profile, the text form of []Fault used by
+// cmd/awssim --faults and the AWSSIM_FAULTS environment variable. Faults are
+// separated by ";"; each is an optional target ("*", "service" or
+// "service:Operation", signing names as in Fault.Service) followed by
+// settings separated by spaces or commas:
+//
+//	throttle=20%      ThrottleRate (a fraction, 0.2, or a percentage)
+//	5xx=5%            ErrorRate (HTTP 500)
+//	503=1%            UnavailableRate (HTTP 503)
+//	deny              AccessDenied
+//	latency=200ms     Latency
+//	burst=N refill=R  Throttle token bucket (R per second; 0 never refills)
+//	times=N           Times
+//	lose-response     LoseResponse
+//	account=ID region=R
+//
+// "throttle=20% 5xx=5%; iam:PutRolePolicy 5xx=100% times=2" throttles 20%
+// and fails 5% of all calls, and fails the first two PutRolePolicy calls.
+func ParseFaults(spec string) ([]Fault, error) {
+	var out []Fault
+	for _, part := range strings.Split(spec, ";") {
+		fields := strings.FieldsFunc(part, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' || r == '\n' })
+		if len(fields) == 0 {
+			continue
+		}
+		var f Fault
+		if !strings.Contains(fields[0], "=") && fields[0] != "deny" && fields[0] != "lose-response" {
+			target := fields[0]
+			fields = fields[1:]
+			if target != "*" {
+				f.Service, f.Operation, _ = strings.Cut(target, ":")
+			}
+		}
+		for _, kv := range fields {
+			if err := f.set(kv); err != nil {
+				return nil, fmt.Errorf("fault %q: %w", strings.TrimSpace(part), err)
+			}
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+func (f *Fault) set(kv string) error {
+	key, val, _ := strings.Cut(kv, "=")
+	rate := func(dst *float64) error {
+		pct := strings.HasSuffix(val, "%")
+		x, err := strconv.ParseFloat(strings.TrimSuffix(val, "%"), 64)
+		if pct {
+			x /= 100
+		}
+		if err != nil || x < 0 || x > 1 {
+			return fmt.Errorf("%s: want a probability (0.05 or 5%%), got %q", key, val)
+		}
+		*dst = x
+		return nil
+	}
+	integer := func(dst *int) error {
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%s: want a count, got %q", key, val)
+		}
+		*dst = n
+		return nil
+	}
+	flag := func(dst *bool) error {
+		if val == "" {
+			*dst = true
+			return nil
+		}
+		b, err := strconv.ParseBool(val)
+		*dst = b
+		return err
+	}
+	bucket := func() *Throttle {
+		if f.Throttle == nil {
+			f.Throttle = &Throttle{}
+		}
+		return f.Throttle
+	}
+	switch key {
+	case "throttle":
+		return rate(&f.ThrottleRate)
+	case "5xx", "500":
+		return rate(&f.ErrorRate)
+	case "503":
+		return rate(&f.UnavailableRate)
+	case "deny":
+		return flag(&f.AccessDenied)
+	case "lose-response":
+		return flag(&f.LoseResponse)
+	case "times":
+		return integer(&f.Times)
+	case "burst":
+		return integer(&bucket().Burst)
+	case "refill":
+		x, err := strconv.ParseFloat(val, 64)
+		if err != nil || x < 0 {
+			return fmt.Errorf("refill: want requests per second, got %q", val)
+		}
+		bucket().RatePerSecond = x
+		return nil
+	case "latency":
+		d, err := time.ParseDuration(val)
+		if err != nil {
+			return fmt.Errorf("latency: %w", err)
+		}
+		f.Latency = d
+		return nil
+	case "account":
+		f.AccountID = val
+		return nil
+	case "region":
+		f.Region = val
+		return nil
+	}
+	return fmt.Errorf("unknown setting %q (throttle, 5xx, 503, deny, latency, burst, refill, times, lose-response, account, region)", key)
 }

@@ -314,26 +314,50 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(errForbidden(codes.AccessDenied, "User: %s is not authorized to perform: %s:%s", p.ARN, req.svc.Name, req.Op))
 		return
 	case v.throttled:
-		fail(newError(statusFor(codes.Throttling), codes.Throttling, "Rate exceeded"))
+		fail(newError(codes.throttlingStatus(), codes.Throttling, "Rate exceeded"))
 		return
 	case v.internal:
-		fail(newError(statusFor(codes.Internal), codes.Internal, "We encountered an internal error. Please try again."))
+		fail(internalError(codes))
+		return
+	case v.unavailable:
+		fail(unavailableError(codes))
 		return
 	}
 
-	out, ae := s.runOp(handler, req, &call)
+	var lost *apiError
+	if v.lost {
+		lost = internalError(codes)
+		if v.lostUnavailable {
+			lost = unavailableError(codes)
+		}
+	}
+	out, ae := s.runOp(handler, req, &call, lost)
 	s.notify(call)
 	if ae != nil {
 		s.writeError(w, req, reqID, ae)
 		return
 	}
+	if lost != nil {
+		s.writeError(w, req, reqID, lost)
+		return
+	}
 	s.writeResult(w, req, reqID, out)
+}
+
+func internalError(codes errorCodes) *apiError {
+	return newError(statusFor(codes.Internal), codes.Internal, "We encountered an internal error. Please try again.")
+}
+
+func unavailableError(codes errorCodes) *apiError {
+	return newError(statusFor(codes.Unavailable), codes.Unavailable, "Service is unavailable. Please try again later.")
 }
 
 // runOp runs the operation and logs the call under the lock. A panicking
 // operation (a simulator bug) must not leave the lock held and wedge every
-// later request, so it is turned into the service's 5xx error.
-func (s *Server) runOp(handler operation, req *request, call *Call) (out any, ae *apiError) {
+// later request, so it is turned into the service's 5xx error. lost, when
+// set, is the error a LoseResponse fault answers instead of a successful
+// result; the call is logged with its code and ResponseLost.
+func (s *Server) runOp(handler operation, req *request, call *Call, lost *apiError) (out any, ae *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer func() {
@@ -342,6 +366,8 @@ func (s *Server) runOp(handler operation, req *request, call *Call) (out any, ae
 		}
 		if ae != nil {
 			call.ErrorCode = ae.Code
+		} else if lost != nil {
+			call.ErrorCode, call.ResponseLost = lost.Code, true
 		}
 		s.logCallLocked(call, req)
 	}()

@@ -30,10 +30,23 @@ type errorCodes struct {
 	UnknownKey   string // access key the server never issued
 	ExpiredToken string // temporary credentials past their Expiration
 	AccessDenied string // forced AccessDenied fault
-	Throttling   string // token bucket empty
-	Internal     string // injected 5xx or simulator bug
+	Throttling   string // token bucket empty or ThrottleRate
+	Internal     string // injected HTTP 500 or simulator bug
+	Unavailable  string // injected HTTP 503
 	UnknownOp    string // operation not implemented
 	Validation   string // malformed request (bad JSON, bad parameter)
+	// ThrottlingStatus overrides statusFor(Throttling) where a service
+	// pairs a shared code with another status (Access Analyzer's
+	// ThrottlingException is HTTP 429, KMS's 400).
+	ThrottlingStatus int
+}
+
+// throttlingStatus is the HTTP status of the service's throttling error.
+func (c *errorCodes) throttlingStatus() int {
+	if c.ThrottlingStatus != 0 {
+		return c.ThrottlingStatus
+	}
+	return statusFor(c.Throttling)
 }
 
 // operation implements one AWS API call. It runs with the server lock held, so
@@ -104,6 +117,7 @@ func (svc *service) defaultCodes() {
 		set(&c.AccessDenied, "AccessDeniedException")
 		set(&c.Throttling, "ThrottlingException")
 		set(&c.Internal, "InternalFailure")
+		set(&c.Unavailable, "ServiceUnavailable")
 		set(&c.UnknownOp, "UnknownOperationException")
 		set(&c.Validation, "ValidationException")
 	case protoQuery:
@@ -112,6 +126,7 @@ func (svc *service) defaultCodes() {
 		set(&c.AccessDenied, "AccessDenied")
 		set(&c.Throttling, "Throttling")
 		set(&c.Internal, "InternalFailure")
+		set(&c.Unavailable, "ServiceUnavailable")
 		set(&c.UnknownOp, "InvalidAction")
 		set(&c.Validation, "ValidationError")
 	case protoEC2:
@@ -120,6 +135,7 @@ func (svc *service) defaultCodes() {
 		set(&c.AccessDenied, "UnauthorizedOperation")
 		set(&c.Throttling, "RequestLimitExceeded")
 		set(&c.Internal, "InternalError")
+		set(&c.Unavailable, "Unavailable")
 		set(&c.UnknownOp, "InvalidAction")
 		set(&c.Validation, "InvalidParameterValue")
 	case protoRESTJSON:
@@ -128,6 +144,7 @@ func (svc *service) defaultCodes() {
 		set(&c.AccessDenied, "AccessDeniedException")
 		set(&c.Throttling, "TooManyRequestsException")
 		set(&c.Internal, "InternalServerException")
+		set(&c.Unavailable, "ServiceUnavailableException")
 		set(&c.UnknownOp, "UnknownOperationException")
 		set(&c.Validation, "BadRequestException")
 	case protoRESTXML:
@@ -136,6 +153,7 @@ func (svc *service) defaultCodes() {
 		set(&c.AccessDenied, "AccessDenied")
 		set(&c.Throttling, "SlowDown")
 		set(&c.Internal, "InternalError")
+		set(&c.Unavailable, "ServiceUnavailable")
 		set(&c.UnknownOp, "NotImplemented")
 		set(&c.Validation, "InvalidRequest")
 	}
@@ -157,8 +175,12 @@ func statusFor(code string) int {
 		return http.StatusServiceUnavailable
 	case "NotImplemented":
 		return http.StatusNotImplemented
-	case "InternalFailure", "InternalError", "InternalServerException":
+	case "InternalFailure", "InternalError", "InternalServerException", "ServiceFailure", "ServiceException",
+		"InternalException", "InternalServiceError", "InternalServiceFault", "KMSInternalException",
+		"InternalServerErrorException":
 		return http.StatusInternalServerError
+	case "ServiceUnavailable", "ServiceUnavailableException", "Unavailable":
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusForbidden
 }

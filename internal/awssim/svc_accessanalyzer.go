@@ -12,7 +12,7 @@ func accessAnalyzerService() *service {
 	return &service{
 		Name:     "access-analyzer",
 		Protocol: protoRESTJSON,
-		Codes:    errorCodes{Throttling: "ThrottlingException", Internal: "InternalServerException", Validation: "ValidationException"},
+		Codes:    errorCodes{Throttling: "ThrottlingException", ThrottlingStatus: 429, Internal: "InternalServerException", Validation: "ValidationException"},
 		Routes: []route{
 			{Method: "PUT", Pattern: "/analyzer", Op: "CreateAnalyzer", Handler: aaCreateAnalyzer},
 			{Method: "GET", Pattern: "/analyzer", Op: "ListAnalyzers", Handler: aaListAnalyzers},

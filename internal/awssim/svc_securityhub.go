@@ -20,7 +20,11 @@ func securityHubService() *service {
 	return &service{
 		Name:     "securityhub",
 		Protocol: protoRESTJSON,
-		Codes:    errorCodes{Internal: "InternalException", Validation: "InvalidInputException"},
+		// Security Hub throttles with LimitExceededException, HTTP 429 ("...
+		// beyond the current account or throttling limits"; no
+		// TooManyRequestsException in its model).
+		Codes: errorCodes{Internal: "InternalException", Validation: "InvalidInputException",
+			Throttling: "LimitExceededException", ThrottlingStatus: 429},
 		Routes: []route{
 			{Method: "POST", Pattern: "/accounts", Op: "EnableSecurityHub", Handler: shEnable},
 			{Method: "GET", Pattern: "/accounts", Op: "DescribeHub", Handler: shDescribeHub},

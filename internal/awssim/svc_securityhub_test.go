@@ -169,11 +169,11 @@ func TestSecurityHubThrottling(t *testing.T) {
 	req := &securityhub.BatchEnableStandardsInput{StandardsSubscriptionRequests: []shtypes.StandardsSubscriptionRequest{{StandardsArn: aws.String(pci321ARN)}}}
 	must[*securityhub.BatchEnableStandardsOutput](t)(c.BatchEnableStandards(ctx, req))
 	_, err := c.BatchEnableStandards(ctx, req)
-	requireCode(t, err, "TooManyRequestsException")
+	requireCode(t, err, "LimitExceededException")
 	arn := aws.String("arn:aws:securityhub:us-east-1:100000000007:control/pci-dss/v/3.2.1/PCI.EC2.2")
 	must[*securityhub.UpdateStandardsControlOutput](t)(c.UpdateStandardsControl(ctx, &securityhub.UpdateStandardsControlInput{StandardsControlArn: arn, ControlStatus: shtypes.ControlStatusEnabled}))
 	_, err = c.UpdateStandardsControl(ctx, &securityhub.UpdateStandardsControlInput{StandardsControlArn: arn, ControlStatus: shtypes.ControlStatusEnabled})
-	requireCode(t, err, "TooManyRequestsException")
+	requireCode(t, err, "LimitExceededException")
 
 	if !slices.ContainsFunc(AWSQuotas(), func(f Fault) bool {
 		return f.Service == "securityhub" && f.Operation == "BatchEnableStandards" && f.Throttle != nil && f.Throttle.RatePerSecond == 1
