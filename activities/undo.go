@@ -55,6 +55,7 @@ func (a *Activities) reverter(g guardrails.Guardrail) (r Reverter, refused strin
 // non-compliant finding, or says why it will not roll back. in.RunID is
 // the rollback's run (credentials are cached per run).
 func (a *Activities) PlanUndo(ctx context.Context, in workflows.PlanUndoInput) (workflows.PlanUndoOutput, error) {
+	defer a.keepAlive(ctx, in.Guardrail.ID)()
 	r, refused := a.reverter(in.Guardrail)
 	if refused != "" {
 		return workflows.PlanUndoOutput{Refused: refused}, nil

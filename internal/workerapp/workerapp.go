@@ -35,6 +35,8 @@ func Register(r worker.Registry, acts *activities.Activities) {
 		workflows.ActivityReleaseRun:          acts.ReleaseRun,
 		workflows.ActivityPendingForFinding:   acts.PendingForFinding,
 		workflows.ActivityRemediationOutcomes: acts.RemediationOutcomes,
+		workflows.ActivityPlanUndo:            acts.PlanUndo,
+		workflows.ActivityLoadAppliedChanges:  acts.LoadAppliedChanges,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
