@@ -82,6 +82,12 @@ type SeedAccount struct {
 	IAM          *SeedIAM     `hcl:"iam,block" json:"iam,omitempty"`
 	Regions      []SeedRegion `hcl:"region,block" json:"regions,omitempty"`
 	S3           *SeedS3      `hcl:"s3,block" json:"s3,omitempty"`
+	// NotOptedInRegions are opt-in regions (af-south-1, ap-east-1, ...)
+	// the account has not enabled, although the seed's regions list them:
+	// ec2:DescribeRegions reports them "not-opted-in" and every call the
+	// account makes there fails as in AWS. Opt-in regions the seed does not
+	// list are not enabled in any account anyway.
+	NotOptedInRegions []string `hcl:"not_opted_in_regions,optional" json:"not_opted_in_regions,omitempty"`
 }
 
 // SeedIAM is the account-global IAM state.
@@ -310,6 +316,9 @@ func (s *Seed) validate() error {
 			case "", "ACTIVE", "SUSPENDED", "PENDING_CLOSURE":
 			default:
 				return fmt.Errorf("account %s: unknown status %q", a.ID, a.Status)
+			}
+			if err := validateOptIn(&a); err != nil {
+				return err
 			}
 			for _, r := range a.Regions {
 				for _, st := range r.CloudFormationStacks {

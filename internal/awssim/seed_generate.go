@@ -3,6 +3,7 @@ package awssim
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 )
 
 // GenerateOptions shape a generated organization. Zero fields take the
@@ -21,6 +22,10 @@ type GenerateOptions struct {
 	// RandSeed varies which accounts drift how; the same options always
 	// produce the same seed.
 	RandSeed uint64
+	// NotOptedInEvery leaves every Nth member account (counting from the
+	// first) not opted into the opt-in regions among Regions (af-south-1,
+	// ap-east-1, ...): their not_opted_in_regions. 0 opts every account in.
+	NotOptedInEvery int
 }
 
 // GenerateSeed builds a large organization for benchmarks and load tests. It
@@ -92,7 +97,17 @@ func GenerateSeed(opts GenerateOptions) *Seed {
 				AccessKeys: []SeedAccessKey{{ID: fmt.Sprintf("AKIAGEN%013d", i), CreatedDaysAgo: 200 + rng.IntN(300)}},
 			})
 		}
+		if opts.NotOptedInEvery > 0 && (i-1)%opts.NotOptedInEvery == 0 {
+			for _, region := range opts.Regions {
+				if isOptInRegion(region) {
+					a.NotOptedInRegions = append(a.NotOptedInRegions, region)
+				}
+			}
+		}
 		for _, region := range opts.Regions {
+			if slices.Contains(a.NotOptedInRegions, region) {
+				continue
+			}
 			r := SeedRegion{Name: region, EBSEncryptionByDefault: rng.IntN(5) == 0}
 			if rng.IntN(3) == 0 {
 				r.VPCs = append(r.VPCs, SeedVPC{

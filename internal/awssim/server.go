@@ -294,6 +294,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	req.Account = s.accounts[p.AccountID]
 	s.mu.Unlock()
+	if req.Account != nil && !s.regionEnabled(req.Account, req.Region) {
+		// An account's credentials are not valid in a region it has not
+		// enabled: AWS answers with the service's invalid-token error
+		// (InvalidClientTokenId, UnrecognizedClientException, AuthFailure),
+		// "The security token included in the request is invalid". Not
+		// OptInRequired, which EC2 documents for services the account has
+		// not subscribed to. See "Manage AWS STS in an AWS Region" (IAM
+		// User Guide) and DisableRegion ("removes all IAM access to any
+		// resources that reside in that Region").
+		fail(newError(statusFor(codes.UnknownKey), codes.UnknownKey, "The security token included in the request is invalid."))
+		return
+	}
 	if resolveErr != nil {
 		fail(resolveErr)
 		return

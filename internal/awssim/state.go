@@ -43,6 +43,10 @@ type account struct {
 	roles                                  map[string]*iamRole
 	global                                 map[string]any
 	regions                                map[string]map[string]any
+	// seedRegions are the regions of the account's own region blocks;
+	// notOptedIn its not_opted_in_regions (see optInStatus).
+	seedRegions []string
+	notOptedIn  map[string]bool
 }
 
 // iamRole is a role as STS and IAM see it.
@@ -144,6 +148,13 @@ func (s *Server) buildState(seed *Seed) error {
 			}
 			if a.Email == "" {
 				a.Email = fmt.Sprintf("aws+%s@example.com", sa.ID)
+			}
+			for _, r := range sa.Regions {
+				a.seedRegions = append(a.seedRegions, r.Name)
+			}
+			a.notOptedIn = map[string]bool{}
+			for _, r := range sa.NotOptedInRegions {
+				a.notOptedIn[r] = true
 			}
 			if a.Status == "" {
 				a.Status = "ACTIVE"

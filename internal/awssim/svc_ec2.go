@@ -544,11 +544,28 @@ type ec2RegionOut struct {
 	OptInStatus string `xml:"optInStatus"`
 }
 
+// ec2DescribeRegions lists the seed's regions the caller's account has
+// enabled. AllRegions adds those it has not: seed regions the account did not
+// opt into and every other opt-in region of the partition, as
+// "not-opted-in". RegionName may name any of them, enabled or not, as in
+// EC2. Default regions the seed does not serve are not listed.
 func ec2DescribeRegions(r *request) (any, error) {
-	regions := slices.Clone(r.srv.seed.Regions)
+	all, _ := r.paramBool("AllRegions")
+	known := slices.Clone(r.srv.seed.Regions)
+	for _, name := range optInRegions {
+		if !slices.Contains(known, name) {
+			known = append(known, name)
+		}
+	}
+	var regions []string
+	for _, name := range known {
+		if all || r.srv.regionEnabled(r.Account, name) {
+			regions = append(regions, name)
+		}
+	}
 	if names := listValues(r.Form, "RegionName"); len(names) > 0 {
 		for _, n := range names {
-			if !slices.Contains(regions, n) {
+			if !slices.Contains(known, n) {
 				return nil, errBadRequest("InvalidParameterValue", "Invalid region: %s", n)
 			}
 		}
@@ -557,12 +574,13 @@ func ec2DescribeRegions(r *request) (any, error) {
 	filters := ec2Filters(r)
 	var out []ec2RegionOut
 	for _, name := range regions {
+		status := r.srv.optInStatus(r.Account, name)
 		ok, err := matchFilters(filters, func(f string) ([]string, bool) {
 			switch f {
 			case "region-name":
 				return []string{name}, true
 			case "opt-in-status":
-				return []string{"opt-in-not-required"}, true
+				return []string{status}, true
 			case "endpoint":
 				return []string{"ec2." + name + ".amazonaws.com"}, true
 			}
@@ -572,7 +590,7 @@ func ec2DescribeRegions(r *request) (any, error) {
 			return nil, err
 		}
 		if ok {
-			out = append(out, ec2RegionOut{name, "ec2." + name + ".amazonaws.com", "opt-in-not-required"})
+			out = append(out, ec2RegionOut{name, "ec2." + name + ".amazonaws.com", status})
 		}
 	}
 	return &struct {

@@ -83,6 +83,11 @@ func stsAssumeRole(r *request) (any, error) {
 	if target == nil || target.Status != "ACTIVE" || r.srv.faults.deniesTarget("sts", "AssumeRole", m[1], r.Region) {
 		return nil, denied
 	}
+	if !r.srv.regionEnabled(target, r.Region) {
+		// The STS endpoint of a region the target account has not enabled
+		// cannot issue its credentials (STS AssumeRole errors).
+		return nil, errForbidden("RegionDisabledException", "STS is not activated in this region for account:%s. Your account administrator can activate STS in this region using the IAM Console.", target.ID)
+	}
 	role := target.roles[m[2]]
 	if role == nil {
 		return nil, denied
