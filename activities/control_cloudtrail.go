@@ -21,9 +21,11 @@ import (
 
 // trailKeyAPI is the part of the KMS client that manages the trail's key.
 type trailKeyAPI interface {
+	kms.ListKeysAPIClient
 	DescribeKey(context.Context, *kms.DescribeKeyInput, ...func(*kms.Options)) (*kms.DescribeKeyOutput, error)
 	CreateKey(context.Context, *kms.CreateKeyInput, ...func(*kms.Options)) (*kms.CreateKeyOutput, error)
 	CreateAlias(context.Context, *kms.CreateAliasInput, ...func(*kms.Options)) (*kms.CreateAliasOutput, error)
+	GetKeyRotationStatus(context.Context, *kms.GetKeyRotationStatusInput, ...func(*kms.Options)) (*kms.GetKeyRotationStatusOutput, error)
 	EnableKeyRotation(context.Context, *kms.EnableKeyRotationInput, ...func(*kms.Options)) (*kms.EnableKeyRotationOutput, error)
 }
 
@@ -37,7 +39,8 @@ type cloudTrailMultiRegion struct{}
 func (cloudTrailMultiRegion) Permissions() []string {
 	p := []string{
 		"cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus", "cloudtrail:CreateTrail", "cloudtrail:UpdateTrail", "cloudtrail:StartLogging",
-		"cloudtrail:AddTags", "kms:DescribeKey", "kms:CreateKey", "kms:TagResource", "kms:CreateAlias", "kms:EnableKeyRotation",
+		"cloudtrail:AddTags", "kms:DescribeKey", "kms:ListKeys", "kms:CreateKey", "kms:TagResource", "kms:CreateAlias",
+		"kms:GetKeyRotationStatus", "kms:EnableKeyRotation",
 	}
 	p = append(p, logBucketPermissions...)
 	p = append(p, logGroupPermissions...)
@@ -175,36 +178,99 @@ func (c cloudTrailMultiRegion) Check(ctx context.Context, env Env, _ string) ([]
 	})}, nil
 }
 
-// ensureKey returns the ARN of the key behind the alias, creating a rotating
-// key that CloudTrail may use when the alias does not exist.
-func (c cloudTrailMultiRegion) ensureKey(ctx context.Context, env Env, alias string, out *applied) (string, error) {
-	api := trailKeyAPI(kms.NewFromConfig(env.Config))
+// trailKeyDescription marks the key orgguard creates for an alias. The
+// alias comes last (CreateKey, EnableKeyRotation, CreateAlias), so a key an
+// earlier attempt created without reaching CreateAlias is found by it.
+func trailKeyDescription(alias string) string {
+	return "orgguard CloudTrail logs (" + alias + ")"
+}
+
+// findTrailKey looks the key up by alias, then (for a key an earlier
+// attempt created but did not alias) by its description among the
+// account's enabled customer managed keys, the oldest first. id is empty
+// when there is none.
+func findTrailKey(ctx context.Context, api trailKeyAPI, alias string) (id, arn string, aliased bool, err error) {
 	d, err := api.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(alias)})
 	var nf *kmstypes.NotFoundException
 	switch {
 	case err == nil:
-		return aws.ToString(d.KeyMetadata.Arn), nil
+		return aws.ToString(d.KeyMetadata.KeyId), aws.ToString(d.KeyMetadata.Arn), true, nil
 	case !errors.As(err, &nf):
-		return "", err
+		return "", "", false, err
 	}
-	policy, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{
-		map[string]any{"Sid": "AccountAdministers", "Effect": "Allow", "Principal": map[string]any{"AWS": "arn:" + env.Partition + ":iam::" + env.AccountID + ":root"}, "Action": "kms:*", "Resource": "*"},
-		map[string]any{"Sid": "CloudTrailEncrypts", "Effect": "Allow", "Principal": map[string]any{"Service": "cloudtrail.amazonaws.com"}, "Action": []string{"kms:GenerateDataKey*", "kms:DescribeKey"}, "Resource": "*",
-			"Condition": map[string]any{"StringLike": map[string]any{"kms:EncryptionContext:aws:cloudtrail:arn": "arn:" + env.Partition + ":cloudtrail:*:" + env.AccountID + ":trail/*"}}},
-		map[string]any{"Sid": "CloudWatchLogsEncrypts", "Effect": "Allow", "Principal": map[string]any{"Service": "logs." + env.Region + ".amazonaws.com"}, "Action": []string{"kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"}, "Resource": "*"},
-	}})
-	k, err := api.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("orgguard CloudTrail logs"), Policy: aws.String(string(policy)),
-		Tags: []kmstypes.Tag{{TagKey: aws.String("managed-by"), TagValue: aws.String("orgguard")}}})
-	if err != nil {
-		return "", err
+	var found *kmstypes.KeyMetadata
+	keys := kms.NewListKeysPaginator(api, &kms.ListKeysInput{})
+	for keys.HasMorePages() {
+		page, err := keys.NextPage(ctx)
+		if err != nil {
+			return "", "", false, err
+		}
+		for _, k := range page.Keys {
+			d, err := api.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.KeyId})
+			if c := errorCode(err); c == "AccessDeniedException" || c == "NotFoundException" {
+				continue // a key whose policy shuts the account out is not orgguard's
+			}
+			if err != nil {
+				return "", "", false, err
+			}
+			m := d.KeyMetadata
+			if aws.ToString(m.Description) != trailKeyDescription(alias) || m.KeyManager != kmstypes.KeyManagerTypeCustomer || m.KeyState != kmstypes.KeyStateEnabled {
+				continue
+			}
+			if found == nil || aws.ToTime(m.CreationDate).Before(aws.ToTime(found.CreationDate)) {
+				found = m
+			}
+		}
 	}
-	arn := aws.ToString(k.KeyMetadata.Arn)
-	out.call("kms:CreateKey %s", arn)
-	if _, err := api.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: k.KeyMetadata.KeyId}); err != nil {
-		return "", err
+	if found == nil {
+		return "", "", false, nil
 	}
-	out.call("kms:EnableKeyRotation %s", aws.ToString(k.KeyMetadata.KeyId))
-	if _, err := api.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(alias), TargetKeyId: k.KeyMetadata.KeyId}); err != nil {
+	return aws.ToString(found.KeyId), aws.ToString(found.Arn), false, nil
+}
+
+// ensureKey returns the ARN of the key behind the alias, creating a rotating
+// key that CloudTrail may use when there is none. It resumes the work of an
+// attempt that died between CreateKey and CreateAlias instead of creating a
+// second key.
+func (c cloudTrailMultiRegion) ensureKey(ctx context.Context, env Env, alias string, out *applied) (string, error) {
+	api := trailKeyAPI(kms.NewFromConfig(env.Config))
+	id, arn, aliased, err := findTrailKey(ctx, api, alias)
+	if err != nil || aliased {
+		return arn, err
+	}
+	rotating := false
+	if id == "" {
+		policy, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{
+			map[string]any{"Sid": "AccountAdministers", "Effect": "Allow", "Principal": map[string]any{"AWS": "arn:" + env.Partition + ":iam::" + env.AccountID + ":root"}, "Action": "kms:*", "Resource": "*"},
+			map[string]any{"Sid": "CloudTrailEncrypts", "Effect": "Allow", "Principal": map[string]any{"Service": "cloudtrail.amazonaws.com"}, "Action": []string{"kms:GenerateDataKey*", "kms:DescribeKey"}, "Resource": "*",
+				"Condition": map[string]any{"StringLike": map[string]any{"kms:EncryptionContext:aws:cloudtrail:arn": "arn:" + env.Partition + ":cloudtrail:*:" + env.AccountID + ":trail/*"}}},
+			map[string]any{"Sid": "CloudWatchLogsEncrypts", "Effect": "Allow", "Principal": map[string]any{"Service": "logs." + env.Region + ".amazonaws.com"}, "Action": []string{"kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"}, "Resource": "*"},
+		}})
+		k, err := api.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String(trailKeyDescription(alias)), Policy: aws.String(string(policy)),
+			Tags: []kmstypes.Tag{
+				{TagKey: aws.String("managed-by"), TagValue: aws.String("orgguard")},
+				{TagKey: aws.String("orgguard:purpose"), TagValue: aws.String("cloudtrail")},
+				{TagKey: aws.String("orgguard:alias"), TagValue: aws.String(alias)},
+			}})
+		if err != nil {
+			return "", err
+		}
+		id, arn = aws.ToString(k.KeyMetadata.KeyId), aws.ToString(k.KeyMetadata.Arn)
+		out.call("kms:CreateKey %s", arn)
+	} else {
+		st, err := api.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: aws.String(id)})
+		if err != nil {
+			return "", err
+		}
+		rotating = st.KeyRotationEnabled
+	}
+	if !rotating {
+		if _, err := api.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: aws.String(id)}); err != nil {
+			return "", err
+		}
+		out.call("kms:EnableKeyRotation %s", id)
+	}
+	if _, err := api.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(alias), TargetKeyId: aws.String(id)}); err != nil {
 		return "", err
 	}
 	out.call("kms:CreateAlias %s", alias)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -17,11 +18,16 @@ import (
 type roleAPI interface {
 	GetRole(context.Context, *iam.GetRoleInput, ...func(*iam.Options)) (*iam.GetRoleOutput, error)
 	CreateRole(context.Context, *iam.CreateRoleInput, ...func(*iam.Options)) (*iam.CreateRoleOutput, error)
+	GetRolePolicy(context.Context, *iam.GetRolePolicyInput, ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error)
 	PutRolePolicy(context.Context, *iam.PutRolePolicyInput, ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error)
 }
 
 // iam:TagRole because CreateRole tags the role.
-var rolePermissions = []string{"iam:GetRole", "iam:CreateRole", "iam:TagRole", "iam:PutRolePolicy", "iam:PassRole"}
+var rolePermissions = []string{"iam:GetRole", "iam:CreateRole", "iam:TagRole", "iam:GetRolePolicy", "iam:PutRolePolicy", "iam:PassRole"}
+
+// rolePolicyName is the name of the inline policy orgguard keeps on its
+// service roles.
+const rolePolicyName = "orgguard"
 
 // serviceRole is a role orgguard creates for an AWS service to assume.
 type serviceRole struct {
@@ -36,6 +42,19 @@ func (r serviceRole) arn(env Env) string {
 	return "arn:" + env.Partition + ":iam::" + env.AccountID + ":role/" + r.Name
 }
 
+// policy is the role's inline policy document.
+func (r serviceRole) policy() string {
+	res := r.Resource
+	if res == "" {
+		res = "*"
+	}
+	policy, _ := json.Marshal(map[string]any{
+		"Version":   "2012-10-17",
+		"Statement": []any{map[string]any{"Effect": "Allow", "Action": r.Actions, "Resource": res}},
+	})
+	return string(policy)
+}
+
 // roleExists reports whether the role is there (read-only, for Check).
 func roleExists(ctx context.Context, api roleAPI, name string) (bool, error) {
 	_, err := api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
@@ -46,38 +65,68 @@ func roleExists(ctx context.Context, api roleAPI, name string) (bool, error) {
 	return err == nil, err
 }
 
-// ensureRole creates the role with its inline policy when it is missing and
-// reports whether it did.
-func ensureRole(ctx context.Context, api roleAPI, r serviceRole) (bool, error) {
-	ok, err := roleExists(ctx, api, r.Name)
-	if err != nil || ok {
+// rolePolicyCurrent reports whether the role carries orgguard's inline
+// policy as r wants it.
+func rolePolicyCurrent(ctx context.Context, api roleAPI, r serviceRole) (bool, error) {
+	out, err := api.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(r.Name), PolicyName: aws.String(rolePolicyName)})
+	var nse *iamtypes.NoSuchEntityException
+	switch {
+	case errors.As(err, &nse):
+		return false, nil
+	case err != nil:
 		return false, err
 	}
-	trust, _ := json.Marshal(map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []any{map[string]any{
-			"Effect": "Allow", "Principal": map[string]any{"Service": r.Service}, "Action": "sts:AssumeRole",
-		}},
-	})
-	if _, err := api.CreateRole(ctx, &iam.CreateRoleInput{
-		RoleName: aws.String(r.Name), AssumeRolePolicyDocument: aws.String(string(trust)),
-		Description: aws.String("created by orgguard for " + r.Service),
-		Tags:        []iamtypes.Tag{{Key: aws.String("managed-by"), Value: aws.String("orgguard")}},
-	}); err != nil {
-		return false, fmt.Errorf("create role %s: %w", r.Name, err)
+	// IAM returns the document URL-encoded.
+	doc, err := url.QueryUnescape(aws.ToString(out.PolicyDocument))
+	if err != nil {
+		return false, nil
 	}
-	res := r.Resource
-	if res == "" {
-		res = "*"
+	have, err := normalizePolicy(doc)
+	if err != nil {
+		return false, nil
 	}
-	policy, _ := json.Marshal(map[string]any{
-		"Version":   "2012-10-17",
-		"Statement": []any{map[string]any{"Effect": "Allow", "Action": r.Actions, "Resource": res}},
-	})
+	want, _ := normalizePolicy(r.policy())
+	return have == want, nil
+}
+
+// ensureRole creates the role when it is missing and puts its inline
+// policy when that is missing or different, and reports whether it wrote
+// anything. The policy is checked on every call, not only after
+// CreateRole: an attempt that died between CreateRole and PutRolePolicy
+// left a role without its policy, and the next attempt must finish it.
+func ensureRole(ctx context.Context, api roleAPI, r serviceRole) (bool, error) {
+	exists, err := roleExists(ctx, api, r.Name)
+	if err != nil {
+		return false, err
+	}
+	wrote := false
+	if !exists {
+		trust, _ := json.Marshal(map[string]any{
+			"Version": "2012-10-17",
+			"Statement": []any{map[string]any{
+				"Effect": "Allow", "Principal": map[string]any{"Service": r.Service}, "Action": "sts:AssumeRole",
+			}},
+		})
+		_, err := api.CreateRole(ctx, &iam.CreateRoleInput{
+			RoleName: aws.String(r.Name), AssumeRolePolicyDocument: aws.String(string(trust)),
+			Description: aws.String("created by orgguard for " + r.Service),
+			Tags:        []iamtypes.Tag{{Key: aws.String("managed-by"), Value: aws.String("orgguard")}},
+		})
+		var exists *iamtypes.EntityAlreadyExistsException
+		if err != nil && !errors.As(err, &exists) { // a concurrent attempt created it
+			return false, fmt.Errorf("create role %s: %w", r.Name, err)
+		}
+		wrote = err == nil
+	} else {
+		current, err := rolePolicyCurrent(ctx, api, r)
+		if err != nil || current {
+			return false, err
+		}
+	}
 	if _, err := api.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
-		RoleName: aws.String(r.Name), PolicyName: aws.String("orgguard"), PolicyDocument: aws.String(string(policy)),
+		RoleName: aws.String(r.Name), PolicyName: aws.String(rolePolicyName), PolicyDocument: aws.String(r.policy()),
 	}); err != nil {
-		return true, fmt.Errorf("put policy of role %s: %w", r.Name, err)
+		return wrote, fmt.Errorf("put policy of role %s: %w", r.Name, err)
 	}
 	return true, nil
 }
