@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/orgguard/orgguard/internal/awssim"
 )
@@ -37,6 +38,10 @@ type flags struct {
 	logCalls  bool
 	summary   bool
 	region    string
+	// consistency and faults fall back to AWSSIM_CONSISTENCY_DELAY and
+	// AWSSIM_FAULTS, which awssim.New reads.
+	consistency time.Duration
+	faults      string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
@@ -51,6 +56,10 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.BoolVar(&c.logCalls, "log-calls", false, "print every call to stderr")
 	fs.BoolVar(&c.summary, "state-summary", false, "print the organization's accounts before the ready line")
 	fs.StringVar(&c.region, "region", "us-east-1", "region to put in the printed environment")
+	fs.DurationVar(&c.consistency, "consistency-delay", 0,
+		"eventual consistency: IAM and KMS writes become usable by other services, and Config evaluations complete, this long after them (default $"+awssim.EnvConsistencyDelay+", else off)")
+	fs.StringVar(&c.faults, "faults", "",
+		"fault profile, e.g. 'throttle=20% 5xx=5%; iam:PutRolePolicy 5xx=100% times=2' (added to $"+awssim.EnvFaults+" and --aws-quotas)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -60,23 +69,41 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	return c, nil
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c, err := parseFlags(args, stderr)
-	if err != nil {
-		return err
-	}
+// options turns the flags into the server's options, except the call
+// printer.
+func options(c *flags) (awssim.Options, error) {
 	// A long demo run must not grow the call log without bound.
-	opts := awssim.Options{Addr: c.listen, PageSize: c.pageSize, CallLogLimit: 100_000}
+	opts := awssim.Options{Addr: c.listen, PageSize: c.pageSize, CallLogLimit: 100_000, ConsistencyDelay: c.consistency}
+	var err error
 	switch {
 	case c.generate > 0:
 		opts.Seed = awssim.GenerateSeed(awssim.GenerateOptions{Accounts: c.generate})
 	case c.seed != "":
 		if opts.Seed, err = awssim.LoadSeedFile(c.seed); err != nil {
-			return err
+			return opts, err
 		}
 	}
 	if c.awsQuotas {
 		opts.Faults = awssim.AWSQuotas()
+	}
+	if c.faults != "" {
+		faults, err := awssim.ParseFaults(c.faults)
+		if err != nil {
+			return opts, fmt.Errorf("--faults: %w", err)
+		}
+		opts.Faults = append(opts.Faults, faults...)
+	}
+	return opts, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	opts, err := options(c)
+	if err != nil {
+		return err
 	}
 	if c.logCalls {
 		opts.OnCall = func(call awssim.Call) {
@@ -101,6 +128,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		printSummary(stdout, srv)
 	}
 	fmt.Fprintf(stdout, "# orgguard AWS simulator: organization %s, management account %s\n", sum.OrganizationID, sum.ManagementAccountID)
+	if d := srv.ConsistencyDelay(); d > 0 {
+		fmt.Fprintf(stdout, "# eventual consistency: IAM and KMS writes usable by other services after %s\n", d)
+	}
 	fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL=%s\n", srv.URL())
 	fmt.Fprintf(stdout, "export AWS_ACCESS_KEY_ID=%s\n", ak)
 	fmt.Fprintf(stdout, "export AWS_SECRET_ACCESS_KEY=%s\n", sk)

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -18,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+
+	"github.com/orgguard/orgguard/internal/awssim"
 )
 
 // TestServesDemoOrganization starts the command as a script would, waits
@@ -108,5 +111,33 @@ func TestServesDemoOrganization(t *testing.T) {
 func TestFlagsExclusive(t *testing.T) {
 	if _, err := parseFlags([]string{"--seed", "x.hcl", "--generate", "10"}, io.Discard); err == nil {
 		t.Fatal("want error for --seed with --generate")
+	}
+}
+
+func TestFaultAndConsistencyFlags(t *testing.T) {
+	c, err := parseFlags([]string{"--consistency-delay", "2s", "--aws-quotas", "--faults", "throttle=20% 5xx=5%; iam:PutRolePolicy 5xx=100% times=2"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := options(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(awssim.AWSQuotas())
+	if opts.ConsistencyDelay != 2*time.Second || len(opts.Faults) != n+2 {
+		t.Fatalf("options = %+v", opts)
+	}
+	if f := opts.Faults[n]; f.ThrottleRate != 0.2 || f.ErrorRate != 0.05 || f.Service != "" {
+		t.Errorf("chaos fault = %+v", f)
+	}
+	if f := opts.Faults[n+1]; f.Service != "iam" || f.Operation != "PutRolePolicy" || f.Times != 2 || f.ErrorRate != 1 {
+		t.Errorf("targeted fault = %+v", f)
+	}
+	c, err = parseFlags([]string{"--faults", "throttle=lots"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := options(c); err == nil || !strings.Contains(err.Error(), "--faults") {
+		t.Errorf("bad --faults accepted: %v", err)
 	}
 }

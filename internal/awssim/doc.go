@@ -5,9 +5,11 @@
 // X-Amz-Target, Query and EC2 Query by Action and the SigV4 credential scope,
 // REST-JSON and REST-XML by method and path, RPC v2 CBOR by path), verifies
 // SigV4 signatures, maps credentials issued by its own STS to the assumed
-// account and role, keeps state per account and region, injects faults
-// (latency, throttling with AWS's error codes, 5xx, access denied) and logs
-// every call so tests can assert what ran, where, as whom and how often.
+// account and role, keeps state per account and region, refuses calls in
+// opt-in regions an account has not enabled, injects faults (latency,
+// throttling with AWS's error codes, 5xx, access denied, lost responses),
+// can make IAM, KMS and Config eventually consistent (ConsistencyDelay), and
+// logs every call so tests can assert what ran, where, as whom and how often.
 //
 // Start one per test:
 //

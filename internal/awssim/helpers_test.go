@@ -23,8 +23,11 @@ const (
 
 // newTestServer starts a server on the demo seed (unless opts.Seed is set)
 // and closes it when the test ends.
+// The environment's AWSSIM_* settings are ignored: contract tests state
+// their own faults and consistency delay.
 func newTestServer(t *testing.T, opts Options) *Server {
 	t.Helper()
+	opts.IgnoreEnvironment = true
 	s, err := New(opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)

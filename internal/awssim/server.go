@@ -36,6 +36,16 @@ type Options struct {
 	// OnCall, when set, is called after every logged call, outside the
 	// server lock (cmd/awssim prints calls with it). It must not block.
 	OnCall func(Call)
+	// ConsistencyDelay turns on eventual consistency: IAM roles and their
+	// policies, KMS keys, key policies and aliases become usable by other
+	// services, and AWS Config evaluations complete, only this long (on
+	// the Now clock) after they were written or started. 0 reads
+	// AWSSIM_CONSISTENCY_DELAY; negative, or neither set, is off: every
+	// write is visible at once. See consistency.go.
+	ConsistencyDelay time.Duration
+	// IgnoreEnvironment makes New ignore AWSSIM_CONSISTENCY_DELAY and
+	// AWSSIM_FAULTS, for tests that must see exactly their options.
+	IgnoreEnvironment bool
 }
 
 // Server is a simulated AWS organization behind one HTTP endpoint. Create it
@@ -55,6 +65,9 @@ type Server struct {
 	bySmithyName map[string]*service
 
 	faults *faultSet
+	// consistencyDelay is Options.ConsistencyDelay (or the environment's);
+	// 0 means off.
+	consistencyDelay time.Duration
 
 	// mu guards everything below. Every operation runs with it held, which
 	// keeps operations atomic as AWS API calls are and makes the simulator
@@ -99,6 +112,9 @@ func (s *Server) listen(addr string) error {
 
 // newServer builds a Server without listening; New and tests use it.
 func newServer(opts Options) (*Server, error) {
+	if err := applyEnvironment(&opts); err != nil {
+		return nil, err
+	}
 	seed := opts.Seed
 	if seed == nil {
 		var err error
@@ -123,6 +139,7 @@ func newServer(opts Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.consistencyDelay = max(opts.ConsistencyDelay, 0)
 	for _, svc := range services() {
 		svc.defaultCodes()
 		s.services = append(s.services, svc)

@@ -63,6 +63,13 @@ type iamRole struct {
 	// InlinePolicies maps policy name to document. Stored, not evaluated.
 	AttachedPolicies []string
 	InlinePolicies   map[string]string
+
+	// Eventual consistency (consistency.go): when the role was created
+	// and its trust and permission policies last changed (zero for seeded
+	// roles), and the trust policy in force before the latest change.
+	created, trustWritten, permsWritten time.Time
+	prevTrustedPrincipals               []string
+	prevExternalID                      string
 }
 
 // accountData returns the account-wide state a global service keeps under key,

@@ -192,15 +192,27 @@ func ctApply(req *request, t *ctTrail, in *ctTrailInput) error {
 		if roleByARN(s, t.CloudWatchLogsRoleArn) == nil {
 			return errBadRequest("InvalidCloudWatchLogsRoleArnException", "Role %s does not exist.", t.CloudWatchLogsRoleArn)
 		}
+		// CloudTrail assumes the role to check it; a role or policy
+		// written a moment ago fails that check (consistency.go).
+		switch v := s.roleSeen(t.CloudWatchLogsRoleArn); {
+		case v.role == nil || !v.trustSettled:
+			return errBadRequest("InvalidCloudWatchLogsRoleArnException", "Access denied. Check the trust relationships for your role.")
+		case !v.permsSettled:
+			return errBadRequest("InvalidCloudWatchLogsLogGroupArnException", "Access denied. Check the permissions for your role.")
+		}
 	}
 	if in.KmsKeyId != nil {
 		if *in.KmsKeyId != "" {
-			k := kmsResolve(s, req.Account, req.Region, *in.KmsKeyId)
+			k, settled := kmsSeen(s, req.Account, req.Region, *in.KmsKeyId)
 			if k == nil {
 				return errBadRequest("KmsKeyNotFoundException", "KMS key not found: %s", *in.KmsKeyId)
 			}
 			if k.State == "Disabled" {
 				return errBadRequest("KmsKeyDisabledException", "KMS key is disabled: %s", *in.KmsKeyId)
+			}
+			if !settled {
+				bucket := t.S3BucketName
+				return errBadRequest("InsufficientEncryptionPolicyException", "Insufficient permissions to access S3 bucket %s or KMS key %s.", bucket, k.ARN)
 			}
 			t.KMSKeyID = k.ARN
 		} else {

@@ -9,8 +9,10 @@ import (
 )
 
 // AWS Config (JSON 1.1, StarlingDoveService): recorder, delivery channel,
-// rules evaluated live against the simulator's state (svc_config_rules.go),
-// remediation configurations run through SSM Automation.
+// rules evaluated against the simulator's state (svc_config_rules.go; live,
+// or one consistency delay late with eventual consistency on:
+// cfgVisibleResults), StartConfigRulesEvaluation, remediation
+// configurations run through SSM Automation.
 func configService() *service {
 	return &service{
 		Name:         "config",
@@ -34,6 +36,7 @@ func configService() *service {
 			"DeleteRemediationConfiguration":      cfgDeleteRemediation,
 			"DescribeComplianceByConfigRule":      cfgDescribeComplianceByRule,
 			"GetComplianceDetailsByConfigRule":    cfgGetComplianceDetails,
+			"StartConfigRulesEvaluation":          cfgStartEvaluation,
 			"StartRemediationExecution":           cfgStartRemediation,
 			"DescribeRemediationExecutionStatus":  cfgDescribeRemediationStatus,
 		},
@@ -103,6 +106,14 @@ type cfgRule struct {
 	MaximumExecutionFrequency string    `json:"MaximumExecutionFrequency,omitempty"`
 	ConfigRuleState           string    `json:"ConfigRuleState"`
 	EvaluationModes           []any     `json:"EvaluationModes,omitempty"`
+
+	// Asynchronous evaluation with eventual consistency on
+	// (cfgVisibleResults): when the running evaluation started (zero: none
+	// running), and the results of the last one that completed.
+	evalStarted time.Time
+	evaluated   bool
+	results     []cfgEvaluation
+	resultsAt   time.Time
 }
 
 type cfgRemediation struct {
@@ -157,7 +168,9 @@ func cfgPutRecorder(req *request) (any, error) {
 		return nil, errBadRequest("MaxNumberOfConfigurationRecordersExceededException",
 			"Failed to put configuration recorder '%s' because the maximum number of configuration recorders: 1 is reached.", rec.Name)
 	}
-	if rec.RoleARN == "" || roleByARN(req.srv, rec.RoleARN) == nil || !strings.Contains(rec.RoleARN, ":"+req.Account.ID+":") {
+	// A role created (or re-trusted) a moment ago cannot be assumed by
+	// Config yet (consistency.go).
+	if v := req.srv.roleSeen(rec.RoleARN); v.role == nil || !v.trustSettled || !strings.Contains(rec.RoleARN, ":"+req.Account.ID+":") {
 		return nil, errBadRequest("InvalidRoleException", "The role '%s' does not exist or cannot be assumed by AWS Config.", rec.RoleARN)
 	}
 	if rec.RecordingGroup == nil {
@@ -322,7 +335,7 @@ func cfgPutDeliveryChannel(req *request) (any, error) {
 	if _, b := req.srv.findBucket(ch.S3BucketName); b == nil {
 		return nil, errBadRequest("NoSuchBucketException", "Cannot find a S3 bucket with name '%s'.", ch.S3BucketName)
 	}
-	if ch.S3KmsKeyArn != "" && kmsResolve(req.srv, req.Account, req.Region, ch.S3KmsKeyArn) == nil {
+	if k, settled := kmsSeen(req.srv, req.Account, req.Region, ch.S3KmsKeyArn); ch.S3KmsKeyArn != "" && (k == nil || !settled) {
 		return nil, errBadRequest("InvalidS3KmsKeyArnException", "The KMS key ARN '%s' is not valid.", ch.S3KmsKeyArn)
 	}
 	if ch.SnsTopicARN != "" && !strings.HasPrefix(ch.SnsTopicARN, "arn:aws:sns:") {
@@ -417,9 +430,13 @@ func cfgPutConfigRule(req *request) (any, error) {
 	if _, ok := parseInputParameters(r.InputParameters); !ok {
 		return nil, errBadRequest("InvalidParameterValueException", "Invalid json %s passed in the InputParameters field", r.InputParameters)
 	}
+	// Putting a rule starts its evaluation; results of an earlier one stay
+	// until it completes.
 	if old := st.rule(r.ConfigRuleName); old != nil {
 		r.ConfigRuleArn, r.ConfigRuleId = old.ConfigRuleArn, old.ConfigRuleId
 		r.ConfigRuleState = "ACTIVE"
+		r.evaluated, r.results, r.resultsAt = old.evaluated, old.results, old.resultsAt
+		r.evalStarted = req.srv.now()
 		*old = *r
 		return map[string]any{}, nil
 	}
@@ -432,7 +449,38 @@ func cfgPutConfigRule(req *request) (any, error) {
 	r.ConfigRuleId = "config-rule-" + req.srv.randomID(6, lowerAlnum)
 	r.ConfigRuleArn = fmt.Sprintf("arn:aws:config:%s:%s:config-rule/%s", req.Region, req.Account.ID, r.ConfigRuleId)
 	r.ConfigRuleState = "ACTIVE"
+	r.evalStarted = req.srv.now()
 	st.rules = append(st.rules, r)
+	return map[string]any{}, nil
+}
+
+// cfgStartEvaluation is StartConfigRulesEvaluation: it starts an evaluation
+// of each named rule, which completes after the consistency delay (at once
+// without one).
+func cfgStartEvaluation(req *request) (any, error) {
+	var in struct{ ConfigRuleNames []string }
+	if err := req.decodeJSON(&in); err != nil {
+		return nil, err
+	}
+	if len(in.ConfigRuleNames) == 0 || len(in.ConfigRuleNames) > 25 {
+		return nil, errBadRequest("InvalidParameterValueException", "ConfigRuleNames must hold 1 to 25 rule names")
+	}
+	st := cfgState(req)
+	rules, err := cfgRulesNamed(st, in.ConfigRuleNames)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rules {
+		cfgVisibleResults(req.srv, req.Account, req.Region, r)
+		if !r.evalStarted.IsZero() {
+			// "...thrown if an evaluation is in progress" (LimitExceededException,
+			// StartConfigRulesEvaluation errors).
+			return nil, errBadRequest("LimitExceededException", "An evaluation of the rule %s is in progress.", r.ConfigRuleName)
+		}
+	}
+	for _, r := range rules {
+		r.evalStarted = req.srv.now()
+	}
 	return map[string]any{}, nil
 }
 
@@ -634,7 +682,7 @@ func cfgDescribeComplianceByRule(req *request) (any, error) {
 	var list []map[string]any
 	for _, r := range rules {
 		cfgAutoRemediate(req, cfgState(req), r)
-		c := cfgRuleCompliance(evaluateRule(req.srv, req.Account, req.Region, r))
+		c := cfgRuleCompliance(cfgVisibleResults(req.srv, req.Account, req.Region, r))
 		if len(in.ComplianceTypes) > 0 && !slices.Contains(in.ComplianceTypes, c["ComplianceType"].(string)) {
 			continue
 		}
@@ -681,7 +729,7 @@ func cfgGetComplianceDetails(req *request) (any, error) {
 	}
 	limit, _ := req.pageLimit(in.Limit, 10, 100)
 	var evals []cfgEvaluation
-	for _, e := range evaluateRule(req.srv, req.Account, req.Region, r) {
+	for _, e := range cfgVisibleResults(req.srv, req.Account, req.Region, r) {
 		if slices.Contains(types, e.Compliance) {
 			evals = append(evals, e)
 		}
@@ -691,6 +739,9 @@ func cfgGetComplianceDetails(req *request) (any, error) {
 		return nil, err
 	}
 	now := epoch(req.srv.now())
+	if !r.resultsAt.IsZero() {
+		now = epoch(r.resultsAt)
+	}
 	results := []map[string]any{}
 	for _, e := range page {
 		res := map[string]any{
@@ -820,7 +871,7 @@ func cfgAutoRemediate(req *request, st *configState, r *cfgRule) {
 		if max == 0 {
 			max = 5
 		}
-		for _, e := range evaluateRule(req.srv, req.Account, req.Region, r) {
+		for _, e := range cfgVisibleResults(req.srv, req.Account, req.Region, r) {
 			if e.Compliance != "NON_COMPLIANT" || (rc.ResourceType != "" && rc.ResourceType != e.ResourceType) {
 				continue
 			}

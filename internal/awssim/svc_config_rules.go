@@ -351,3 +351,28 @@ func evalKeyRotation(s *Server, a *account, region string, _ map[string]string) 
 	}
 	return out
 }
+
+// cfgVisibleResults is what Config reports for r. Without a consistency
+// delay a rule is evaluated whenever it is read, so results follow the
+// resources at once. With one, evaluations are asynchronous: an evaluation
+// (started by PutConfigRule, StartConfigRulesEvaluation, or here when the
+// resources no longer match the last results, as Config's change-triggered
+// and periodic evaluations do) completes one delay after it started, and
+// until then the last completed results stand; a rule never evaluated has
+// none, which Config reports as INSUFFICIENT_DATA with no evaluation
+// results.
+func cfgVisibleResults(s *Server, a *account, region string, r *cfgRule) []cfgEvaluation {
+	if s.consistencyDelay <= 0 {
+		r.evalStarted = time.Time{}
+		return evaluateRule(s, a, region, r)
+	}
+	if !r.evalStarted.IsZero() && s.settled(r.evalStarted) {
+		r.results, r.evaluated = evaluateRule(s, a, region, r), true
+		r.resultsAt = r.evalStarted.Add(s.consistencyDelay)
+		r.evalStarted = time.Time{}
+	}
+	if r.evalStarted.IsZero() && r.evaluated && !slices.Equal(evaluateRule(s, a, region, r), r.results) {
+		r.evalStarted = s.now()
+	}
+	return r.results
+}

@@ -1039,6 +1039,7 @@ type ec2FlowLogOut struct {
 	PermissionARN   string `xml:"deliverLogsPermissionArn,omitempty"`
 	Status          string `xml:"flowLogStatus"`
 	DeliverStatus   string `xml:"deliverLogsStatus"`
+	DeliverError    string `xml:"deliverLogsErrorMessage,omitempty"`
 	Created         string `xml:"creationTime"`
 	LogFormat       string `xml:"logFormat"`
 	MaxAggregation  int    `xml:"maxAggregationInterval"`
@@ -1055,6 +1056,14 @@ func ec2DescribeFlowLogs(r *request) (any, error) {
 		if len(ids) > 0 && !slices.Contains(ids, fl.ID) {
 			continue
 		}
+		// Delivery assumes the role; while a role or policy written a
+		// moment ago propagates, it fails with EC2's "Access error"
+		// (consistency.go). Roles the simulator does not know are not
+		// checked.
+		deliver, deliverErr := "SUCCESS", ""
+		if roleByARN(r.srv, fl.PermissionARN) != nil && !r.srv.roleSeen(fl.PermissionARN).usable() {
+			deliver, deliverErr = "FAILED", "Access error"
+		}
 		ok, err := matchFilters(filters, func(f string) ([]string, bool) {
 			switch f {
 			case "resource-id":
@@ -1068,7 +1077,7 @@ func ec2DescribeFlowLogs(r *request) (any, error) {
 			case "log-group-name":
 				return []string{fl.LogGroupName}, true
 			case "deliver-log-status":
-				return []string{"SUCCESS"}, true
+				return []string{deliver}, true
 			}
 			return nil, false
 		})
@@ -1078,7 +1087,7 @@ func ec2DescribeFlowLogs(r *request) (any, error) {
 		if ok {
 			out = append(out, ec2FlowLogOut{ID: fl.ID, ResourceID: fl.ResourceID, TrafficType: fl.TrafficType,
 				DestinationType: fl.DestinationType, Destination: fl.Destination, LogGroupName: fl.LogGroupName,
-				PermissionARN: fl.PermissionARN, Status: "ACTIVE", DeliverStatus: "SUCCESS",
+				PermissionARN: fl.PermissionARN, Status: "ACTIVE", DeliverStatus: deliver, DeliverError: deliverErr,
 				Created: fl.Created.UTC().Format("2006-01-02T15:04:05.000Z"), LogFormat: defaultFlowLogFormat, MaxAggregation: 600})
 		}
 	}

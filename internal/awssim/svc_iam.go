@@ -766,6 +766,8 @@ func iamCreateRole(r *request) (any, error) {
 	role.TrustPolicy = doc
 	role.Description = r.param("Description")
 	role.Created = r.srv.now().UTC().Truncate(time.Second)
+	role.created = r.srv.now()
+	role.trustWritten, role.permsWritten = role.created, role.created
 	if path := r.param("Path"); path != "" {
 		role.Path = path
 		role.ARN = fmt.Sprintf("arn:aws:iam::%s:role%s%s", r.Account.ID, path, name)
@@ -806,6 +808,8 @@ func iamCreateServiceLinkedRole(r *request) (any, error) {
 	role.ServiceLinked = true
 	role.Description = r.param("Description")
 	role.Created = r.srv.now().UTC().Truncate(time.Second)
+	role.created = r.srv.now()
+	role.trustWritten, role.permsWritten = role.created, role.created
 	role.TrustPolicy = fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"%s"},"Action":"sts:AssumeRole"}]}`, svcName)
 	r.Account.roles[name] = role
 	return &struct{ Role iamRoleOut }{roleOut(role)}, nil
@@ -845,6 +849,7 @@ func iamUpdateAssumeRolePolicy(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.srv.roleTrustChanging(role)
 	role.TrustPolicy, role.TrustedPrincipals, role.ExternalID = doc, principals, externalID
 	return nil, nil
 }
@@ -866,6 +871,7 @@ func iamAttachRolePolicy(r *request) (any, error) {
 			return nil, errConflict("LimitExceeded", "Cannot exceed quota for PoliciesPerRole: 10")
 		}
 		role.AttachedPolicies = append(role.AttachedPolicies, arn)
+		r.srv.rolePermsChanged(role)
 	}
 	return nil, nil
 }
@@ -881,6 +887,7 @@ func iamDetachRolePolicy(r *request) (any, error) {
 		return nil, noSuchEntity("Policy %s was not found.", arn)
 	}
 	role.AttachedPolicies = slices.Delete(role.AttachedPolicies, i, i+1)
+	r.srv.rolePermsChanged(role)
 	return nil, nil
 }
 
@@ -923,6 +930,9 @@ func iamPutRolePolicy(r *request) (any, error) {
 	}
 	if role.InlinePolicies == nil {
 		role.InlinePolicies = map[string]string{}
+	}
+	if old, ok := role.InlinePolicies[name]; !ok || old != doc {
+		r.srv.rolePermsChanged(role)
 	}
 	role.InlinePolicies[name] = doc
 	return nil, nil
@@ -971,5 +981,6 @@ func iamDeleteRolePolicy(r *request) (any, error) {
 		return nil, noSuchEntity("The role policy with name %s cannot be found.", name)
 	}
 	delete(role.InlinePolicies, name)
+	r.srv.rolePermsChanged(role)
 	return nil, nil
 }

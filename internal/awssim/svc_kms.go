@@ -1,12 +1,16 @@
 package awssim
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 )
 
-// KMS (JSON 1.1, TrentService): customer managed keys and their rotation.
+// KMS (JSON 1.1, TrentService): customer managed keys, their rotation,
+// aliases and key policies (stored, not evaluated). With eventual
+// consistency on, keys, key policies and aliases reach other services one
+// delay after they are written (consistency.go, kmsSeen).
 func kmsService() *service {
 	return &service{
 		Name:         "kms",
@@ -21,6 +25,8 @@ func kmsService() *service {
 			"EnableKeyRotation":    kmsSetKeyRotation(true),
 			"DisableKeyRotation":   kmsSetKeyRotation(false),
 			"CreateAlias":          kmsCreateAlias,
+			"PutKeyPolicy":         kmsPutKeyPolicy,
+			"GetKeyPolicy":         kmsGetKeyPolicy,
 		},
 	}
 }
@@ -28,6 +34,8 @@ func kmsService() *service {
 type kmsState struct {
 	keys    []*kmsKey
 	aliases map[string]string // alias/name -> key ID
+	// aliasWritten is when each alias was created (eventual consistency).
+	aliasWritten map[string]time.Time
 }
 
 type kmsKey struct {
@@ -39,10 +47,44 @@ type kmsKey struct {
 	RotationDays                  int
 	RotationStart                 time.Time
 	Tags                          []map[string]string
+	// Policy is the key policy: stored, not evaluated.
+	Policy string
+	// written is when the key was created or its policy last put (zero for
+	// seeded keys), for eventual consistency.
+	written time.Time
 }
 
 func kmsStateOf(a *account, region string) *kmsState {
-	return regionData(a, region, "kms", func() *kmsState { return &kmsState{aliases: map[string]string{}} })
+	return regionData(a, region, "kms", func() *kmsState {
+		return &kmsState{aliases: map[string]string{}, aliasWritten: map[string]time.Time{}}
+	})
+}
+
+// kmsAliasWritten reports whether id names an existing alias (alias/name or
+// an alias ARN) and when it was created.
+func kmsAliasWritten(s *Server, caller *account, region, id string) (time.Time, bool) {
+	a := caller
+	if strings.HasPrefix(id, "arn:") {
+		parts := strings.SplitN(id, ":", 6)
+		if len(parts) != 6 || s.accounts[parts[4]] == nil {
+			return time.Time{}, false
+		}
+		region, a, id = parts[3], s.accounts[parts[4]], parts[5]
+	}
+	if !strings.HasPrefix(id, "alias/") {
+		return time.Time{}, false
+	}
+	st := kmsStateOf(a, region)
+	if _, ok := st.aliases[id]; !ok {
+		return time.Time{}, false
+	}
+	return st.aliasWritten[id], true
+}
+
+// kmsDefaultPolicy is the key policy KMS gives a key created without one:
+// the account's IAM policies decide.
+func kmsDefaultPolicy(account string) string {
+	return fmt.Sprintf(`{"Version":"2012-10-17","Id":"key-default-1","Statement":[{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"kms:*","Resource":"*"}]}`, account)
 }
 
 // kmsResolve finds a key by ID, key ARN, alias name or alias ARN, in the
@@ -101,6 +143,7 @@ func kmsCreateKey(req *request) (any, error) {
 		KeySpec     string              `json:"KeySpec"`
 		CMKSpec     string              `json:"CustomerMasterKeySpec"`
 		Tags        []map[string]string `json:"Tags"`
+		Policy      string              `json:"Policy"`
 	}
 	if err := req.decodeJSON(&in); err != nil {
 		return nil, err
@@ -119,8 +162,15 @@ func kmsCreateKey(req *request) (any, error) {
 	default:
 		return nil, errBadRequest("ValidationException", "1 validation error detected: Value '%s' at 'keyUsage' failed to satisfy constraint", in.KeyUsage)
 	}
+	if in.Policy != "" && !json.Valid([]byte(in.Policy)) {
+		return nil, errBadRequest("MalformedPolicyDocumentException", "The key policy is not a valid JSON document.")
+	}
 	k := kmsNewKey(req.srv, req.Account.ID, req.Region, in.Description, in.KeyUsage, in.KeySpec, req.srv.now())
 	k.Tags = in.Tags
+	k.Policy, k.written = in.Policy, req.srv.now()
+	if k.Policy == "" {
+		k.Policy = kmsDefaultPolicy(req.Account.ID)
+	}
 	st := kmsStateOf(req.Account, req.Region)
 	st.keys = append(st.keys, k)
 	return map[string]any{"KeyMetadata": kmsMetadata(k)}, nil
@@ -264,7 +314,53 @@ func kmsCreateAlias(req *request) (any, error) {
 		return nil, kmsNotFound(in.TargetKeyId)
 	}
 	st.aliases[in.AliasName] = k.ID
+	st.aliasWritten[in.AliasName] = req.srv.now()
 	return map[string]any{}, nil
+}
+
+type kmsPolicyInput struct {
+	KeyId      string `json:"KeyId"`
+	PolicyName string `json:"PolicyName"`
+	Policy     string `json:"Policy"`
+}
+
+// kmsOwnKey resolves the input's key for an operation only its own account
+// may call.
+func kmsOwnKey(req *request, in *kmsPolicyInput) (*kmsKey, error) {
+	if err := req.decodeJSON(in); err != nil {
+		return nil, err
+	}
+	k := kmsResolve(req.srv, req.Account, req.Region, in.KeyId)
+	if k == nil || k.Account != req.Account.ID {
+		return nil, kmsNotFound(in.KeyId)
+	}
+	return k, nil
+}
+
+func kmsPutKeyPolicy(req *request) (any, error) {
+	var in kmsPolicyInput
+	k, err := kmsOwnKey(req, &in)
+	if err != nil {
+		return nil, err
+	}
+	if !json.Valid([]byte(in.Policy)) {
+		return nil, errBadRequest("MalformedPolicyDocumentException", "The key policy is not a valid JSON document.")
+	}
+	k.Policy, k.written = in.Policy, req.srv.now()
+	return map[string]any{}, nil
+}
+
+func kmsGetKeyPolicy(req *request) (any, error) {
+	var in kmsPolicyInput
+	k, err := kmsOwnKey(req, &in)
+	if err != nil {
+		return nil, err
+	}
+	policy := k.Policy
+	if policy == "" {
+		policy = kmsDefaultPolicy(k.Account)
+	}
+	return map[string]any{"Policy": policy, "PolicyName": "default"}, nil
 }
 
 func kmsInit(s *Server, seed *Seed) error {

@@ -96,7 +96,7 @@ func logsCreateLogGroup(req *request) (any, error) {
 	if st.find(in.LogGroupName) != nil {
 		return nil, errBadRequest("ResourceAlreadyExistsException", "The specified log group already exists")
 	}
-	if in.KmsKeyID != "" && kmsResolve(req.srv, req.Account, req.Region, in.KmsKeyID) == nil {
+	if k, settled := kmsSeen(req.srv, req.Account, req.Region, in.KmsKeyID); in.KmsKeyID != "" && (k == nil || !settled) {
 		return nil, errBadRequest("InvalidParameterException", "The specified KMS key does not exist or is not allowed to be used")
 	}
 	st.groups = append(st.groups, &logGroup{

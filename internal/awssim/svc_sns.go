@@ -97,8 +97,10 @@ func snsCreateTopic(req *request) (any, error) {
 		}
 		return &struct{ TopicArn string }{arn}, nil
 	}
-	if v := attrs["KmsMasterKeyId"]; v != "" && kmsResolve(req.srv, req.Account, req.Region, v) == nil && !strings.HasPrefix(v, "alias/aws/") {
-		return nil, errBadRequest("InvalidParameter", "Invalid parameter: KmsMasterKeyId")
+	if v := attrs["KmsMasterKeyId"]; v != "" && !strings.HasPrefix(v, "alias/aws/") {
+		if k, settled := kmsSeen(req.srv, req.Account, req.Region, v); k == nil || !settled {
+			return nil, errBadRequest("InvalidParameter", "Invalid parameter: KmsMasterKeyId")
+		}
 	}
 	st.topics = append(st.topics, &snsTopic{ARN: arn, Name: name, Attrs: attrs})
 	return &struct{ TopicArn string }{arn}, nil

@@ -491,6 +491,11 @@ func (x *ssmRun) assume(doc map[string]any) error {
 		return nil
 	}
 	role := roleByARN(req.srv, roleARN)
+	if role != nil && !req.srv.roleSeen(roleARN).usable() {
+		// Created or changed a moment ago (consistency.go).
+		//lint:ignore ST1005 this is AWS's own message text, shown as the execution's failure
+		return fmt.Errorf("The defined assume role is unable to be assumed.")
+	}
 	if role == nil || role.ARN != roleARN || !strings.Contains(roleARN, ":"+req.Account.ID+":") {
 		//lint:ignore ST1005 this is AWS's own message text, shown as the execution's failure
 		return fmt.Errorf("The defined assume role is unable to be assumed. (%s does not exist in account %s)", roleARN, req.Account.ID)

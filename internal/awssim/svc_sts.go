@@ -92,10 +92,14 @@ func stsAssumeRole(r *request) (any, error) {
 	if role == nil {
 		return nil, denied
 	}
-	if role.ServiceLinked || !caller.trustedBy(role.TrustedPrincipals) {
+	// A role created a moment ago is not assumable yet, and a trust
+	// policy changed a moment ago has not replaced the old one everywhere
+	// (eventual consistency, consistency.go).
+	trusted, externalID, ok := r.srv.trustInForce(role)
+	if !ok || role.ServiceLinked || !caller.trustedBy(trusted) {
 		return nil, denied
 	}
-	if role.ExternalID != "" && r.param("ExternalId") != role.ExternalID {
+	if externalID != "" && r.param("ExternalId") != externalID {
 		return nil, denied
 	}
 	// Source identity is sticky: once a session carries one, every session
