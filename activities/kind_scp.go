@@ -32,6 +32,7 @@ type orgAPI interface {
 	AttachPolicy(context.Context, *organizations.AttachPolicyInput, ...func(*organizations.Options)) (*organizations.AttachPolicyOutput, error)
 	DetachPolicy(context.Context, *organizations.DetachPolicyInput, ...func(*organizations.Options)) (*organizations.DetachPolicyOutput, error)
 	EnablePolicyType(context.Context, *organizations.EnablePolicyTypeInput, ...func(*organizations.Options)) (*organizations.EnablePolicyTypeOutput, error)
+	DeletePolicy(context.Context, *organizations.DeletePolicyInput, ...func(*organizations.Options)) (*organizations.DeletePolicyOutput, error)
 }
 
 // scpKind manages one Service Control Policy: its content, where it is
@@ -48,6 +49,8 @@ func (scpKind) Permissions() []string {
 		"organizations:ListOrganizationalUnitsForParent",
 		"organizations:CreatePolicy", "organizations:UpdatePolicy", "organizations:AttachPolicy",
 		"organizations:DetachPolicy", "organizations:EnablePolicyType",
+		// Rollback deletes a policy orgguard created.
+		"organizations:DeletePolicy",
 	}
 }
 
@@ -415,11 +418,13 @@ func (k scpKind) Apply(ctx context.Context, env Env, f workflows.Finding) (workf
 		return workflows.ApplyOutput{}, err
 	}
 	var out applied
+	u := scpUndo{name: spec.PolicyName, rootID: st.rootID}
 	if paramBool(c, "enable_policy_type") && !st.typeEnabled {
 		if _, err := api.EnablePolicyType(ctx, &organizations.EnablePolicyTypeInput{RootId: aws.String(st.rootID), PolicyType: scpType}); err != nil {
 			return out.ApplyOutput, err
 		}
 		out.call("organizations:EnablePolicyType %s SERVICE_CONTROL_POLICY", st.rootID)
+		u.typeEnabled = true
 	}
 	content := paramString(c, "content")
 	policyID := ""
@@ -442,20 +447,29 @@ func (k scpKind) Apply(ctx context.Context, env Env, f workflows.Finding) (workf
 		}
 		policyID = aws.ToString(created.Policy.PolicySummary.Id)
 		out.call("organizations:CreatePolicy %s (%s)", spec.PolicyName, policyID)
+		u.created, u.contentLeft = true, content
 	} else {
 		policyID = aws.ToString(st.policy.Id)
 		have, _ := normalizePolicy(st.content)
+		u.contentLeft = have
 		if paramBool(c, "update_content") && have != content {
 			if _, err := api.UpdatePolicy(ctx, &organizations.UpdatePolicyInput{PolicyId: aws.String(policyID), Content: aws.String(content)}); err != nil {
 				return out.ApplyOutput, err
 			}
 			out.call("organizations:UpdatePolicy %s content", policyID)
+			u.contentPrior, u.contentLeft = st.content, content
 		}
+	}
+	u.policyID = policyID
+	left := map[string]bool{}
+	for t := range st.targets {
+		left[t] = true
 	}
 	for _, t := range paramStrings(c, "attach") {
 		if _, ok := st.targets[t]; ok {
 			continue
 		}
+		left[t] = true
 		if _, err := api.AttachPolicy(ctx, &organizations.AttachPolicyInput{PolicyId: aws.String(policyID), TargetId: aws.String(t)}); err != nil {
 			var dup *orgtypes.DuplicatePolicyAttachmentException
 			if errors.As(err, &dup) {
@@ -464,6 +478,7 @@ func (k scpKind) Apply(ctx context.Context, env Env, f workflows.Finding) (workf
 			return out.ApplyOutput, err
 		}
 		out.call("organizations:AttachPolicy %s to %s", policyID, t)
+		u.attached = append(u.attached, t)
 	}
 	for _, t := range paramStrings(c, "detach") {
 		if _, ok := st.targets[t]; !ok || slices.Contains(st.desired, t) {
@@ -477,6 +492,7 @@ func (k scpKind) Apply(ctx context.Context, env Env, f workflows.Finding) (workf
 			return out.ApplyOutput, temporal.NewNonRetryableApplicationError(
 				fmt.Sprintf("refusing to detach %s from %s: no other SCP there allows anything (attach FullAWSAccess first)", spec.PolicyName, t), ErrUnsafeDetach, nil)
 		}
+		delete(left, t)
 		if _, err := api.DetachPolicy(ctx, &organizations.DetachPolicyInput{PolicyId: aws.String(policyID), TargetId: aws.String(t)}); err != nil {
 			var na *orgtypes.PolicyNotAttachedException
 			if errors.As(err, &na) {
@@ -485,6 +501,11 @@ func (k scpKind) Apply(ctx context.Context, env Env, f workflows.Finding) (workf
 			return out.ApplyOutput, err
 		}
 		out.call("organizations:DetachPolicy %s from %s", policyID, t)
+		u.detached = append(u.detached, t)
+	}
+	u.targetsLeft = sortedKeysOf(left)
+	if out.Changed {
+		out.Undo = u.change(env)
 	}
 	return out.ApplyOutput, nil
 }

@@ -11,6 +11,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	s3ctypes "github.com/aws/aws-sdk-go-v2/service/s3control/types"
 	"go.temporal.io/sdk/converter"
@@ -29,6 +30,7 @@ type undoScenario struct {
 	account   string
 	region    string
 	guardrail guardrails.Guardrail
+	opts      awssim.Options
 	prepare   func(t *testing.T, s *sim)
 	// wantWrites are operations ("service:Operation") the undo must call.
 	wantWrites []string
@@ -36,6 +38,10 @@ type undoScenario struct {
 	// with a reason that contains driftReason.
 	drift       func(t *testing.T, env Env, undo workflows.Change)
 	driftReason string
+	// afterDrift is what an undo applied anyway does: "" refuses; "noop"
+	// (the drift restored everything already) and "completes" (the drift
+	// is part of the rollback, as after an earlier attempt) do not.
+	afterDrift string
 }
 
 var keyARN1 = "arn:aws:kms:us-east-1:" + acctWebProd + ":key/11111111-orgguard-ebs"
@@ -87,7 +93,7 @@ var undoScenarios = []undoScenario{
 				t.Fatal(err)
 			}
 		},
-		driftReason: "already as before orgguard changed it",
+		driftReason: "already as before orgguard changed it", afterDrift: "noop",
 	},
 	{
 		name: "S3 account public access block is restored", account: acctWebDev, region: usEast1,
@@ -119,7 +125,7 @@ var undoScenarios = []undoScenario{
 				t.Fatal(err)
 			}
 		},
-		driftReason: "already as before orgguard changed it",
+		driftReason: "already as before orgguard changed it", afterDrift: "noop",
 	},
 	{
 		name: "EBS default key and encryption are restored", account: acctWebProd, region: usEast1,
@@ -145,6 +151,58 @@ var undoScenarios = []undoScenario{
 		},
 		driftReason: "now rotates every 180 days, not every 365 days",
 	},
+	{
+		name: "SCP orgguard created is detached and deleted", region: workflows.OrgRegion,
+		guardrail:  scpGuardrail("deny-leave", denyLeave, false, "root", "Root/Workloads/Prod", acctSandbox),
+		wantWrites: []string{"organizations:DetachPolicy", "organizations:DeletePolicy"},
+		drift: func(t *testing.T, env Env, undo workflows.Change) {
+			attachSCP(t, env, paramString(&undo, "policy_id"), acctPayDev)
+		},
+		driftReason: "it is now also attached to " + acctPayDev,
+	},
+	{
+		name: "SCP content edited by hand is put back", region: workflows.OrgRegion,
+		guardrail: scpGuardrail("deny-leave", denyLeave, false, acctWebDev),
+		opts: awssim.Options{Seed: editedSeed(func(s *awssim.Seed) {
+			s.Policies = append(s.Policies, awssim.SeedPolicy{Name: "deny-leave", Targets: []string{acctWebDev},
+				Content: `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}`})
+		})},
+		wantWrites: []string{"organizations:UpdatePolicy"},
+		drift: func(t *testing.T, env Env, undo workflows.Change) {
+			if _, err := organizations.NewFromConfig(env.Config).UpdatePolicy(ctx, &organizations.UpdatePolicyInput{
+				PolicyId: aws.String(paramString(&undo, "policy_id")),
+				Content:  aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ec2:*","Resource":"*"}]}`),
+			}); err != nil {
+				t.Fatal(err)
+			}
+		},
+		driftReason: "its content was edited",
+	},
+	{
+		name: "SCP attachments orgguard moved are moved back", region: workflows.OrgRegion,
+		guardrail: scpGuardrail("deny-leave", denyLeave, true, acctWebDev),
+		opts: awssim.Options{Seed: editedSeed(func(s *awssim.Seed) {
+			s.Policies = append(s.Policies, awssim.SeedPolicy{Name: "deny-leave", Targets: []string{acctPayDev}, Content: denyLeave})
+		})},
+		wantWrites: []string{"organizations:AttachPolicy", "organizations:DetachPolicy"},
+		drift: func(t *testing.T, env Env, undo workflows.Change) {
+			if _, err := organizations.NewFromConfig(env.Config).DetachPolicy(ctx, &organizations.DetachPolicyInput{
+				PolicyId: aws.String(paramString(&undo, "policy_id")), TargetId: aws.String(acctWebDev),
+			}); err != nil {
+				t.Fatal(err)
+			}
+		},
+		driftReason: "it is no longer attached to " + acctWebDev, afterDrift: "completes",
+	},
+}
+
+func attachSCP(t *testing.T, env Env, policyID, target string) {
+	t.Helper()
+	if _, err := organizations.NewFromConfig(env.Config).AttachPolicy(ctx, &organizations.AttachPolicyInput{
+		PolicyId: aws.String(policyID), TargetId: aws.String(target),
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func authorize(t *testing.T, env Env, groupID string, port int32, cidr string) {
@@ -230,7 +288,7 @@ func applyAll(t *testing.T, s *sim, r Reverter, env Env) ([]workflows.Finding, [
 // that the check sees exactly the drift it saw before apply.
 func TestUndo(t *testing.T) {
 	a := New(nil)
-	member, _ := a.Policies("OrgguardExecutionRole")
+	member, management := a.Policies("OrgguardExecutionRole")
 	for _, sc := range undoScenarios {
 		k := a.kinds[kindKey(sc.guardrail)]
 		r, ok := k.(Reverter)
@@ -239,7 +297,7 @@ func TestUndo(t *testing.T) {
 		}
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
-			s := newSim(t, awssim.Options{})
+			s := newSim(t, sc.opts)
 			if sc.prepare != nil {
 				sc.prepare(t, s)
 			}
@@ -265,8 +323,12 @@ func TestUndo(t *testing.T) {
 				}
 			}
 			for _, c := range s.srv.Calls() {
-				if action := IAMAction(c.Service, c.Operation, c.Params); c.Service != "sts" && !member.Allows(action) {
-					t.Errorf("undo calls %s, which the member role's policy does not allow", action)
+				policy, who := member, "member role"
+				if c.AccountID == acctMgmt {
+					policy, who = management, "management role"
+				}
+				if action := IAMAction(c.Service, c.Operation, c.Params); c.Service != "sts" && !policy.Allows(action) {
+					t.Errorf("undo calls %s, which the %s's policy does not allow", action, who)
 				}
 			}
 
@@ -307,7 +369,7 @@ func TestUndo(t *testing.T) {
 		}
 		t.Run(sc.name+"/refused after drift", func(t *testing.T) {
 			t.Parallel()
-			s := newSim(t, awssim.Options{})
+			s := newSim(t, sc.opts)
 			if sc.prepare != nil {
 				sc.prepare(t, s)
 			}
@@ -325,16 +387,22 @@ func TestUndo(t *testing.T) {
 			}
 			out, err := r.Undo(ctx, env, u.resource, u.undo)
 			var refusal *UndoRefusal
-			if strings.Contains(sc.driftReason, "already as before") {
-				// Someone restored it by hand: nothing left to do, no refusal.
-				if err != nil || out.Changed {
-					t.Errorf("undo of a restored resource: changed=%v err=%v", out.Changed, err)
+			switch sc.afterDrift {
+			case "noop":
+				if err != nil || out.Changed || len(s.writes()) > 0 {
+					t.Errorf("undo of a restored resource: changed=%v err=%v writes=%v", out.Changed, err, s.writes())
 				}
-			} else if !errors.As(err, &refusal) || !strings.Contains(refusal.Reason, sc.driftReason) {
-				t.Errorf("undo after drift: err %v, want an UndoRefusal naming %q", err, sc.driftReason)
-			}
-			if w := s.writes(); len(w) > 0 {
-				t.Errorf("refused undo made writes %v", w)
+			case "completes":
+				if err != nil || !out.Changed {
+					t.Errorf("undo after a partial rollback: changed=%v err=%v", out.Changed, err)
+				}
+			default:
+				if !errors.As(err, &refusal) || !strings.Contains(refusal.Reason, sc.driftReason) {
+					t.Errorf("undo after drift: err %v, want an UndoRefusal naming %q", err, sc.driftReason)
+				}
+				if w := s.writes(); len(w) > 0 {
+					t.Errorf("refused undo made writes %v", w)
+				}
 			}
 		})
 	}
@@ -442,5 +510,30 @@ func TestRollbackActivities(t *testing.T) {
 	err = run(a.ApplyRemediation, workflows.ApplyInput{RunID: "r2", Guardrail: imds, Finding: rollback, Undo: true}, &undone)
 	if !errors.As(err, &app) || app.Type() != "NotReversible" {
 		t.Errorf("apply undo of imdsv2: %v, want NotReversible", err)
+	}
+}
+
+// TestSCPUndoLeavesThePolicyTypeEnabled: disabling the SCP type would
+// detach every SCP in the organization, so a rollback deletes orgguard's
+// policy and says that the type stays on.
+func TestSCPUndoLeavesThePolicyTypeEnabled(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, awssim.Options{Seed: editedSeed(func(s *awssim.Seed) { s.EnabledPolicyTypes = []string{"TAG_POLICY"} })})
+	g := scpGuardrail("deny-leave", denyLeave, false, "root")
+	env := s.env(t, "", workflows.OrgRegion, g)
+	_, undos := applyAll(t, s, scpKind{}, env)
+	u := undos[0]
+	if !strings.Contains(u.undo.Diff, "SERVICE_CONTROL_POLICY type stays enabled") {
+		t.Errorf("undo diff does not say the policy type stays enabled:\n%s", u.undo.Diff)
+	}
+	if _, err := (scpKind{}).Undo(ctx, env, u.resource, u.undo); err != nil {
+		t.Fatal(err)
+	}
+	after, err := scpKind{}.Check(ctx, env, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != 1 || !strings.Contains(after[0].Evidence, "policy deny-leave does not exist") || strings.Contains(after[0].Evidence, "type is disabled") {
+		t.Errorf("after undo: %s", describe(after))
 	}
 }
