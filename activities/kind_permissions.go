@@ -102,6 +102,7 @@ func (a *Activities) KindPermissions() map[string][]string {
 func (a *Activities) Policies(memberRole string) (member, management PolicyDocument) {
 	var mem, mgmt []string
 	mgmt = append(mgmt, discoveryPermissions...)
+	mem = append(mem, preflightPermissions...)
 	for key, actions := range a.KindPermissions() {
 		if managementKinds[key] {
 			mgmt = append(mgmt, actions...)

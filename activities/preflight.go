@@ -20,6 +20,9 @@ import (
 // member role cannot be assumed.
 const ErrAssumeRoleFailed = "AssumeRoleFailed"
 
+// preflightPermissions are what PreflightAccount calls as the member role.
+var preflightPermissions = []string{"ec2:DescribeRegions"}
+
 // PreflightAccount assumes the member role of an account once and reads
 // which of the wanted regions the account has enabled, so that an account
 // whose role is broken is reported once (not once per guardrail and
