@@ -102,6 +102,7 @@ func TestClassifyPropagation(t *testing.T) {
 			require.True(t, errors.As(err, &app), "%v", err)
 			require.False(t, app.NonRetryable())
 			require.Equal(t, ErrPropagation, app.Type())
+			require.Equal(t, PropagationRetryDelay, app.NextRetryDelay())
 			for _, want := range []string{Action(tc.err), where.Account, where.Region, where.Role} {
 				require.Contains(t, app.Message(), want)
 			}

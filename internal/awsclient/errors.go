@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
@@ -36,6 +37,12 @@ const (
 // The activity's retry policy bounds how long it is waited for; nothing
 // loops inside the activity.
 const ErrPropagation = "Propagation"
+
+// PropagationRetryDelay spaces the attempts after a propagation error.
+// Propagation takes seconds, sometimes more; the workflows' exponential
+// backoff from 1-2 s would spend most of their 5-8 attempts within the
+// first few seconds. 10 s apart, those attempts wait about a minute in all.
+const PropagationRetryDelay = 10 * time.Second
 
 var throttleCodes = map[string]bool{
 	"Throttling": true, "ThrottlingException": true, "ThrottledException": true, "RequestThrottledException": true,
@@ -204,7 +211,7 @@ func Classify(err error, w Where) error {
 		return errors.New(msg)
 	}
 	if propagation(err) {
-		return temporal.NewApplicationError(msg, ErrPropagation)
+		return temporal.NewApplicationErrorWithOptions(msg, ErrPropagation, temporal.ApplicationErrorOptions{NextRetryDelay: PropagationRetryDelay})
 	}
 	typ := ErrClient
 	var api smithy.APIError
