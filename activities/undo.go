@@ -133,11 +133,6 @@ func mapInt(m map[string]any, key string) int {
 	return int(f)
 }
 
-func mapString(m map[string]any, key string) string {
-	v, _ := m[key].(string)
-	return v
-}
-
 // planUndoOf and undoOf hold the decisions every Reverter makes after
 // comparing its resource with what apply left: restored (already as before
 // apply), drift (changed since, in words) or neither (roll back).
