@@ -2,11 +2,14 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -16,7 +19,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 
+	"github.com/orgguard/orgguard/internal/awsclient"
 	"github.com/orgguard/orgguard/internal/awssim"
 	"github.com/orgguard/orgguard/workflows"
 )
@@ -37,6 +42,44 @@ func crashBefore(env Env, service, operation string) Env {
 			}), middleware.Before)
 	})
 	return env
+}
+
+// simClock is the simulator's clock in these tests: eventual consistency
+// (Options.ConsistencyDelay, or AWSSIM_CONSISTENCY_DELAY) runs on it, so a
+// test lets time pass without sleeping.
+type simClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newSimClock() *simClock { return &simClock{now: time.Now()} }
+
+func (c *simClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *simClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// isPropagation reports an error the activity would retry as a
+// propagation delay.
+func isPropagation(err error, env Env) bool {
+	var app *temporal.ApplicationError
+	return errors.As(awsclient.Classify(err, env.Where), &app) && app.Type() == awsclient.ErrPropagation && !app.NonRetryable()
+}
+
+// applyAsRetried runs Apply as the activity's retries would: after a
+// propagation error, once the simulator's consistency delay has passed,
+// at most 5 attempts.
+func applyAsRetried(s *sim, clk *simClock, k Kind, env Env, f workflows.Finding) (workflows.ApplyOutput, error) {
+	for attempt := 1; ; attempt++ {
+		out, err := k.Apply(ctx, applyEnv(env, f), f)
+		if err == nil || attempt == 5 || !isPropagation(err, env) {
+			return out, err
+		}
+		clk.Add(s.srv.ConsistencyDelay())
+	}
 }
 
 // succeeded counts the successful calls of service:operation (signing
@@ -63,7 +106,8 @@ func TestCloudTrailApplyResumesAfterACrash(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := newSim(t, awssim.Options{})
+			clk := newSimClock()
+			s := newSim(t, awssim.Options{Now: clk.Now})
 			k := cloudTrailMultiRegion{}
 			env := s.env(t, acctWebProd, usEast1, control("cloudtrail.multi_region", nil))
 			w := k.want(env)
@@ -73,9 +117,9 @@ func TestCloudTrailApplyResumesAfterACrash(t *testing.T) {
 			f := before[0]
 			require.Equal(t, workflows.StatusNonCompliant, f.Status)
 
-			_, err = k.Apply(ctx, applyEnv(crashBefore(env, tc.service, tc.operation), f), f)
+			_, err = applyAsRetried(s, clk, k, crashBefore(env, tc.service, tc.operation), f)
 			require.ErrorContains(t, err, "worker crashed before "+tc.service+":"+tc.operation)
-			_, err = k.Apply(ctx, applyEnv(env, f), f)
+			_, err = applyAsRetried(s, clk, k, env, f)
 			require.NoError(t, err, "the retry finishes the work")
 
 			after, err := k.Check(ctx, env, "")
@@ -119,6 +163,35 @@ func TestCloudTrailApplyResumesAfterACrash(t *testing.T) {
 			require.NoError(t, err)
 			require.True(t, aws.ToBool(st.IsLogging))
 		})
+	}
+}
+
+// Right after orgguard created the delivery role and the key, CloudTrail
+// refuses them until IAM and KMS propagate; the activity reports that as a
+// retryable Propagation error, and the retry after the delay completes the
+// trail without creating anything twice.
+func TestCloudTrailApplyWaitsForPropagation(t *testing.T) {
+	t.Parallel()
+	clk := newSimClock()
+	s := newSim(t, awssim.Options{Now: clk.Now, ConsistencyDelay: 5 * time.Second, IgnoreEnvironment: true})
+	k := cloudTrailMultiRegion{}
+	env := s.env(t, acctWebProd, usEast1, control("cloudtrail.multi_region", nil))
+	before, err := k.Check(ctx, env, "")
+	require.NoError(t, err)
+	f := before[0]
+
+	_, err = k.Apply(ctx, applyEnv(env, f), f)
+	require.Error(t, err)
+	require.True(t, isPropagation(err, env), "classified as %v", awsclient.Classify(err, env.Where))
+	clk.Add(5 * time.Second)
+	_, err = k.Apply(ctx, applyEnv(env, f), f)
+	require.NoError(t, err)
+
+	after, err := k.Check(ctx, env, "")
+	require.NoError(t, err)
+	require.Equal(t, workflows.StatusCompliant, after[0].Status, after[0].Evidence)
+	for _, op := range [][2]string{{"kms", "CreateKey"}, {"iam", "CreateRole"}, {"cloudtrail", "CreateTrail"}} {
+		require.Equal(t, 1, s.succeeded(op[0], op[1]), "%s:%s", op[0], op[1])
 	}
 }
 
