@@ -85,6 +85,20 @@ func TestPreflightAccount(t *testing.T) {
 			Enabled: []string{usEast1, euWest1}, NotEnabled: []string{"af-south-1", "xx-nowhere-1"}}, out)
 		require.Len(t, s.srv.CallsMatching(awssim.CallFilter{Service: "sts", Operation: "AssumeRole", OnlySuccess: true}), 1)
 	})
+	t.Run("opt-in region enabled in one account, not in another", func(t *testing.T) {
+		t.Parallel()
+		// Every other member account has not opted into af-south-1.
+		s := newSim(t, awssim.Options{Seed: awssim.GenerateSeed(awssim.GenerateOptions{
+			Accounts: 3, TopLevelOUs: 1, Regions: []string{usEast1, "af-south-1"}, NotOptedInEvery: 2})})
+		out, err := preflight(t, s.factory, "200000000001", usEast1, "af-south-1")
+		require.NoError(t, err)
+		require.Equal(t, []string{usEast1}, out.Enabled)
+		require.Equal(t, []string{"af-south-1"}, out.NotEnabled)
+		out, err = preflight(t, s.factory, "200000000002", usEast1, "af-south-1")
+		require.NoError(t, err)
+		require.Equal(t, []string{usEast1, "af-south-1"}, out.Enabled)
+		require.Empty(t, out.NotEnabled)
+	})
 	t.Run("role whose trust refuses the worker", func(t *testing.T) {
 		t.Parallel()
 		s := newSim(t, awssim.Options{Faults: []awssim.Fault{{Service: "sts", Operation: "AssumeRole", AccountID: acctWebProd, AccessDenied: true}}})
