@@ -92,7 +92,10 @@ type BaselineResult struct {
 	// to (hold_until_approved waits for them).
 	Pending []string `json:"pending,omitempty"`
 	// Outcome is the account's outcome: compliant, non_compliant, failed,
-	// not_checked (no guardrail could be checked) or not_applicable.
+	// not_checked (no guardrail could be checked), not_applicable (nothing
+	// the guardrails apply to) or excluded (no guardrail targets it); a
+	// rollback's: rolled_back, refused, pending_approval, planned or
+	// nothing_to_roll_back.
 	Outcome string `json:"outcome,omitempty"`
 }
 
@@ -306,6 +309,10 @@ func (b *baseline) safeOutcome(outcome string) string {
 	}
 	if b.rollback() && outcome != "failed" {
 		return b.rollbackOutcome()
+	}
+	if len(b.in.Guardrails) == 0 && outcome == "compliant" {
+		// Every guardrail's target excludes the account.
+		return "excluded"
 	}
 	if outcome != "compliant" {
 		return outcome

@@ -155,12 +155,17 @@ func TestNothingCheckedIsNeverCompliant(t *testing.T) {
 	}{
 		{"not checked", CheckOutput{NotChecked: "no implementation"}, "not_checked"},
 		{"not applicable", CheckOutput{Findings: []Finding{{Resource: "r", Status: StatusNotApplicable}}}, "not_applicable"},
+		{"excluded", CheckOutput{}, "excluded"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := baselineEnv(t)
 			env.OnActivity(ActivityCheckGuardrail, mock.Anything, mock.Anything).Return(tc.out, nil)
+			gs := []guardrails.Guardrail{autoGuardrail("us-east-1")}
+			if tc.name == "excluded" {
+				gs = nil
+			}
 			env.ExecuteWorkflow("TestBaselineParent", BaselineInput{RunID: "r1", Account: Account{ID: "111111111111", Status: "ACTIVE"},
-				Guardrails: []guardrails.Guardrail{autoGuardrail("us-east-1")}, Mode: ModeCheck})
+				Guardrails: gs, Mode: ModeCheck})
 			require.NoError(t, env.GetWorkflowError())
 			var res BaselineResult
 			require.NoError(t, env.GetWorkflowResult(&res))
