@@ -220,6 +220,10 @@ func (a *app) demo(ctx context.Context, out io.Writer, f demoFlags) error {
 				return err
 			}
 		} else {
+			if pending, err = a.demoReapply(ctx, c, pending, f, st, out); err != nil {
+				return err
+			}
+			first = pending[0]
 			a.demoRefusals(ctx, c, pending, f, dir, cliPrefix, out)
 			fmt.Fprintf(out, "\n   %s approves all %d:\n", f.approver, len(pending))
 			for i, p := range pending {
@@ -254,6 +258,12 @@ func (a *app) demo(ctx context.Context, out io.Writer, f demoFlags) error {
 		_ = Run(ctx, []string{"--state-dir", dir, "audit", "--kind", "remediation", "--control", "CIS 5.4", "--run", res.Progress.RunID}, out, out)
 		demoEcho(out, cliPrefix, "audit", "history", first.ID)
 		_ = Run(ctx, []string{"--state-dir", dir, "audit", "history", first.ID}, out, out)
+
+		st.step("Rollback plan: what undoing %s in account %s would change (read only)", first.GuardrailID, first.AccountID)
+		args := []string{"rollback", res.Progress.RunID, "--account", first.AccountID, "--guardrail", first.GuardrailID, "--as", f.operator}
+		demoEcho(out, cliPrefix, args...)
+		_ = Run(ctx, append([]string{"--state-dir", dir}, args...), out, out)
+		fmt.Fprintf(out, "   (add --apply to restore it: the reverse change goes through the same approval policy)\n")
 	}
 
 	st.step("Check again")
@@ -269,6 +279,79 @@ func (a *app) demo(ctx context.Context, out io.Writer, f demoFlags) error {
 		<-ctx.Done()
 	}
 	return nil
+}
+
+// demoReapply runs apply again while approvals are pending: a finding
+// whose plan is unchanged attaches to its pending request; one whose plan
+// changed since gets a new request and the old one is closed as
+// superseded. Either way each finding has exactly one open request.
+func (a *app) demoReapply(ctx context.Context, c client.Client, pending []workflows.RemediationState, f demoFlags, st *stepper, out io.Writer) ([]workflows.RemediationState, error) {
+	st.step("Apply again while %d approval(s) are pending: one open request per finding", len(pending))
+	again, err := a.demoRollout(ctx, c, workflows.ModeApply, f, out)
+	if err != nil {
+		return nil, err
+	}
+	key := func(r workflows.RemediationState) string {
+		return r.AccountID + " " + r.Region + " " + r.GuardrailID + " " + r.Resource
+	}
+	before := map[string]workflows.RemediationState{}
+	for _, p := range pending {
+		before[key(p)] = p
+	}
+	// Superseded requests close and their replacements open; wait until
+	// the open requests settle to one per finding.
+	var now []workflows.RemediationState
+	deadline := time.Now().Add(f.wait)
+	for {
+		if now, err = pendingApprovals(ctx, c); err != nil {
+			return nil, err
+		}
+		perFinding := map[string]int{}
+		for _, p := range now {
+			perFinding[key(p)]++
+		}
+		settled := len(perFinding) == len(now) && len(now) == len(pending)
+		if settled || time.Now().After(deadline) {
+			if !settled {
+				return nil, failf(exitFindings, "after a second apply %d request(s) are open for %d finding(s) (%d before): a finding has more than one open request",
+					len(now), len(perFinding), len(pending))
+			}
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	sort.Slice(now, func(i, j int) bool { return now[i].ID < now[j].ID })
+	attached, superseded := 0, 0
+	var example *workflows.RemediationState
+	for i, p := range now {
+		old, ok := before[key(p)]
+		switch {
+		case !ok:
+			return nil, failf(exitFindings, "a second apply opened a request for a finding that had none: %s", p.ID)
+		case old.ID == p.ID:
+			attached++
+		default:
+			superseded++
+			if example == nil {
+				example = &now[i]
+			}
+		}
+	}
+	fmt.Fprintf(out, "   run %s: %d finding(s) await approval, each with one open request: %d attached to the pending request, %d with a changed plan (the old request closed as superseded)\n",
+		again.Progress.RunID, len(now), attached, superseded)
+	if example != nil {
+		old := before[key(*example)]
+		fmt.Fprintf(out, "   e.g. %s in %s %s: the first plan's actions %v, now %v (the first apply created what it needed meanwhile)\n",
+			example.GuardrailID, example.AccountID, example.Region, changeActions(old.Change), changeActions(example.Change))
+	}
+	return now, nil
+}
+
+func changeActions(c *workflows.Change) []string {
+	if c == nil {
+		return nil
+	}
+	return c.Actions
 }
 
 func countSeedAccounts(accounts []awssim.SeedAccount, ous []awssim.SeedOU) int {

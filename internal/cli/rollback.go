@@ -120,5 +120,3 @@ func runInput(ctx context.Context, c client.Client, runID string) (workflows.Rol
 	}
 	return in, nil
 }
-
-
