@@ -203,7 +203,7 @@ var rolloutStart = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 // runRollout runs a rollout through its continue-as-new chain the way the
 // server would, and returns the final result, the virtual time spent and
 // how often each account's baseline ran.
-func runRolloutChain(t *testing.T, in RolloutInput, baseline func(workflow.Context, BaselineInput) (BaselineResult, error), setup func(*testsuite.TestWorkflowEnvironment)) (RolloutResult, error, time.Duration, map[string]int) {
+func runRolloutChain(t *testing.T, in RolloutInput, baseline func(workflow.Context, BaselineInput) (BaselineResult, error), setup func(*testsuite.TestWorkflowEnvironment)) (chainResult, error) {
 	t.Helper()
 	var ts testsuite.WorkflowTestSuite
 	seen := map[string]int{}
@@ -241,8 +241,16 @@ func runRolloutChain(t *testing.T, in RolloutInput, baseline func(workflow.Conte
 		} else if app := (*temporal.ApplicationError)(nil); errors.As(err, &app) && app.HasDetails() {
 			_ = app.Details(&res)
 		}
-		return res, err, elapsed, seen
+		return chainResult{res: res, elapsed: elapsed, seen: seen}, err
 	}
+}
+
+// chainResult is what runRolloutChain saw: the final result, the virtual
+// time spent and how often each account's baseline ran.
+type chainResult struct {
+	res     RolloutResult
+	elapsed time.Duration
+	seen    map[string]int
 }
 
 // Two waves, a 1 h pause between them, and a continue-as-new every two
@@ -252,12 +260,13 @@ func TestWavePauseSurvivesContinueAsNew(t *testing.T) {
 	set := rolloutSet(guardrails.Wave{Name: "dev", Target: "dev"}, guardrails.Wave{Name: "prod", Target: "prod"})
 	set.Rollout.PauseBetweenWaves = time.Hour
 	set = seal(set)
-	res, err, elapsed, seen := runRolloutChain(t, RolloutInput{RunID: "r1", Set: set, Mode: ModeCheck, ContinueAsNewEvery: 2, Concurrency: 2},
+	chain, err := runRolloutChain(t, RolloutInput{RunID: "r1", Set: set, Mode: ModeCheck, ContinueAsNewEvery: 2, Concurrency: 2},
 		func(_ workflow.Context, b BaselineInput) (BaselineResult, error) { return BaselineResult{AccountID: b.Account.ID}, nil },
 		func(env *testsuite.TestWorkflowEnvironment) {
 			env.OnActivity(ActivityDiscoverAccounts, mock.Anything, mock.Anything).Return(DiscoverOutput{ManagementAccountID: "1", Accounts: org}, nil)
 		})
 	require.NoError(t, err)
+	res, elapsed, seen := chain.res, chain.elapsed, chain.seen
 	require.Equal(t, "completed", res.Progress.State)
 	require.GreaterOrEqual(t, elapsed, time.Hour)
 	require.Less(t, elapsed, 2*time.Hour, "pause_between_waves slept again after continue-as-new (%s)", elapsed)
@@ -286,7 +295,7 @@ func TestHoldUntilApproved(t *testing.T) {
 			var decidedAt, prodStart time.Time
 			polls := 0
 			tok := mintToken(t, rolloutStart, "bob", identity.StartNonce("r1", string(ModeApply), set.Digest))
-			res, err, _, _ := runRolloutChain(t, RolloutInput{RunID: "r1", Set: set, Mode: ModeApply, RequestedBy: "bob", RequesterToken: tok},
+			chain, err := runRolloutChain(t, RolloutInput{RunID: "r1", Set: set, Mode: ModeApply, RequestedBy: "bob", RequesterToken: tok},
 				func(ctx workflow.Context, b BaselineInput) (BaselineResult, error) {
 					if b.Account.ID == "000000000001" {
 						return BaselineResult{AccountID: b.Account.ID, Pending: []string{"rem-a"}, Counts: AccountResult{PendingApproval: 1}}, nil
@@ -310,6 +319,7 @@ func TestHoldUntilApproved(t *testing.T) {
 						return RemediationOutcomesOutput{Status: map[string]string{"rem-a": st}}, nil
 					})
 				})
+			res := chain.res
 			require.GreaterOrEqual(t, polls, 3, "the wave waited for the decision")
 			if tc.stopped {
 				app := appError(t, err)
