@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -44,42 +43,11 @@ func crashBefore(env Env, service, operation string) Env {
 	return env
 }
 
-// simClock is the simulator's clock in these tests: eventual consistency
-// (Options.ConsistencyDelay, or AWSSIM_CONSISTENCY_DELAY) runs on it, so a
-// test lets time pass without sleeping.
-type simClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newSimClock() *simClock { return &simClock{now: time.Now()} }
-
-func (c *simClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *simClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // isPropagation reports an error the activity would retry as a
 // propagation delay.
 func isPropagation(err error, env Env) bool {
 	var app *temporal.ApplicationError
 	return errors.As(awsclient.Classify(err, env.Where), &app) && app.Type() == awsclient.ErrPropagation && !app.NonRetryable()
-}
-
-// applyAsRetried runs Apply as the activity's retries would: after a
-// propagation error, once the simulator's consistency delay has passed,
-// at most 5 attempts.
-func applyAsRetried(s *sim, clk *simClock, k Kind, env Env, f workflows.Finding) (workflows.ApplyOutput, error) {
-	for attempt := 1; ; attempt++ {
-		out, err := k.Apply(ctx, applyEnv(env, f), f)
-		if err == nil || attempt == 5 || !isPropagation(err, env) {
-			return out, err
-		}
-		clk.Add(s.srv.ConsistencyDelay())
-	}
 }
 
 // succeeded counts the successful calls of service:operation (signing
@@ -106,8 +74,7 @@ func TestCloudTrailApplyResumesAfterACrash(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			clk := newSimClock()
-			s := newSim(t, awssim.Options{Now: clk.Now})
+			s := newSim(t, awssim.Options{})
 			k := cloudTrailMultiRegion{}
 			env := s.env(t, acctWebProd, usEast1, control("cloudtrail.multi_region", nil))
 			w := k.want(env)
@@ -117,9 +84,9 @@ func TestCloudTrailApplyResumesAfterACrash(t *testing.T) {
 			f := before[0]
 			require.Equal(t, workflows.StatusNonCompliant, f.Status)
 
-			_, err = applyAsRetried(s, clk, k, crashBefore(env, tc.service, tc.operation), f)
+			_, err = s.apply(k, crashBefore(env, tc.service, tc.operation), f)
 			require.ErrorContains(t, err, "worker crashed before "+tc.service+":"+tc.operation)
-			_, err = applyAsRetried(s, clk, k, env, f)
+			_, err = s.apply(k, env, f)
 			require.NoError(t, err, "the retry finishes the work")
 
 			after, err := k.Check(ctx, env, "")
@@ -172,8 +139,7 @@ func TestCloudTrailApplyResumesAfterACrash(t *testing.T) {
 // trail without creating anything twice.
 func TestCloudTrailApplyWaitsForPropagation(t *testing.T) {
 	t.Parallel()
-	clk := newSimClock()
-	s := newSim(t, awssim.Options{Now: clk.Now, ConsistencyDelay: 5 * time.Second, IgnoreEnvironment: true})
+	s := newSim(t, awssim.Options{ConsistencyDelay: 5 * time.Second, IgnoreEnvironment: true})
 	k := cloudTrailMultiRegion{}
 	env := s.env(t, acctWebProd, usEast1, control("cloudtrail.multi_region", nil))
 	before, err := k.Check(ctx, env, "")
@@ -183,7 +149,7 @@ func TestCloudTrailApplyWaitsForPropagation(t *testing.T) {
 	_, err = k.Apply(ctx, applyEnv(env, f), f)
 	require.Error(t, err)
 	require.True(t, isPropagation(err, env), "classified as %v", awsclient.Classify(err, env.Where))
-	clk.Add(5 * time.Second)
+	s.clock.Add(5 * time.Second)
 	_, err = k.Apply(ctx, applyEnv(env, f), f)
 	require.NoError(t, err)
 

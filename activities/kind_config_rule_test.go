@@ -49,13 +49,13 @@ func withRecorder(account, region string) func(t *testing.T, s *sim) {
 	return func(t *testing.T, s *sim) {
 		t.Helper()
 		env := s.env(t, account, region, control("config.recorder", nil))
-		fs, err := configRecorder{}.Check(ctx, env, "")
+		fs, err := s.check(configRecorder{}, env, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, f := range fs {
 			if f.Change != nil {
-				if _, err := (configRecorder{}).Apply(ctx, env, f); err != nil {
+				if _, err := s.apply(configRecorder{}, env, f); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -70,13 +70,13 @@ func withRule(account, region string, g guardrails.Guardrail) func(t *testing.T,
 		t.Helper()
 		withRecorder(account, region)(t, s)
 		env := s.env(t, account, region, g)
-		fs, err := configRuleKind{}.Check(ctx, env, env.ARN("config", "config-rule/"+g.ConfigRule.RuleName))
+		fs, err := s.check(configRuleKind{}, env, env.ARN("config", "config-rule/"+g.ConfigRule.RuleName))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, f := range fs {
 			if f.Change != nil {
-				if _, err := (configRuleKind{}).Apply(ctx, env, f); err != nil {
+				if _, err := s.apply(configRuleKind{}, env, f); err != nil {
 					t.Fatal(err)
 				}
 			}

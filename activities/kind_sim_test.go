@@ -47,10 +47,19 @@ const (
 type sim struct {
 	srv     *awssim.Server
 	factory *awsclient.Factory
+	// clock is the simulator's clock (Options.Now): it stands still until
+	// a test lets time pass, so the eventual-consistency delay
+	// (AWSSIM_CONSISTENCY_DELAY) passes exactly when a retry waits.
+	clock *simClock
 }
 
 func newSim(t *testing.T, opts awssim.Options) *sim {
 	t.Helper()
+	clk := newSimClock()
+	if opts.Now != nil {
+		t.Fatal("newSim: the simulator's clock is sim.clock; do not set Options.Now")
+	}
+	opts.Now = clk.Now
 	srv, err := awssim.New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +80,7 @@ func newSim(t *testing.T, opts awssim.Options) *sim {
 		RetryMaxAttempts: 1,
 	}
 	f := awsclient.New(root, awsclient.Options{RoleName: "OrgguardExecutionRole", ExternalID: "orgguard-demo"})
-	return &sim{srv: srv, factory: f}
+	return &sim{srv: srv, factory: f, clock: clk}
 }
 
 // env is what the activity would hand a kind for account and region (or the
@@ -195,10 +204,11 @@ func runScenario(t *testing.T, k Kind, sc scenario) {
 	if sc.prepare != nil {
 		sc.prepare(t, s)
 		s.flush(false)
+		s.settle()
 	}
 	env := s.env(t, sc.account, sc.region, sc.guardrail)
 
-	before, err := k.Check(ctx, env, "")
+	before, err := s.check(k, env, "")
 	if err != nil {
 		failCall(t, "check", err)
 	}
@@ -229,7 +239,7 @@ func runScenario(t *testing.T, k Kind, sc scenario) {
 		t.Errorf("no non-compliant finding has evidence %q: %s", sc.evidence, describe(before))
 	}
 	if sc.compliantAccount != "" {
-		other, err := k.Check(ctx, s.env(t, sc.compliantAccount, sc.region, sc.guardrail), "")
+		other, err := s.check(k, s.env(t, sc.compliantAccount, sc.region, sc.guardrail), "")
 		if err != nil {
 			failCall(t, "check "+sc.compliantAccount, err)
 		}
@@ -248,7 +258,7 @@ func runScenario(t *testing.T, k Kind, sc scenario) {
 		if f.Change == nil {
 			continue
 		}
-		out, err := k.Apply(ctx, applyEnv(env, f), f)
+		out, err := s.apply(k, env, f)
 		if err != nil {
 			failCall(t, "apply "+f.Resource, err)
 		}
@@ -263,7 +273,21 @@ func runScenario(t *testing.T, k Kind, sc scenario) {
 		}
 	}
 
-	after, err := k.Check(ctx, env, "")
+	// Verification checks one resource at a time, right after the apply
+	// (as the workflow does); then a full check, as the next run's.
+	for _, f := range drifted {
+		if f.Change == nil {
+			continue
+		}
+		one, err := s.check(k, env, f.Resource)
+		if err != nil {
+			failCall(t, "check "+f.Resource, err)
+		}
+		if len(one) != 1 || one[0].Status != workflows.StatusCompliant {
+			t.Errorf("verification of %s: %s", f.Resource, describe(one))
+		}
+	}
+	after, err := s.check(k, env, "")
 	if err != nil {
 		failCall(t, "check after apply", err)
 	}
@@ -280,26 +304,13 @@ func runScenario(t *testing.T, k Kind, sc scenario) {
 			t.Errorf("still non-compliant after apply: %s: %s", f.Resource, f.Evidence)
 		}
 	}
-	// Verification checks one resource at a time.
-	for _, f := range drifted {
-		if f.Change == nil {
-			continue
-		}
-		one, err := k.Check(ctx, env, f.Resource)
-		if err != nil {
-			failCall(t, "check "+f.Resource, err)
-		}
-		if len(one) != 1 || one[0].Status != workflows.StatusCompliant {
-			t.Errorf("verification of %s: %s", f.Resource, describe(one))
-		}
-	}
 
 	s.flush(true)
 	for _, f := range drifted {
 		if f.Change == nil {
 			continue
 		}
-		out, err := k.Apply(ctx, applyEnv(env, f), f)
+		out, err := s.apply(k, env, f)
 		if err != nil {
 			failCall(t, "second apply "+f.Resource, err)
 		}
