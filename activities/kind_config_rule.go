@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/configservice"
@@ -18,12 +19,14 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/orgguard/orgguard/guardrails"
+	"github.com/orgguard/orgguard/internal/awsclient"
 	"github.com/orgguard/orgguard/workflows"
 )
 
 // configRuleAPI is the part of the AWS Config client the config_rule kind uses.
 type configRuleAPI interface {
 	configservice.GetComplianceDetailsByConfigRuleAPIClient
+	configservice.DescribeRemediationExecutionStatusAPIClient
 	DescribeConfigRules(context.Context, *configservice.DescribeConfigRulesInput, ...func(*configservice.Options)) (*configservice.DescribeConfigRulesOutput, error)
 	PutConfigRule(context.Context, *configservice.PutConfigRuleInput, ...func(*configservice.Options)) (*configservice.PutConfigRuleOutput, error)
 	DescribeRemediationConfigurations(context.Context, *configservice.DescribeRemediationConfigurationsInput, ...func(*configservice.Options)) (*configservice.DescribeRemediationConfigurationsOutput, error)
@@ -57,6 +60,7 @@ func (configRuleKind) Permissions() []string {
 	p := []string{
 		"config:DescribeConfigRules", "config:PutConfigRule", "config:DescribeRemediationConfigurations",
 		"config:PutRemediationConfigurations", "config:GetComplianceDetailsByConfigRule", "config:StartRemediationExecution",
+		"config:DescribeRemediationExecutionStatus",
 		"ssm:DescribeDocument", "ssm:GetDocument", "ssm:CreateDocument", "ssm:AddTagsToResource", "ssm:UpdateDocument", "ssm:UpdateDocumentDefaultVersion",
 	}
 	return append(p, rolePermissions...)
@@ -305,6 +309,16 @@ func (k configRuleKind) Check(ctx context.Context, env Env, resource string) ([]
 	if err != nil {
 		return nil, err
 	}
+	var unevaluated map[string]cfgtypes.RemediationExecutionStatus
+	if s.remedy != nil && !s.remedy.Automatic {
+		results = slices.DeleteFunc(results, func(r cfgtypes.EvaluationResult) bool {
+			q := r.EvaluationResultIdentifier.EvaluationResultQualifier
+			return !matchesResource(resource, env.ARN("config", "config-rule/"+cr.RuleName+"/"+aws.ToString(q.ResourceType)+"/"+aws.ToString(q.ResourceId)))
+		})
+		if unevaluated, err = k.unevaluatedRemediations(ctx, env, cr.RuleName, results); err != nil {
+			return nil, err
+		}
+	}
 	for _, r := range results {
 		q := r.EvaluationResultIdentifier.EvaluationResultQualifier
 		typ, id := aws.ToString(q.ResourceType), aws.ToString(q.ResourceId)
@@ -321,6 +335,21 @@ func (k configRuleKind) Check(ctx context.Context, env Env, resource string) ([]
 		case cfgtypes.ComplianceTypeCompliant:
 			out = append(out, compliant(res, ev, facts))
 		case cfgtypes.ComplianceTypeNonCompliant:
+			if x, ok := unevaluated[typ+"/"+id]; ok {
+				ev += fmt.Sprintf(" (remediation %s %s at %s; AWS Config has not evaluated the resource since)",
+					aws.ToString(s.remedy.TargetId), strings.ToLower(string(x.State)), aws.ToTime(x.LastUpdatedTime).UTC().Format(time.RFC3339))
+				if resource != "" {
+					// Verification: the stale result proves nothing either
+					// way, so the check is retried until Config has
+					// evaluated the remediated resource.
+					return nil, awsclient.Propagating(ev)
+				}
+				// Reported, without a change: starting the remediation
+				// again would repeat its write.
+				facts["remediation"] = string(x.State)
+				out = append(out, nonCompliant(res, ev, facts, nil))
+				continue
+			}
 			var ch *workflows.Change
 			if s.remedy != nil && !s.remedy.Automatic {
 				ch = &workflows.Change{
@@ -361,6 +390,62 @@ func (k configRuleKind) compliance(ctx context.Context, env Env, rule string) ([
 		a, b := out[i].EvaluationResultIdentifier.EvaluationResultQualifier, out[j].EvaluationResultIdentifier.EvaluationResultQualifier
 		return aws.ToString(a.ResourceType)+aws.ToString(a.ResourceId) < aws.ToString(b.ResourceType)+aws.ToString(b.ResourceId)
 	})
+	return out, nil
+}
+
+// unevaluatedRemediations finds, per non-compliant result ("type/id"), the
+// latest remediation execution AWS Config has not evaluated the resource
+// since: one queued or running, or one that succeeded no earlier than the
+// result was recorded. Config re-evaluates a remediated resource
+// asynchronously (on AWS, minutes after the change is recorded), and until
+// then the NON_COMPLIANT result is stale.
+func (k configRuleKind) unevaluatedRemediations(ctx context.Context, env Env, rule string, results []cfgtypes.EvaluationResult) (map[string]cfgtypes.RemediationExecutionStatus, error) {
+	recorded := map[string]time.Time{}
+	var keys []cfgtypes.ResourceKey
+	for _, r := range results {
+		if r.ComplianceType != cfgtypes.ComplianceTypeNonCompliant {
+			continue
+		}
+		q := r.EvaluationResultIdentifier.EvaluationResultQualifier
+		typ, id := aws.ToString(q.ResourceType), aws.ToString(q.ResourceId)
+		recorded[typ+"/"+id] = aws.ToTime(r.ResultRecordedTime)
+		keys = append(keys, cfgtypes.ResourceKey{ResourceType: cfgtypes.ResourceType(typ), ResourceId: aws.String(id)})
+	}
+	latest := map[string]cfgtypes.RemediationExecutionStatus{}
+	// DescribeRemediationExecutionStatus takes at most 100 resource keys.
+	for batch := range slices.Chunk(keys, 100) {
+		p := configservice.NewDescribeRemediationExecutionStatusPaginator(k.config(env), &configservice.DescribeRemediationExecutionStatusInput{
+			ConfigRuleName: aws.String(rule), ResourceKeys: batch,
+		})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, err
+			}
+			for _, x := range page.RemediationExecutionStatuses {
+				if x.ResourceKey == nil {
+					continue
+				}
+				key := string(x.ResourceKey.ResourceType) + "/" + aws.ToString(x.ResourceKey.ResourceId)
+				if prev, ok := latest[key]; !ok || aws.ToTime(prev.InvocationTime).Before(aws.ToTime(x.InvocationTime)) {
+					latest[key] = x
+				}
+			}
+		}
+	}
+	out := map[string]cfgtypes.RemediationExecutionStatus{}
+	for key, x := range latest {
+		switch x.State {
+		case cfgtypes.RemediationExecutionStateQueued, cfgtypes.RemediationExecutionStateInProgress:
+			out[key] = x
+		case cfgtypes.RemediationExecutionStateSucceeded:
+			// A tie counts as not evaluated: the remediation is not
+			// started twice on a guess.
+			if !aws.ToTime(x.LastUpdatedTime).Before(recorded[key]) {
+				out[key] = x
+			}
+		}
+	}
 	return out, nil
 }
 
@@ -517,15 +602,18 @@ func (k configRuleKind) remediate(ctx context.Context, env Env, c *workflows.Cha
 	if err != nil {
 		return out.ApplyOutput, err
 	}
-	still := false
-	for _, r := range results {
+	results = slices.DeleteFunc(results, func(r cfgtypes.EvaluationResult) bool {
 		q := r.EvaluationResultIdentifier.EvaluationResultQualifier
-		if aws.ToString(q.ResourceType) == typ && aws.ToString(q.ResourceId) == id && r.ComplianceType == cfgtypes.ComplianceTypeNonCompliant {
-			still = true
-		}
-	}
-	if !still {
+		return aws.ToString(q.ResourceType) != typ || aws.ToString(q.ResourceId) != id || r.ComplianceType != cfgtypes.ComplianceTypeNonCompliant
+	})
+	if len(results) == 0 {
 		return out.ApplyOutput, nil
+	}
+	// Remediated (or being remediated) already, by an earlier attempt
+	// whose answer was lost: AWS Config has not evaluated it since.
+	unevaluated, err := k.unevaluatedRemediations(ctx, env, rule, results)
+	if err != nil || len(unevaluated) > 0 {
+		return out.ApplyOutput, err
 	}
 	key := cfgtypes.ResourceKey{ResourceType: cfgtypes.ResourceType(typ), ResourceId: aws.String(id)}
 	res, err := api.StartRemediationExecution(ctx, &configservice.StartRemediationExecutionInput{ConfigRuleName: aws.String(rule), ResourceKeys: []cfgtypes.ResourceKey{key}})

@@ -1,9 +1,15 @@
 package activities
 
 import (
+	"slices"
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/orgguard/orgguard/guardrails"
+	"github.com/orgguard/orgguard/internal/awssim"
+	"github.com/orgguard/orgguard/workflows"
 )
 
 func configRuleGuardrail(name, source string, params map[string]string, types []string, r *guardrails.SSMRemediation) guardrails.Guardrail {
@@ -123,3 +129,47 @@ var _ = addScenarios("config_rule",
 		wantWrites: []string{"config:StartRemediationExecution", "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress"},
 	},
 )
+
+// AWS Config evaluates a remediated resource asynchronously. Until it has,
+// a retried remediation does not start again, a check reports the stale
+// result without a change, and the verification is retried (Propagation)
+// rather than seeing the stale result as a failed remediation.
+func TestConfigRuleRemediationWaitsForTheEvaluation(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, awssim.Options{ConsistencyDelay: 5 * time.Second, IgnoreEnvironment: true})
+	withRule(acctWebProd, usEast1, restrictedIncoming)(t, s)
+	s.settle()
+	k := configRuleKind{}
+	env := s.env(t, acctWebProd, usEast1, restrictedIncoming)
+	before, err := k.Check(ctx, env, "")
+	require.NoError(t, err)
+	i := slices.IndexFunc(before, func(f workflows.Finding) bool { return f.Status == workflows.StatusNonCompliant && f.Change != nil })
+	require.GreaterOrEqual(t, i, 0, describe(before))
+	f := before[i]
+
+	out, err := k.Apply(ctx, applyEnv(env, f), f)
+	require.NoError(t, err)
+	require.True(t, out.Changed)
+	// The answer was lost, and the activity's retry comes before Config
+	// has evaluated the security group again.
+	out, err = k.Apply(ctx, applyEnv(env, f), f)
+	require.NoError(t, err)
+	require.False(t, out.Changed, out.Calls)
+	require.Equal(t, 1, s.succeeded("config", "StartRemediationExecution"))
+
+	_, err = k.Check(ctx, env, f.Resource)
+	require.True(t, isPropagation(err, env), "verification before the evaluation: %v", err)
+	all, err := k.Check(ctx, env, "")
+	require.NoError(t, err)
+	i = slices.IndexFunc(all, func(g workflows.Finding) bool { return g.Resource == f.Resource })
+	require.GreaterOrEqual(t, i, 0, describe(all))
+	require.Equal(t, workflows.StatusNonCompliant, all[i].Status)
+	require.Nil(t, all[i].Change, "no second remediation while the first is not evaluated")
+	require.Contains(t, all[i].Evidence, "AWS Config has not evaluated the resource since")
+
+	s.clock.Add(5 * time.Second)
+	one, err := k.Check(ctx, env, f.Resource)
+	require.NoError(t, err)
+	require.Len(t, one, 1)
+	require.Equal(t, workflows.StatusCompliant, one[0].Status, one[0].Evidence)
+}

@@ -44,6 +44,12 @@ const ErrPropagation = "Propagation"
 // first few seconds. 10 s apart, those attempts wait about a minute in all.
 const PropagationRetryDelay = 10 * time.Second
 
+// Propagating is the retryable ErrPropagation error for a wait on
+// something written a moment ago, retried PropagationRetryDelay later.
+func Propagating(msg string) error {
+	return temporal.NewApplicationErrorWithOptions(msg, ErrPropagation, temporal.ApplicationErrorOptions{NextRetryDelay: PropagationRetryDelay})
+}
+
 var throttleCodes = map[string]bool{
 	"Throttling": true, "ThrottlingException": true, "ThrottledException": true, "RequestThrottledException": true,
 	"TooManyRequestsException": true, "RequestLimitExceeded": true, "RequestThrottled": true, "SlowDown": true,
@@ -211,7 +217,7 @@ func Classify(err error, w Where) error {
 		return errors.New(msg)
 	}
 	if propagation(err) {
-		return temporal.NewApplicationErrorWithOptions(msg, ErrPropagation, temporal.ApplicationErrorOptions{NextRetryDelay: PropagationRetryDelay})
+		return Propagating(msg)
 	}
 	typ := ErrClient
 	var api smithy.APIError
