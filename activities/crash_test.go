@@ -188,3 +188,44 @@ func TestEnsureRolePutsAMissingOrChangedPolicy(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, 1, s.succeeded("iam", "CreateRole"))
 }
+
+// An apply of a Config rule's setup that stopped between CreateRole and
+// PutRolePolicy left the automation role without its policy: the check
+// says so, and the retry puts the policy without creating the role again.
+func TestConfigRuleApplyResumesAfterACrash(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, awssim.Options{})
+	withRecorder(acctWebProd, usEast1)(t, s)
+	k := configRuleKind{}
+	env := s.env(t, acctWebProd, usEast1, restrictedIncoming)
+	rule := env.ARN("config", "config-rule/"+restrictedIncoming.ConfigRule.RuleName)
+	role := "orgguard-remediation"
+	before, err := s.check(k, env, rule)
+	require.NoError(t, err)
+	require.Len(t, before, 1)
+
+	_, err = s.apply(k, crashBefore(env, "IAM", "PutRolePolicy"), before[0])
+	require.ErrorContains(t, err, "worker crashed before IAM:PutRolePolicy")
+	mid, err := s.check(k, env, rule)
+	require.NoError(t, err)
+	require.Len(t, mid, 1)
+	require.Equal(t, workflows.StatusNonCompliant, mid[0].Status)
+	require.Contains(t, mid[0].Evidence, "automation role "+role+" lacks orgguard's policy")
+	require.Contains(t, mid[0].Change.Actions, "iam:PutRolePolicy")
+	require.NotContains(t, mid[0].Change.Actions, "iam:CreateRole")
+
+	out, err := s.apply(k, env, mid[0])
+	require.NoError(t, err, "the retry finishes the work")
+	require.Contains(t, out.Calls, "iam:PutRolePolicy "+role+" "+rolePolicyName)
+	after, err := s.check(k, env, rule)
+	require.NoError(t, err)
+	require.Equal(t, workflows.StatusCompliant, after[0].Status, after[0].Evidence)
+	require.Equal(t, 1, s.succeeded("iam", "CreateRole"))
+	pol, err := iam.NewFromConfig(env.Config).GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(rolePolicyName)})
+	require.NoError(t, err, "the automation role has its policy")
+	doc, err := url.QueryUnescape(aws.ToString(pol.PolicyDocument))
+	require.NoError(t, err)
+	_, want, err := configRuleKind{}.spec(env)
+	require.NoError(t, err)
+	require.JSONEq(t, want.role.policy(), doc)
+}

@@ -229,7 +229,9 @@ type setupState struct {
 	remedy    *cfgtypes.RemediationConfiguration
 	docExists bool
 	docSame   bool
-	roleOK    bool
+	// roleOK: the automation role exists and carries orgguard's policy;
+	// roleExists: it exists (with or without the policy).
+	roleOK, roleExists bool
 }
 
 func (k configRuleKind) readSetup(ctx context.Context, env Env, s ruleSpec) (setupState, error) {
@@ -252,10 +254,18 @@ func (k configRuleKind) readSetup(ctx context.Context, env Env, s ruleSpec) (set
 			st.remedy = &rcs.RemediationConfigurations[0]
 		}
 	}
-	st.roleOK = true
+	st.roleOK, st.roleExists = true, true
 	if s.role != nil {
-		if st.roleOK, err = roleExists(ctx, iam.NewFromConfig(env.Config), s.role.Name); err != nil {
+		// The policy too, not only the role: an apply that stopped between
+		// CreateRole and PutRolePolicy left a role SSM cannot remediate with.
+		roles := iam.NewFromConfig(env.Config)
+		if st.roleOK, err = rolePolicyCurrent(ctx, roles, *s.role); err != nil {
 			return st, err
+		}
+		if !st.roleOK {
+			if st.roleExists, err = roleExists(ctx, roles, s.role.Name); err != nil {
+				return st, err
+			}
 		}
 	}
 	if s.doc != "" {
@@ -477,10 +487,15 @@ func (k configRuleKind) setupFinding(env Env, cr *guardrails.ConfigRule, s ruleS
 			actions = append(actions, "ssm:CreateDocument")
 		}
 	}
-	if !st.roleOK {
+	switch {
+	case !st.roleExists:
 		problems = append(problems, "automation role "+s.role.Name+" does not exist")
 		fmt.Fprintf(&diff, "+ role %s trusted by ssm.amazonaws.com, allowed %s\n", s.role.Name, strings.Join(s.role.Actions, ", "))
 		actions = append(actions, "iam:CreateRole", "iam:PutRolePolicy")
+	case !st.roleOK:
+		problems = append(problems, "automation role "+s.role.Name+" lacks orgguard's policy")
+		fmt.Fprintf(&diff, "~ role %s: policy %s allowing %s\n", s.role.Name, rolePolicyName, strings.Join(s.role.Actions, ", "))
+		actions = append(actions, "iam:PutRolePolicy")
 	}
 	remedyOff := s.remedy != nil && (st.remedy == nil || !slices.Equal(remedyLines(st.remedy), remedyLines(s.remedy)))
 	if remedyOff {
@@ -543,11 +558,14 @@ func (k configRuleKind) Apply(ctx context.Context, env Env, f workflows.Finding)
 		out.call("config:PutConfigRule %s", aws.ToString(s.rule.ConfigRuleName))
 	}
 	if !st.roleOK {
-		created, err := ensureRole(ctx, iam.NewFromConfig(env.Config), *s.role)
+		wrote, err := ensureRole(ctx, iam.NewFromConfig(env.Config), *s.role)
 		if err != nil {
 			return out.ApplyOutput, err
 		}
-		if created {
+		switch {
+		case wrote && st.roleExists:
+			out.call("iam:PutRolePolicy %s %s", s.role.Name, rolePolicyName)
+		case wrote:
 			out.call("iam:CreateRole %s", s.role.Name)
 		}
 	}
