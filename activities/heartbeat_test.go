@@ -77,6 +77,14 @@ func (k slowKind) Apply(context.Context, Env, workflows.Finding) (workflows.Appl
 	return workflows.ApplyOutput{}, k.wait()
 }
 
+func (k slowKind) PlanUndo(context.Context, Env, string, workflows.Change) (string, error) {
+	return "", k.wait()
+}
+
+func (k slowKind) Undo(context.Context, Env, string, workflows.Change) (workflows.ApplyOutput, error) {
+	return workflows.ApplyOutput{}, k.wait()
+}
+
 func TestLongActivitiesHeartbeatWhileTheKindRuns(t *testing.T) {
 	s := newSim(t, awssim.Options{})
 	a := New(s.factory)
@@ -90,6 +98,7 @@ func TestLongActivitiesHeartbeatWhileTheKindRuns(t *testing.T) {
 	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{h}})
 	env.RegisterActivity(a.CheckGuardrail)
 	env.RegisterActivity(a.ApplyRemediation)
+	env.RegisterActivity(a.PlanUndo)
 
 	t.Run("check", func(t *testing.T) {
 		v, err := env.ExecuteActivity(a.CheckGuardrail, workflows.CheckInput{RunID: "run-1", AccountID: acctWebProd, Region: usEast1, Guardrail: g})
@@ -101,6 +110,20 @@ func TestLongActivitiesHeartbeatWhileTheKindRuns(t *testing.T) {
 	t.Run("apply", func(t *testing.T) {
 		f := workflows.Finding{AccountID: acctWebProd, Region: usEast1, Resource: "slow", Change: &workflows.Change{Summary: "fix"}}
 		_, err := env.ExecuteActivity(a.ApplyRemediation, workflows.ApplyInput{RunID: "run-1", Guardrail: g, Finding: f})
+		require.NoError(t, err)
+	})
+	undo := workflows.Change{Summary: "put it back"}
+	t.Run("plan undo", func(t *testing.T) {
+		v, err := env.ExecuteActivity(a.PlanUndo, workflows.PlanUndoInput{RunID: "run-2", AccountID: acctWebProd, Region: usEast1, Guardrail: g, Resource: "slow", Undo: undo})
+		require.NoError(t, err)
+		var out workflows.PlanUndoOutput
+		require.NoError(t, v.Get(&out))
+		require.Empty(t, out.Refused)
+		require.NotNil(t, out.Finding)
+	})
+	t.Run("undo", func(t *testing.T) {
+		f := workflows.Finding{AccountID: acctWebProd, Region: usEast1, Resource: "slow", Change: &undo}
+		_, err := env.ExecuteActivity(a.ApplyRemediation, workflows.ApplyInput{RunID: "run-2", Guardrail: g, Finding: f, Undo: true})
 		require.NoError(t, err)
 	})
 }
