@@ -3,13 +3,20 @@ package awsclient
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	cfgtypes "github.com/aws/aws-sdk-go-v2/service/configservice/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	shtypes "github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
@@ -158,4 +165,55 @@ func TestLimiterMiddlewareSeesOperations(t *testing.T) {
 		"ec2:Describe*|111111111111|eu-west-1":                    1,
 		"securityhub:BatchEnableStandards|111111111111|eu-west-1": 1,
 	}, l.Waits())
+}
+
+// Each code, as the service answers it (with its HTTP status) and as the
+// SDK hands it on without one, is retried or not by what it means in that
+// service: LimitExceededException is throttling in Security Hub and in
+// Config's StartConfigRulesEvaluation, a quota elsewhere.
+func TestClassifyServiceCodes(t *testing.T) {
+	where := Where{Account: "111111111111", Region: "eu-west-1"}
+	opErr := func(service, op string, status int, err error) error {
+		if status == 0 {
+			return &smithy.OperationError{ServiceID: service, OperationName: op, Err: err}
+		}
+		return &smithy.OperationError{ServiceID: service, OperationName: op, Err: &smithyhttp.ResponseError{
+			Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}}, Err: err,
+		}}
+	}
+	generic := func(code string) error { return &smithy.GenericAPIError{Code: code, Message: "msg"} }
+	for _, tc := range []struct {
+		name, service, op string
+		status            int
+		err               error
+		retryable         bool
+	}{
+		{"Security Hub throttling", "SecurityHub", "BatchEnableStandards", 429, &shtypes.LimitExceededException{}, true},
+		{"Config evaluation in progress", "Config Service", "StartConfigRulesEvaluation", 400, &cfgtypes.LimitExceededException{}, true},
+		{"Config aggregator quota", "Config Service", "PutConfigurationAggregator", 400, &cfgtypes.LimitExceededException{}, false},
+		{"KMS quota", "KMS", "CreateKey", 400, &kmstypes.LimitExceededException{}, false},
+		{"CloudWatch Logs quota", "CloudWatch Logs", "CreateLogGroup", 400, &logstypes.LimitExceededException{}, false},
+		{"IAM quota", "IAM", "CreateRole", 409, &iamtypes.LimitExceededException{}, false},
+		{"EC2 Unavailable", "EC2", "DescribeVpcs", 503, generic("Unavailable"), true},
+		{"Organizations ServiceException", "Organizations", "ListAccounts", 500, &orgtypes.ServiceException{}, true},
+		{"Organizations TooManyRequestsException", "Organizations", "ListAccounts", 429, &orgtypes.TooManyRequestsException{}, true},
+		{"CloudWatch InternalServiceError", "CloudWatch", "PutMetricAlarm", 500, &cwtypes.InternalServiceFault{ErrorCodeOverride: aws.String("InternalServiceError")}, true},
+		{"IAM ServiceFailure", "IAM", "GetRole", 500, &iamtypes.ServiceFailureException{}, true},
+		{"S3 SlowDown", "S3", "PutBucketPolicy", 503, generic("SlowDown"), true},
+	} {
+		for _, status := range []int{tc.status, 0} {
+			t.Run(fmt.Sprintf("%s/status %d", tc.name, status), func(t *testing.T) {
+				err := opErr(tc.service, tc.op, status, tc.err)
+				require.Equal(t, tc.retryable, Retryable(err))
+				var app *temporal.ApplicationError
+				if tc.retryable {
+					require.False(t, errors.As(Classify(err, where), &app), "retryable errors stay plain")
+					return
+				}
+				require.True(t, errors.As(Classify(err, where), &app))
+				require.True(t, app.NonRetryable())
+				require.Equal(t, ErrClient, app.Type())
+			})
+		}
+	}
 }

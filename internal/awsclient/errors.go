@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,6 +52,12 @@ func Propagating(msg string) error {
 	return temporal.NewApplicationErrorWithOptions(msg, ErrPropagation, temporal.ApplicationErrorOptions{NextRetryDelay: PropagationRetryDelay})
 }
 
+// throttleCodes are retried whatever HTTP status came with them (S3
+// reports some errors in the body of a 200 answer). Server faults the SDK
+// models are retried by their fault as well; the codes named here are
+// those AWS also sends unmodeled (EC2, S3) or under a code other than the
+// model's shape name (CloudWatch's InternalServiceFault is
+// InternalServiceError).
 var throttleCodes = map[string]bool{
 	"Throttling": true, "ThrottlingException": true, "ThrottledException": true, "RequestThrottledException": true,
 	"TooManyRequestsException": true, "RequestLimitExceeded": true, "RequestThrottled": true, "SlowDown": true,
@@ -58,6 +66,46 @@ var throttleCodes = map[string]bool{
 	"RequestExpired": true, "ExpiredToken": true, "ExpiredTokenException": true, "IDPCommunicationError": true,
 	"InternalError": true, "InternalFailure": true, "ServiceUnavailable": true, "ServiceUnavailableException": true,
 	"InternalServerError": true, "InternalServerErrorException": true, "InternalException": true,
+	// EC2 "Unavailable: The server is overloaded" (503, not in the SDK's
+	// model); Organizations ServiceException and IAM ServiceFailure (500,
+	// server faults in the SDK's models); CloudWatch InternalServiceError
+	// (500, the Query code of InternalServiceFault).
+	"Unavailable": true, "ServiceException": true, "ServiceFailure": true, "InternalServiceError": true, "InternalServiceFault": true,
+}
+
+// limitThrottles are the services (SDK service IDs), and where the code
+// means something else elsewhere in the service the operations, whose
+// LimitExceededException is throttling. The SDK's retryer counts the code
+// as throttling everywhere, but KMS ("a length constraint or quota was
+// exceeded"), CloudWatch Logs ("the maximum number of resources that can be
+// created"), CloudWatch, EventBridge and CloudFormation use it for quotas,
+// which no retry lifts. A LimitExceededException answered with HTTP 429 is
+// throttling wherever it comes from.
+var limitThrottles = map[string][]string{
+	// "...beyond the current Amazon Web Services account or throttling
+	// limits" (HTTP 429; the SDK model's LimitExceededException).
+	// orgguard's Security Hub calls create nothing a quota counts.
+	"SecurityHub": nil,
+	// "For StartConfigRulesEvaluation API, this exception is thrown if an
+	// evaluation is in progress or if you call the
+	// StartConfigRulesEvaluation API more than once per minute"; for
+	// PutConfigurationAggregator and PutServiceLinkedConfigurationRecorder
+	// it is a quota (the SDK model's LimitExceededException).
+	"Config Service": {"StartConfigRulesEvaluation"},
+}
+
+// limitThrottling reports whether a LimitExceededException is throttling.
+func limitThrottling(err error) bool {
+	var resp *smithyhttp.ResponseError
+	if errors.As(err, &resp) && resp.HTTPStatusCode() == http.StatusTooManyRequests {
+		return true
+	}
+	var op *smithy.OperationError
+	if !errors.As(err, &op) {
+		return false
+	}
+	ops, ok := limitThrottles[op.Service()]
+	return ok && (ops == nil || slices.Contains(ops, op.Operation()))
 }
 
 var accessDeniedCodes = map[string]bool{
@@ -160,7 +208,11 @@ func propagation(err error) bool {
 func Retryable(err error) bool {
 	var api smithy.APIError
 	if errors.As(err, &api) {
-		if throttleCodes[api.ErrorCode()] || retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err).Bool() {
+		if api.ErrorCode() == "LimitExceededException" {
+			return limitThrottling(err)
+		}
+		if throttleCodes[api.ErrorCode()] || api.ErrorFault() == smithy.FaultServer ||
+			retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err).Bool() {
 			return true
 		}
 	}
