@@ -36,6 +36,17 @@ type serviceRole struct {
 	Actions []string
 	// Resource the inline policy allows; "*" when empty.
 	Resource string
+	// PolicyName names the inline policy; rolePolicyName when empty. Roles
+	// that several guardrails share (a Config rule's automation role)
+	// carry one policy per guardrail, or each would overwrite the others'.
+	PolicyName string
+}
+
+func (r serviceRole) policyName() string {
+	if r.PolicyName == "" {
+		return rolePolicyName
+	}
+	return r.PolicyName
 }
 
 func (r serviceRole) arn(env Env) string {
@@ -68,7 +79,7 @@ func roleExists(ctx context.Context, api roleAPI, name string) (bool, error) {
 // rolePolicyCurrent reports whether the role carries orgguard's inline
 // policy as r wants it.
 func rolePolicyCurrent(ctx context.Context, api roleAPI, r serviceRole) (bool, error) {
-	out, err := api.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(r.Name), PolicyName: aws.String(rolePolicyName)})
+	out, err := api.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(r.Name), PolicyName: aws.String(r.policyName())})
 	var nse *iamtypes.NoSuchEntityException
 	switch {
 	case errors.As(err, &nse):
@@ -124,7 +135,7 @@ func ensureRole(ctx context.Context, api roleAPI, r serviceRole) (bool, error) {
 		}
 	}
 	if _, err := api.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
-		RoleName: aws.String(r.Name), PolicyName: aws.String(rolePolicyName), PolicyDocument: aws.String(r.policy()),
+		RoleName: aws.String(r.Name), PolicyName: aws.String(r.policyName()), PolicyDocument: aws.String(r.policy()),
 	}); err != nil {
 		return wrote, fmt.Errorf("put policy of role %s: %w", r.Name, err)
 	}

@@ -216,12 +216,13 @@ func TestConfigRuleApplyResumesAfterACrash(t *testing.T) {
 
 	out, err := s.apply(k, env, mid[0])
 	require.NoError(t, err, "the retry finishes the work")
-	require.Contains(t, out.Calls, "iam:PutRolePolicy "+role+" "+rolePolicyName)
+	policy := "orgguard-" + restrictedIncoming.ConfigRule.RuleName
+	require.Contains(t, out.Calls, "iam:PutRolePolicy "+role+" "+policy)
 	after, err := s.check(k, env, rule)
 	require.NoError(t, err)
 	require.Equal(t, workflows.StatusCompliant, after[0].Status, after[0].Evidence)
 	require.Equal(t, 1, s.succeeded("iam", "CreateRole"))
-	pol, err := iam.NewFromConfig(env.Config).GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(rolePolicyName)})
+	pol, err := iam.NewFromConfig(env.Config).GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(policy)})
 	require.NoError(t, err, "the automation role has its policy")
 	doc, err := url.QueryUnescape(aws.ToString(pol.PolicyDocument))
 	require.NoError(t, err)

@@ -2,6 +2,8 @@ package activities
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -150,7 +152,7 @@ func (configRuleKind) spec(env Env) (*guardrails.ConfigRule, ruleSpec, error) {
 				if r.DocumentContent != "" {
 					actions = documentActions(r.DocumentContent)
 				}
-				s.role = &serviceRole{Name: role, Service: "ssm.amazonaws.com", Actions: actions}
+				s.role = &serviceRole{Name: role, Service: "ssm.amazonaws.com", Actions: actions, PolicyName: rulePolicyName(cr.RuleName)}
 				role = s.role.arn(env)
 			}
 			if _, set := params["AutomationAssumeRole"]; !set {
@@ -177,6 +179,19 @@ func (configRuleKind) spec(env Env) (*guardrails.ConfigRule, ruleSpec, error) {
 		s.doc = r.DocumentContent
 	}
 	return cr, s, nil
+}
+
+// rulePolicyName names a rule's inline policy on its automation role, which
+// other rules may share (the baseline pack's rules all name one role): the
+// rule name after rolePolicyName, within IAM's 128 characters (a longer
+// rule name is cut and told apart by a digest of the whole).
+func rulePolicyName(rule string) string {
+	name := rolePolicyName + "-" + rule
+	if len(name) <= 128 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(rule))
+	return name[:128-17] + "-" + hex.EncodeToString(sum[:8])
 }
 
 // ruleKey renders what orgguard compares of a rule.
@@ -494,7 +509,7 @@ func (k configRuleKind) setupFinding(env Env, cr *guardrails.ConfigRule, s ruleS
 		actions = append(actions, "iam:CreateRole", "iam:PutRolePolicy")
 	case !st.roleOK:
 		problems = append(problems, "automation role "+s.role.Name+" lacks orgguard's policy")
-		fmt.Fprintf(&diff, "~ role %s: policy %s allowing %s\n", s.role.Name, rolePolicyName, strings.Join(s.role.Actions, ", "))
+		fmt.Fprintf(&diff, "~ role %s: policy %s allowing %s\n", s.role.Name, s.role.policyName(), strings.Join(s.role.Actions, ", "))
 		actions = append(actions, "iam:PutRolePolicy")
 	}
 	remedyOff := s.remedy != nil && (st.remedy == nil || !slices.Equal(remedyLines(st.remedy), remedyLines(s.remedy)))
@@ -564,7 +579,7 @@ func (k configRuleKind) Apply(ctx context.Context, env Env, f workflows.Finding)
 		}
 		switch {
 		case wrote && st.roleExists:
-			out.call("iam:PutRolePolicy %s %s", s.role.Name, rolePolicyName)
+			out.call("iam:PutRolePolicy %s %s", s.role.Name, s.role.policyName())
 		case wrote:
 			out.call("iam:CreateRole %s", s.role.Name)
 		}

@@ -1,10 +1,14 @@
 package activities
 
 import (
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/stretchr/testify/require"
 
 	"github.com/orgguard/orgguard/guardrails"
@@ -172,4 +176,57 @@ func TestConfigRuleRemediationWaitsForTheEvaluation(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, one, 1)
 	require.Equal(t, workflows.StatusCompliant, one[0].Status, one[0].Evidence)
+}
+
+// Rules that name the same automation role (the baseline pack's do) keep a
+// policy each on it: neither overwrites the other, so both setups stay in
+// place and the role allows what both documents call.
+func TestConfigRulesShareAnAutomationRole(t *testing.T) {
+	t.Parallel()
+	s3Encryption := configRuleGuardrail("s3-bucket-server-side-encryption-enabled", "S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED", nil, []string{"AWS::S3::Bucket"},
+		&guardrails.SSMRemediation{
+			DocumentName: "AWS-EnableS3BucketEncryption", ResourceIDParameter: "BucketName",
+			Automatic: true, MaximumAttempts: 5, RetrySeconds: 60, AutomationRole: restrictedIncoming.ConfigRule.Remediation.AutomationRole,
+		})
+	s := newSim(t, awssim.Options{})
+	withRecorder(acctWebProd, usEast1)(t, s)
+	k := configRuleKind{}
+	setup := func(g guardrails.Guardrail) (Env, workflows.Finding) {
+		env := s.env(t, acctWebProd, usEast1, g)
+		fs, err := s.check(k, env, env.ARN("config", "config-rule/"+g.ConfigRule.RuleName))
+		require.NoError(t, err)
+		require.Len(t, fs, 1)
+		return env, fs[0]
+	}
+	rules := []guardrails.Guardrail{restrictedIncoming, s3Encryption}
+	for _, g := range rules {
+		env, f := setup(g)
+		require.Equal(t, workflows.StatusNonCompliant, f.Status)
+		_, err := s.apply(k, env, f)
+		require.NoError(t, err)
+	}
+	s.flush(false)
+	for _, g := range rules {
+		env, f := setup(g)
+		require.Equal(t, workflows.StatusCompliant, f.Status, "%s: %s", g.ID, f.Evidence)
+		_, want, err := k.spec(env)
+		require.NoError(t, err)
+		pol, err := iam.NewFromConfig(env.Config).GetRolePolicy(ctx, &iam.GetRolePolicyInput{
+			RoleName: aws.String(want.role.Name), PolicyName: aws.String(want.role.policyName()),
+		})
+		require.NoError(t, err, "%s keeps its policy on the shared role", g.ID)
+		doc, err := url.QueryUnescape(aws.ToString(pol.PolicyDocument))
+		require.NoError(t, err)
+		require.JSONEq(t, want.role.policy(), doc)
+	}
+	require.Empty(t, s.writes(), "checks write nothing")
+}
+
+func TestRulePolicyNameFitsIAM(t *testing.T) {
+	require.Equal(t, "orgguard-restricted-incoming-traffic", rulePolicyName("restricted-incoming-traffic"))
+	long := strings.Repeat("r", 128)
+	a, b := rulePolicyName(long), rulePolicyName(long[:127]+"s")
+	require.Len(t, a, 128)
+	require.Len(t, b, 128)
+	require.NotEqual(t, a, b, "rule names cut alike still get policies of their own")
 }
