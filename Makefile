@@ -29,7 +29,7 @@ build:
 	$(GO) build -o $(BIN)/orgguard-worker ./cmd/worker
 	$(GO) build -o $(BIN)/awssim ./cmd/awssim
 
-test: test-race test-server
+test: test-race test-server test-consistency
 
 test-race:
 	@echo "==> unit and simulator tests with the race detector"
@@ -38,6 +38,16 @@ test-race:
 test-server:
 	@echo "==> tests on the embedded Temporal server (no race detector: it would double a long build)"
 	$(GO) test -timeout $(TEST_TIMEOUT) $(SERVER_PKGS)
+
+# With the simulator's eventual consistency on (docs/awssim.md): the
+# activities' simulator tests, and the baseline pack end to end through the
+# real worker's retries (the only e2e test whose pack writes IAM, KMS and
+# Config). About a minute and a half on 2 cores, most of it the e2e test.
+.PHONY: test-consistency
+test-consistency:
+	@echo "==> simulator tests and the baseline pack end to end with eventual consistency (AWSSIM_CONSISTENCY_DELAY=2s)"
+	AWSSIM_CONSISTENCY_DELAY=2s $(GO) test -race -timeout $(TEST_TIMEOUT) ./activities/
+	AWSSIM_CONSISTENCY_DELAY=2s $(GO) test -timeout $(TEST_TIMEOUT) -run '^TestBaselinePackOnDemoOrganization$$' ./internal/e2e/baseline/
 
 lint:
 	@echo "==> go vet"
