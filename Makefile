@@ -7,16 +7,17 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 WORKFLOWCHK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 # Packages that link the embedded Temporal server are slow to build with the
 # race detector on 2 cores; they run without it, everything else with it.
-SERVER_PKGS := ./internal/devserver/... ./cmd/worker/... ./internal/e2e/...
+SERVER_PKGS := ./internal/devserver/... ./cmd/worker/... ./internal/e2e/... ./internal/chaos/...
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build test test-race test-server lint demo bench clean help
+.PHONY: all build test test-race test-server test-chaos lint demo bench clean help
 
 all: build
 
 help:
 	@echo "make build   build bin/orgguard, bin/orgguard-worker, bin/awssim"
 	@echo "make test    unit + integration tests (race detector where it fits)"
+	@echo "make test-chaos  200-account apply under faults, SIGKILLs and server restarts; writes docs/reliability.md"
 	@echo "make demo    the whole story on a simulated organization"
 	@echo "make lint    go vet, staticcheck, workflowcheck"
 	@echo "make bench   benchmarks"
@@ -33,7 +34,7 @@ test: test-race test-server test-consistency
 
 test-race:
 	@echo "==> unit and simulator tests with the race detector"
-	$(GO) test -race -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v -e /internal/devserver -e /cmd/worker -e /internal/e2e)
+	$(GO) test -race -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v -e /internal/devserver -e /cmd/worker -e /internal/e2e -e /internal/chaos)
 
 test-server:
 	@echo "==> tests on the embedded Temporal server (no race detector: it would double a long build)"
@@ -48,6 +49,15 @@ test-consistency:
 	@echo "==> simulator tests and the baseline pack end to end with eventual consistency (AWSSIM_CONSISTENCY_DELAY=2s)"
 	AWSSIM_CONSISTENCY_DELAY=2s $(GO) test -race -timeout $(TEST_TIMEOUT) ./activities/
 	AWSSIM_CONSISTENCY_DELAY=2s $(GO) test -timeout $(TEST_TIMEOUT) -run '^TestBaselinePackOnDemoOrganization$$' ./internal/e2e/baseline/
+
+# The chaos test kills bin/orgguard-worker, a separate process, and writes
+# its figures to docs/reliability.md (docs/reliability.md says what they mean).
+test-chaos:
+	@echo "==> chaos test: 200-account apply with faults, 5 SIGKILLs of the worker, 2 server restarts (tens of minutes on 2 cores)"
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/orgguard-worker ./cmd/worker
+	ORGGUARD_CHAOS=1 ORGGUARD_WORKER_BIN=$(CURDIR)/$(BIN)/orgguard-worker ORGGUARD_CHAOS_WRITE=$(CURDIR)/docs/reliability.md \
+		$(GO) test -count=1 -v -timeout 150m -run TestChaosApply ./internal/chaos/
 
 lint:
 	@echo "==> go vet"

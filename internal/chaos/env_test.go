@@ -1,0 +1,410 @@
+package chaos
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/orgguard/orgguard/internal/awssim"
+	"github.com/orgguard/orgguard/internal/cli"
+	"github.com/orgguard/orgguard/internal/devidp"
+	"github.com/orgguard/orgguard/internal/devserver"
+	"github.com/orgguard/orgguard/internal/temporalclient"
+	"github.com/orgguard/orgguard/workflows"
+)
+
+// identityEnv is what both runs share: the dev OIDC issuer, the worker's
+// trust config for it and the CLI's token cache.
+type identityEnv struct {
+	idp       *devidp.Issuer
+	trustPath string
+}
+
+func newIdentity(t *testing.T, dir string) *identityEnv {
+	idp, err := devidp.Start(devidp.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = idp.Close() })
+	path := filepath.Join(dir, "trust.hcl")
+	require.NoError(t, os.WriteFile(path, []byte(idp.TrustConfig()), 0o600))
+	t.Setenv("ORGGUARD_TOKEN_CACHE", filepath.Join(dir, "tokens"))
+	t.Setenv("ORGGUARD_AS", "")
+	t.Setenv("TEMPORAL_ADDRESS", "")
+	return &identityEnv{idp: idp, trustPath: path}
+}
+
+// env is one run's world: a simulator, an embedded Temporal server in this
+// process that can be stopped and started again on its SQLite file and
+// port, and orgguard-worker as a separate OS process.
+type env struct {
+	t         *testing.T
+	name      string
+	id        *identityEnv
+	seed      *awssim.Seed
+	sim       *awssim.Server
+	dir       string // the CLI's --state-dir (dev.json) and the server's database
+	logDir    string
+	port      int
+	workerBin string
+	workerEnv []string
+	start     time.Time // of the apply: timeline offsets count from here
+
+	mu       sync.Mutex
+	srv      *devserver.Server
+	client   client.Client
+	worker   *exec.Cmd
+	workerN  int
+	exited   chan struct{}
+	timeline []event
+	died     []string
+	refused  []string // workers that exited at start: no server to connect to
+	down     bool     // the driver keeps the worker down
+}
+
+// event is one entry of the kill/restart timeline.
+type event struct {
+	At     time.Duration `json:"at"`
+	What   string        `json:"what"`
+	Detail string        `json:"detail,omitempty"`
+}
+
+func newEnv(t *testing.T, name string, id *identityEnv, seed *awssim.Seed, simOpts awssim.Options, workerBin, logDir string) *env {
+	e := &env{t: t, name: name, id: id, seed: seed, workerBin: workerBin, logDir: filepath.Join(logDir, name)}
+	require.NoError(t, os.MkdirAll(e.logDir, 0o755))
+	e.dir = t.TempDir()
+	simOpts.Seed = seed
+	simOpts.IgnoreEnvironment = true
+	sim, err := awssim.New(simOpts)
+	require.NoError(t, err)
+	e.sim = sim
+	t.Cleanup(func() { _ = sim.Close() })
+
+	e.port = freePort(t)
+	e.startServer()
+	c, err := client.Dial(client.Options{HostPort: e.addr(), Logger: quietLogger{}})
+	require.NoError(t, err)
+	e.client = c
+	require.NoError(t, temporalclient.WriteDevState(e.dir, temporalclient.DevState{Address: e.addr(), Namespace: "default", Issuer: id.idp.URL()}))
+	t.Cleanup(func() {
+		e.stopWorker()
+		c.Close()
+		e.mu.Lock()
+		if e.srv != nil {
+			e.srv.Stop()
+		}
+		e.mu.Unlock()
+	})
+
+	// The worker sees the simulator only through the AWS SDK's standard
+	// environment, as in production.
+	key, secret := sim.ManagementCredentials()
+	none := filepath.Join(e.dir, "none")
+	e.workerEnv = []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
+		"AWS_ENDPOINT_URL=" + sim.URL(), "AWS_ACCESS_KEY_ID=" + key, "AWS_SECRET_ACCESS_KEY=" + secret,
+		"AWS_REGION=us-east-1", "AWS_CONFIG_FILE=" + none, "AWS_SHARED_CREDENTIALS_FILE=" + none,
+		// S3 Control addresses <account>.<endpoint host>; the simulator
+		// proxies those names (docs/awssim.md).
+		"HTTP_PROXY=" + sim.URL(),
+	}
+	return e
+}
+
+func (e *env) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(e.port)) }
+
+func (e *env) offset() time.Duration {
+	if e.start.IsZero() {
+		return 0
+	}
+	return time.Since(e.start)
+}
+
+func (e *env) record(what, detail string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.timeline = append(e.timeline, event{At: e.offset().Round(100 * time.Millisecond), What: what, Detail: detail})
+	e.t.Logf("%s +%s %s %s", e.name, e.offset().Round(100*time.Millisecond), what, detail)
+}
+
+func (e *env) events() []event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]event(nil), e.timeline...)
+}
+
+// startServer starts the embedded server on the run's database and port,
+// retrying while the port is still held by the stopped one.
+func (e *env) startServer() {
+	var err error
+	for i := 0; i < 30; i++ {
+		var srv *devserver.Server
+		srv, err = devserver.Start(context.Background(), devserver.Options{
+			StateDir: filepath.Join(e.dir, "temporal"), FrontendPort: e.port, UIPort: -1,
+			SearchAttributes: workflows.SearchAttributes(),
+		})
+		if err == nil {
+			e.mu.Lock()
+			e.srv = srv
+			e.mu.Unlock()
+			return
+		}
+		time.Sleep(time.Second)
+	}
+	require.NoError(e.t, err, "start the embedded Temporal server again")
+}
+
+// restartServer stops the embedded server, waits down, and starts it
+// again on the same SQLite file and port.
+func (e *env) restartServer(down time.Duration) {
+	e.mu.Lock()
+	srv := e.srv
+	e.srv = nil
+	e.mu.Unlock()
+	began := time.Now()
+	srv.Stop()
+	e.record("server stopped", fmt.Sprintf("in %s", time.Since(began).Round(100*time.Millisecond)))
+	time.Sleep(down)
+	began = time.Now()
+	e.startServer()
+	e.record("server started", fmt.Sprintf("same database and port, ready in %s", time.Since(began).Round(100*time.Millisecond)))
+}
+
+// startWorker starts a new orgguard-worker process.
+func (e *env) startWorker() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.workerN++
+	n := e.workerN
+	logPath := filepath.Join(e.logDir, fmt.Sprintf("worker-%d.log", e.workerN))
+	log, err := os.Create(logPath)
+	require.NoError(e.t, err)
+	cmd := exec.Command(e.workerBin,
+		"--address", e.addr(),
+		"--trust-config", e.id.trustPath,
+		"--role-name", e.seed.MemberRole.Name,
+		"--external-id", e.seed.MemberRole.ExternalID,
+		"--state-dir", filepath.Join(e.dir, "worker"),
+		"--log-format", "json", "--log-level", "warn",
+	)
+	cmd.Env = e.workerEnv
+	// A test binary that dies (timeout, ^C) takes its worker along.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.Stdout, cmd.Stderr = log, log
+	require.NoError(e.t, cmd.Start())
+	exited := make(chan struct{})
+	go func() {
+		err := cmd.Wait()
+		_ = log.Close()
+		e.mu.Lock()
+		if e.worker == cmd {
+			// Nobody killed it: the worker exited on its own. One that
+			// could not reach the server when it started (a restart under
+			// way) fails fast, as it should; any other exit is reported.
+			msg := fmt.Sprintf("worker #%d (pid %d) exited at +%s: %v: %s", n, cmd.Process.Pid, e.offset().Round(100*time.Millisecond), err, lastLine(logPath))
+			if strings.Contains(msg, "connect to temporal") {
+				e.refused = append(e.refused, msg)
+			} else {
+				e.died = append(e.died, msg)
+			}
+			e.worker = nil
+		}
+		e.mu.Unlock()
+		close(exited)
+	}()
+	e.worker, e.exited, e.down = cmd, exited, false
+}
+
+// supervise restarts a worker that exited on its own, as systemd or
+// Kubernetes would (each such exit is reported), until ctx ends.
+func (e *env) supervise(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+		e.mu.Lock()
+		restart := e.worker == nil && !e.down
+		e.mu.Unlock()
+		if restart {
+			e.startWorker()
+			e.record("worker restarted by the supervisor", "it had exited on its own")
+		}
+	}
+}
+
+// killWorker sends SIGKILL to the worker process (the one this test
+// started, by its PID) and waits for it to be gone.
+func (e *env) killWorker() int {
+	e.mu.Lock()
+	cmd, exited := e.worker, e.exited
+	e.worker, e.down = nil, true
+	e.mu.Unlock()
+	if cmd == nil {
+		return 0
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	<-exited
+	return cmd.Process.Pid
+}
+
+// stopWorker ends the worker at the end of a run (SIGTERM, then SIGKILL).
+func (e *env) stopWorker() {
+	e.mu.Lock()
+	cmd, exited := e.worker, e.exited
+	e.worker, e.down = nil, true
+	e.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+	}
+}
+
+// lastLine is the last line of a worker's log, where it says why it exited.
+func lastLine(path string) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	l := lines[len(lines)-1]
+	if len(l) > 300 {
+		l = l[:300] + "…"
+	}
+	return l
+}
+
+// waitPolling waits until the worker process pid polls the task queue, so
+// that the next event hits a running worker, not one still starting.
+func (e *env) waitPolling(ctx context.Context, pid int) time.Duration {
+	began := time.Now()
+	suffix := fmt.Sprintf(":%d", pid)
+	for time.Since(began) < time.Minute && ctx.Err() == nil {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		resp, err := e.client.DescribeTaskQueue(cctx, workflows.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+		cancel()
+		if err == nil {
+			for _, p := range resp.Pollers {
+				if strings.HasSuffix(p.Identity, suffix) {
+					return time.Since(began)
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return time.Since(began)
+}
+
+func (e *env) workerPID() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.worker == nil {
+		return 0
+	}
+	return e.worker.Process.Pid
+}
+
+func (e *env) refusedStarts() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.refused...)
+}
+
+func (e *env) deaths() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.died...)
+}
+
+// workerAlive reports whether the worker process runs (it must not exit
+// on its own: a server restart is something it rides out).
+func (e *env) workerAlive() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.worker == nil {
+		return false
+	}
+	select {
+	case <-e.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// cli runs the orgguard CLI in this process against the run's server.
+func (e *env) cli(ctx context.Context, args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = cli.Run(ctx, append([]string{"--state-dir", e.dir}, args...), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func (e *env) login(names ...string) {
+	for _, n := range names {
+		code, out, errOut := e.cli(context.Background(), "login", "--as", n)
+		require.Equal(e.t, 0, code, out+errOut)
+	}
+}
+
+// retry calls f until it succeeds or ctx ends: the server may be down for
+// a restart, and a workflow's result waits for a worker.
+func retry(ctx context.Context, f func(ctx context.Context) error) error {
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := f(cctx)
+		cancel()
+		if err == nil || !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// quietLogger drops the SDK's logs: reconnect warnings during a server
+// restart are expected here.
+type quietLogger struct{}
+
+func (quietLogger) Debug(string, ...any) {}
+func (quietLogger) Info(string, ...any)  {}
+func (quietLogger) Warn(string, ...any)  {}
+func (quietLogger) Error(string, ...any) {}
+
+var errNotDone = errors.New("not done yet")
+
+// retryable: anything but the workflow's own failure or its absence, which
+// waiting does not change.
+func retryable(err error) bool {
+	var wee *temporal.WorkflowExecutionError
+	var nf *serviceerror.NotFound
+	return !errors.As(err, &wee) && !errors.As(err, &nf)
+}
