@@ -474,7 +474,7 @@ func (b *baseline) handle(ctx workflow.Context, g guardrails.Guardrail, f Findin
 
 func (b *baseline) applyAuto(ctx workflow.Context, g guardrails.Guardrail, f Finding, item *BaselineItem) {
 	id := RemediationID(b.in.RunID, f.AccountID, f.Region, g.ID, f.Resource)
-	out, err := applyAndVerify(ctx, g, f, b.in.RunID, id, "", b.rollback())
+	out, err := applyAndVerify(ctx, g, f, b.in.RunID, id, "", b.rollback(), b.safety)
 	item.Calls = out.Calls
 	item.Undo = out.Undo
 	switch {
@@ -482,6 +482,11 @@ func (b *baseline) applyAuto(ctx workflow.Context, g guardrails.Guardrail, f Fin
 		item.Status, item.Error = ItemError, errorMessage(err)
 	case out.verified && b.rollback():
 		item.Status = ItemRolledBack
+	case out.verified && out.remaining != "":
+		// The change is in place; what is left is nothing this guardrail
+		// remediates (e.g. an unused password, reported only).
+		item.Status = ItemNonCompliant
+		item.Finding.Evidence = "applied; still non-compliant where orgguard does not remediate: " + out.remaining
 	case out.verified:
 		item.Status = ItemRemediated
 	default:
@@ -493,6 +498,10 @@ type applyResult struct {
 	ApplyOutput
 	verified bool
 	evidence string
+	// remaining: the planned change is in place (verified) but the
+	// resource is still non-compliant for problems the guardrail does not
+	// remediate (the re-check plans no change); this is what it says.
+	remaining string
 }
 
 // applyAndVerify runs the apply activity, then re-checks the one resource.
@@ -500,7 +509,11 @@ type applyResult struct {
 // With undo the change is a rollback: Finding.Change is the undo of an
 // earlier apply, and verified means the re-check sees the resource as it
 // was before that apply (non-compliant again).
-func applyAndVerify(ctx workflow.Context, g guardrails.Guardrail, f Finding, runID, key, sourceIdentity string, undo bool) (applyResult, error) {
+//
+// With planOnly (versionSafety) a re-check that is still non-compliant but
+// plans no change verifies the apply: the change took, and what remains is
+// reported, not counted as a failed remediation.
+func applyAndVerify(ctx workflow.Context, g guardrails.Guardrail, f Finding, runID, key, sourceIdentity string, undo, planOnly bool) (applyResult, error) {
 	attempts := int32(g.Remediation.MaxAttempts)
 	if attempts <= 0 {
 		attempts = 5
@@ -536,6 +549,9 @@ func applyAndVerify(ctx workflow.Context, g guardrails.Guardrail, f Finding, run
 		if c.Resource == f.Resource && c.Status == StatusNonCompliant {
 			res.verified = undo
 			res.evidence = c.Evidence
+			if planOnly && !undo && c.Change == nil {
+				res.verified, res.remaining = true, c.Evidence
+			}
 		}
 	}
 	return res, nil

@@ -123,6 +123,9 @@ type RemediationState struct {
 	Verified bool `json:"verified,omitempty"`
 	// TrustLoadedAt is when the worker's keys in use were fetched.
 	TrustLoadedAt time.Time `json:"trust_loaded_at,omitzero"`
+	// Remaining, after a verified apply, is what the re-check still finds
+	// that this guardrail does not remediate (reported, not a failure).
+	Remaining string `json:"remaining,omitempty"`
 	// SupersededBy is the request that replaced this one (RemSuperseded).
 	SupersededBy string `json:"superseded_by,omitempty"`
 	// Rollback is true for a rollback request.
@@ -343,7 +346,7 @@ func (r *remediation) run(ctx workflow.Context) (RemediationState, error) {
 		// again after drift applies again, and a retry never twice.
 		key = r.st.ID + "-" + shortRunID(workflow.GetInfo(ctx).WorkflowExecution.RunID)
 	}
-	res, err := applyAndVerify(ctx, r.in.Guardrail, r.in.Finding, r.in.RunID, key, approvers[0], r.in.Undo)
+	res, err := applyAndVerify(ctx, r.in.Guardrail, r.in.Finding, r.in.RunID, key, approvers[0], r.in.Undo, r.safety)
 	r.st.Calls = res.Calls
 	r.st.Undo = res.Undo
 	r.st.AppliedAt = workflow.Now(ctx)
@@ -353,7 +356,7 @@ func (r *remediation) run(ctx workflow.Context) (RemediationState, error) {
 	case res.verified && r.in.Undo:
 		r.st.Status = RemRolledBack
 	case res.verified:
-		r.st.Status = RemRemediated
+		r.st.Status, r.st.Remaining = RemRemediated, res.remaining
 	default:
 		r.st.Status, r.st.Error = RemNotVerified, res.evidence
 	}

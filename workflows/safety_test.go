@@ -336,3 +336,33 @@ func TestHoldUntilApproved(t *testing.T) {
 		})
 	}
 }
+
+// An apply whose change took, on a resource still non-compliant for what
+// the guardrail does not remediate, is verified (not a failed
+// remediation) and reports what remains.
+func TestAppliedChangeWithProblemsLeftIsNotAFailure(t *testing.T) {
+	env := baselineEnv(t)
+	acct := Account{ID: "111111111111", Status: "ACTIVE"}
+	calls := 0
+	env.OnActivity(ActivityCheckGuardrail, mock.Anything, mock.Anything).Return(func(_ context.Context, in CheckInput) (CheckOutput, error) {
+		calls++
+		f := nonCompliant(acct.ID)
+		if in.Resource != "" {
+			// The re-check: the key is deactivated, the password is not
+			// something orgguard remediates.
+			f.Change, f.Evidence = nil, "password unused for 120 days"
+		}
+		return CheckOutput{Findings: []Finding{f}}, nil
+	})
+	env.OnActivity(ActivityApplyRemediation, mock.Anything, mock.Anything).Return(ApplyOutput{Changed: true}, nil)
+	env.ExecuteWorkflow("TestBaselineParent", BaselineInput{RunID: "r1", Account: acct, Guardrails: []guardrails.Guardrail{autoGuardrail("us-east-1")}, Mode: ModeApply})
+	require.NoError(t, env.GetWorkflowError())
+	var res BaselineResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Empty(t, res.RemediationFailures)
+	require.Equal(t, "non_compliant", res.Outcome)
+	require.Len(t, res.Items, 1)
+	require.Equal(t, ItemNonCompliant, res.Items[0].Status)
+	require.Contains(t, res.Items[0].Finding.Evidence, "password unused for 120 days")
+	require.Equal(t, 2, calls)
+}
