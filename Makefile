@@ -16,7 +16,7 @@ all: build
 
 help:
 	@echo "make build   build bin/orgguard, bin/orgguard-worker, bin/awssim"
-	@echo "make test    unit + integration tests (race detector where it fits)"
+	@echo "make test    unit + integration tests (race detector where it fits), also with simulated eventual consistency"
 	@echo "make test-chaos  200-account apply under faults, SIGKILLs and server restarts; writes docs/reliability.md"
 	@echo "make demo    the whole story on a simulated organization"
 	@echo "make lint    go vet, staticcheck, workflowcheck"
