@@ -84,7 +84,7 @@ func TestChaosApply(t *testing.T) {
 	clean := run(t, id, s, runConfig{name: "clean", delay: -1})
 	t.Logf("clean run: %s", clean.wall.Round(time.Second))
 	rng := rand.New(rand.NewPCG(seed, 0xc4a05))
-	plan := newPlan(rng, clean.wall)
+	plan := newPlan(rng, clean.work)
 	faults := []awssim.Fault{{ThrottleRate: throttleRate, ErrorRate: errorRate}}
 	chaos := run(t, id, s, runConfig{name: "chaos", faults: faults, delay: consistencyDelay, plan: plan})
 

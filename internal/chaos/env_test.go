@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -64,6 +66,9 @@ type env struct {
 	workerBin string
 	workerEnv []string
 	start     time.Time // of the apply: timeline offsets count from here
+	// successes counts the simulator's successful calls: the chaos
+	// events fire at points of this count.
+	successes atomic.Int64
 
 	mu       sync.Mutex
 	srv      *devserver.Server
@@ -90,26 +95,23 @@ func newEnv(t *testing.T, name string, id *identityEnv, seed *awssim.Seed, simOp
 	e.dir = t.TempDir()
 	simOpts.Seed = seed
 	simOpts.IgnoreEnvironment = true
+	simOpts.OnCall = func(c awssim.Call) {
+		if c.ErrorCode == "" {
+			e.successes.Add(1)
+		}
+	}
 	sim, err := awssim.New(simOpts)
 	require.NoError(t, err)
 	e.sim = sim
 	t.Cleanup(func() { _ = sim.Close() })
 
-	e.port = freePort(t)
+	e.port = frontendPort(t)
 	e.startServer()
 	c, err := client.Dial(client.Options{HostPort: e.addr(), Logger: quietLogger{}})
 	require.NoError(t, err)
 	e.client = c
 	require.NoError(t, temporalclient.WriteDevState(e.dir, temporalclient.DevState{Address: e.addr(), Namespace: "default", Issuer: id.idp.URL()}))
-	t.Cleanup(func() {
-		e.stopWorker()
-		c.Close()
-		e.mu.Lock()
-		if e.srv != nil {
-			e.srv.Stop()
-		}
-		e.mu.Unlock()
-	})
+	t.Cleanup(e.close)
 
 	// The worker sees the simulator only through the AWS SDK's standard
 	// environment, as in production.
@@ -124,6 +126,22 @@ func newEnv(t *testing.T, name string, id *identityEnv, seed *awssim.Seed, simOp
 		"HTTP_PROXY=" + sim.URL(),
 	}
 	return e
+}
+
+// close stops the worker, the client and the server: a finished run
+// leaves nothing running beside the next one.
+func (e *env) close() {
+	e.stopWorker()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.client != nil {
+		e.client.Close()
+		e.client = nil
+	}
+	if e.srv != nil {
+		e.srv.Stop()
+		e.srv = nil
+	}
 }
 
 func (e *env) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(e.port)) }
@@ -383,11 +401,20 @@ func retry(ctx context.Context, f func(ctx context.Context) error) error {
 	}
 }
 
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+// frontendPort picks a free port below Linux's ephemeral range (32768 and
+// up): the server gives it up at every restart, and an outgoing connection
+// must not take it meanwhile.
+func frontendPort(t *testing.T) int {
+	for range 100 {
+		port := 20000 + rand.IntN(10000)
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err == nil {
+			_ = ln.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port between 20000 and 30000")
+	return 0
 }
 
 // quietLogger drops the SDK's logs: reconnect warnings during a server

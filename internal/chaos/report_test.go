@@ -94,6 +94,7 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "\n## Figures of the last run\n\nWritten by `make test-chaos` on %s.\n\n", r.date.Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "| | |\n|---|---|\n")
 	fmt.Fprintf(&b, "| machine | `nproc` %s, %s/%s, %s |\n", command("nproc"), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	fmt.Fprintf(&b, "| code | commit %s |\n", command("git", "rev-parse", "--short", "HEAD"))
 	fmt.Fprintf(&b, "| seed | `ORGGUARD_CHAOS_SEED=%d` (organization, simulator IDs and fault draws, event plan) |\n", r.s.seed)
 	active := 0
 	for _, u := range r.chaos.baselines {
@@ -108,6 +109,7 @@ func (r *report) markdown() string {
 		r.faults.Calls, r.faults.Throttled, pct(r.faults.Throttled, r.faults.Calls), r.faults.ServerErrors, pct(r.faults.ServerErrors, r.faults.Calls))
 	fmt.Fprintf(&b, "| worker processes (chaos run) | %d started; %d exited at start because the server was down (started again); other exits nobody caused: %d |\n",
 		r.chaos.workers, len(r.chaos.workerRefused), len(r.chaos.workerDeaths))
+	fmt.Fprintf(&b, "| apply work | the clean apply made %d successful AWS calls; the plan's events fire at shares of it |\n", r.clean.work)
 	fmt.Fprintf(&b, "| whole test | %s (clean run, chaos run, two final checks) |\n\n", r.total.Round(time.Second))
 	b.WriteString(r.summary())
 
@@ -207,8 +209,9 @@ of the last run, and only measured figures appear.
   (` + "`Fault{ThrottleRate: 0.2, ErrorRate: 0.05}`" + `: the error comes before the operation runs; ` + "`LoseResponse`" + ` is
   not used), and IAM and KMS writes and AWS Config evaluations reach other services 2 s later
   (` + "`Options.ConsistencyDelay`" + `). A plan drawn from the seed places 5 SIGKILLs of the worker process and 2
-  restarts of the Temporal server at random points of the first 85% of the clean run's wall time (the chaos
-  run is slower, so all fall inside it). A killed worker stays down 2–9 s, except the 2nd and the 4th, which
+  restarts of the Temporal server at random points of the apply's work: an event fires when the chaos run
+  has made a drawn share of the successful AWS calls the clean run's apply made (5–85% for kills, 10–80%
+  for restarts), so the events spread over the work even where the run stalls. A killed worker stays down 2–9 s, except the 2nd and the 4th, which
   stay down 20–39 s while approvals are voted on with the CLI (the voter holds back the first 4 pending
   requests for them). A stopped server stays down 1–5 s and is started again on the same SQLite file and
   port; the worker process keeps running through it. A worker that exits on its own is started again and

@@ -24,9 +24,10 @@ import (
 	"github.com/orgguard/orgguard/workflows"
 )
 
-// action is one planned chaos event, at an offset from the apply's start.
+// action is one planned chaos event. It fires when the chaos run has made
+// At successful AWS calls: the apply's progress, whatever stalls the run.
 type action struct {
-	At   time.Duration
+	At   int
 	Kind string // "kill" or "restart-server"
 	Down time.Duration
 	// Votes: approvals voted on while the killed worker is down.
@@ -34,13 +35,14 @@ type action struct {
 }
 
 // newPlan draws the chaos events: five SIGKILLs and two server restarts at
-// random points of the first 85% of scale (the clean run's wall time; the
-// chaos run is slower, so every event falls inside it). The second and
-// fourth kill keep the worker down long enough to vote on approvals.
-func newPlan(rng *rand.Rand, scale time.Duration) []action {
-	at := func(lo, hi float64) time.Duration {
-		return time.Duration((lo + rng.Float64()*(hi-lo)) * float64(scale))
-	}
+// random points of the apply's work. work is the number of successful AWS
+// calls the clean run's apply made; an event fires once the chaos run has
+// made a drawn fraction of them (5% to 85% for kills, 10% to 80% for
+// restarts), so the events spread over the work even when the run stalls.
+// The second and fourth kill keep the worker down long enough to vote on
+// approvals.
+func newPlan(rng *rand.Rand, work int) []action {
+	at := func(lo, hi float64) int { return int((lo + rng.Float64()*(hi-lo)) * float64(work)) }
 	var kills []action
 	for range 5 {
 		kills = append(kills, action{At: at(0.05, 0.85), Kind: "kill", Down: time.Duration(2+rng.IntN(8)) * time.Second})
@@ -90,6 +92,8 @@ type runResult struct {
 	workerRefused []string
 	// timedOut: the apply did not converge within settings.maxRun.
 	timedOut bool
+	// work: the successful AWS calls the apply made until it converged.
+	work int
 }
 
 type baselineOutcome struct {
@@ -155,6 +159,7 @@ func run(t *testing.T, id *identityEnv, s settings, cfg runConfig) *runResult {
 
 	waitApply(ctx, t, e, r)
 	r.wall = time.Since(e.start)
+	r.work = int(e.successes.Load())
 	if ctx.Err() != nil {
 		r.timedOut = true
 		e.record("apply gave up", fmt.Sprintf("not converged after %s", s.maxRun))
@@ -198,7 +203,7 @@ func run(t *testing.T, id *identityEnv, s settings, cfg runConfig) *runResult {
 	r.workers = e.workerN
 	r.workerDeaths = e.deaths()
 	r.workerRefused = e.refusedStarts()
-	e.stopWorker()
+	e.close()
 	return r
 }
 
@@ -229,14 +234,16 @@ func monitor(ctx context.Context, e *env, v *voter) {
 func drive(ctx context.Context, e *env, v *voter, plan []action) {
 	defer v.release()
 	for i, a := range plan {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Until(e.start.Add(a.At))):
+		for e.successes.Load() < int64(a.At) {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
 		}
 		switch a.Kind {
 		case "restart-server":
-			e.record("server restart", fmt.Sprintf("event %d of %d: %s down", i+1, len(plan), a.Down))
+			e.record("server restart", fmt.Sprintf("event %d of %d at %d successful AWS calls: %s down", i+1, len(plan), e.successes.Load(), a.Down))
 			e.restartServer(a.Down)
 		case "kill":
 			var ids []string
@@ -248,7 +255,8 @@ func drive(ctx context.Context, e *env, v *voter, plan []action) {
 				}
 			}
 			pid := e.killWorker()
-			e.record("worker killed (SIGKILL)", fmt.Sprintf("event %d of %d: pid %d, %s down, closed baselines %s", i+1, len(plan), pid, a.Down, e.closedBaselines(ctx)))
+			e.record("worker killed (SIGKILL)", fmt.Sprintf("event %d of %d at %d successful AWS calls: pid %d, %s down, closed baselines %s",
+				i+1, len(plan), e.successes.Load(), pid, a.Down, e.closedBaselines(ctx)))
 			// The first with the CLI, the next ones with the update the CLI
 			// sends, straight through the Temporal API: the CLI reads the
 			// remediation (a query, which needs a worker) before it votes.
