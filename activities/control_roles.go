@@ -124,10 +124,20 @@ func ensureRole(ctx context.Context, api roleAPI, r serviceRole) (bool, error) {
 			Tags:        []iamtypes.Tag{{Key: aws.String("managed-by"), Value: aws.String("orgguard")}},
 		})
 		var exists *iamtypes.EntityAlreadyExistsException
-		if err != nil && !errors.As(err, &exists) { // a concurrent attempt created it
+		switch {
+		case errors.As(err, &exists):
+			// A concurrent attempt created it (the same role for the
+			// guardrail's remediation in another region): it may have put
+			// the policy already, so look before putting it again.
+			current, err := rolePolicyCurrent(ctx, api, r)
+			if err != nil || current {
+				return false, err
+			}
+		case err != nil:
 			return false, fmt.Errorf("create role %s: %w", r.Name, err)
+		default:
+			wrote = true
 		}
-		wrote = err == nil
 	} else {
 		current, err := rolePolicyCurrent(ctx, api, r)
 		if err != nil || current {
