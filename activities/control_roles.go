@@ -104,7 +104,11 @@ func rolePolicyCurrent(ctx context.Context, api roleAPI, r serviceRole) (bool, e
 // policy when that is missing or different, and reports whether it wrote
 // anything. The policy is checked on every call, not only after
 // CreateRole: an attempt that died between CreateRole and PutRolePolicy
-// left a role without its policy, and the next attempt must finish it.
+// left a role without its policy, and the next attempt must finish it. It
+// is checked after a CreateRole too: two remediations of one account that
+// need the same global role (a Config rule's automation role, one
+// remediation per region) race, and whichever puts the policy second finds
+// it in place instead of writing it again.
 func ensureRole(ctx context.Context, api roleAPI, r serviceRole) (bool, error) {
 	exists, err := roleExists(ctx, api, r.Name)
 	if err != nil {
@@ -124,25 +128,14 @@ func ensureRole(ctx context.Context, api roleAPI, r serviceRole) (bool, error) {
 			Tags:        []iamtypes.Tag{{Key: aws.String("managed-by"), Value: aws.String("orgguard")}},
 		})
 		var exists *iamtypes.EntityAlreadyExistsException
-		switch {
-		case errors.As(err, &exists):
-			// A concurrent attempt created it (the same role for the
-			// guardrail's remediation in another region): it may have put
-			// the policy already, so look before putting it again.
-			current, err := rolePolicyCurrent(ctx, api, r)
-			if err != nil || current {
-				return false, err
-			}
-		case err != nil:
+		if err != nil && !errors.As(err, &exists) { // a concurrent attempt created it
 			return false, fmt.Errorf("create role %s: %w", r.Name, err)
-		default:
-			wrote = true
 		}
-	} else {
-		current, err := rolePolicyCurrent(ctx, api, r)
-		if err != nil || current {
-			return false, err
-		}
+		wrote = err == nil
+	}
+	current, err := rolePolicyCurrent(ctx, api, r)
+	if err != nil || current {
+		return wrote, err
 	}
 	if _, err := api.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
 		RoleName: aws.String(r.Name), PolicyName: aws.String(r.policyName()), PolicyDocument: aws.String(r.policy()),
