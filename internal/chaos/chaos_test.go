@@ -1,12 +1,11 @@
 package chaos
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -78,6 +77,13 @@ func TestChaosApply(t *testing.T) {
 		logDir:      logDir,
 		maxRun:      time.Duration(envInt(t, "ORGGUARD_CHAOS_MAX_MINUTES", 60)) * time.Minute,
 	}
+	s.commit = command("git", "rev-parse", "--short", "HEAD")
+	if command("git", "status", "--porcelain", "--untracked-files=no") != "" {
+		s.commit += " with uncommitted changes in the tree"
+	}
+	if st, err := os.Stat(workerBin); err == nil {
+		s.commit += fmt.Sprintf("; worker binary built %s", st.ModTime().UTC().Format("2006-01-02 15:04 UTC"))
+	}
 	id := newIdentity(t, t.TempDir())
 	began := time.Now()
 
@@ -108,8 +114,6 @@ func TestChaosApply(t *testing.T) {
 	assert.Equal(t, 2, rep.count("server started"), "two server restarts")
 	assert.Positive(t, rep.approvals.DownVotes, "votes while the worker is down")
 	assert.Empty(t, chaos.workerDeaths, "the worker exited on its own")
-	_ = runtime.NumCPU
-	_ = strings.TrimSpace
 }
 
 func trim(m map[string][]string) map[string][]string {

@@ -94,7 +94,7 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "\n## Figures of the last run\n\nWritten by `make test-chaos` on %s.\n\n", r.date.Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "| | |\n|---|---|\n")
 	fmt.Fprintf(&b, "| machine | `nproc` %s, %s/%s, %s |\n", command("nproc"), runtime.GOOS, runtime.GOARCH, runtime.Version())
-	fmt.Fprintf(&b, "| code | commit %s |\n", command("git", "rev-parse", "--short", "HEAD"))
+	fmt.Fprintf(&b, "| code | commit %s |\n", r.s.commit)
 	fmt.Fprintf(&b, "| seed | `ORGGUARD_CHAOS_SEED=%d` (organization, simulator IDs and fault draws, event plan) |\n", r.s.seed)
 	active := 0
 	for _, u := range r.chaos.baselines {
@@ -212,8 +212,10 @@ of the last run, and only measured figures appear.
   restarts of the Temporal server at random points of the apply's work: an event fires when the chaos run
   has made a drawn share of the successful AWS calls the clean run's apply made (5–85% for kills, 10–80%
   for restarts), so the events spread over the work even where the run stalls. A killed worker stays down 2–9 s, except the 2nd and the 4th, which
-  stay down 20–39 s while approvals are voted on with the CLI (the voter holds back the first 4 pending
-  requests for them). A stopped server stays down 1–5 s and is started again on the same SQLite file and
+  stay down 20–39 s while two approvals are voted on: one with ` + "`orgguard approve`" + `, one with the very update the
+  CLI sends (a token the dev issuer binds to the remediation, the decision and the plan digest) straight
+  through the Temporal API, because the CLI first reads the remediation with a query, which needs a worker
+  (the voter holds back the first 4 pending requests for them). A stopped server stays down 1–5 s and is started again on the same SQLite file and
   port; the worker process keeps running through it. A worker that exits on its own is started again and
   reported.
 - After each apply, ` + "`orgguard check`" + ` runs the same pack, with no kills.

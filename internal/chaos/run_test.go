@@ -116,6 +116,8 @@ type settings struct {
 	workerBin   string
 	logDir      string
 	maxRun      time.Duration
+	// commit: the tree the test ran from, at its start.
+	commit string
 }
 
 func (s settings) rolloutArgs(mode, runID string) []string {
