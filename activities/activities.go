@@ -39,11 +39,12 @@ type Activities struct {
 	// heartbeat while a kind runs; 0 means DefaultHeartbeatEvery.
 	HeartbeatEvery time.Duration
 	kinds          map[string]Kind
+	roles          *roleWriter
 }
 
 // New builds the activities with every built-in guardrail kind registered.
 func New(f *awsclient.Factory) *Activities {
-	a := &Activities{AWS: f, HTTP: &http.Client{Timeout: 15 * time.Second}, kinds: map[string]Kind{}}
+	a := &Activities{AWS: f, HTTP: &http.Client{Timeout: 15 * time.Second}, kinds: map[string]Kind{}, roles: newRoleWriter()}
 	registerBuiltins(a)
 	return a
 }
@@ -197,7 +198,7 @@ func (a *Activities) env(ctx context.Context, account, region, runID, sourceIden
 	if err != nil {
 		return Env{}, err
 	}
-	return Env{Config: cfg, Where: where, AccountID: account, Region: region, Partition: c.Partition, Guardrail: g}, nil
+	return Env{Config: cfg, Where: where, AccountID: account, Region: region, Partition: c.Partition, Guardrail: g, Roles: a.roles}, nil
 }
 
 // CheckGuardrail is read-only: it returns a finding per resource the guardrail

@@ -294,7 +294,7 @@ func (c cloudTrailMultiRegion) Apply(ctx context.Context, env Env, f workflows.F
 	if err := ensureLogGroup(ctx, cloudwatchlogs.NewFromConfig(env.Config), w.group, w.retention, &out); err != nil {
 		return out.ApplyOutput, err
 	}
-	created, err := ensureRole(ctx, iam.NewFromConfig(env.Config), w.role)
+	created, err := env.Roles.ensure(ctx, iam.NewFromConfig(env.Config), env, w.role)
 	if err != nil {
 		return out.ApplyOutput, err
 	}

@@ -79,25 +79,32 @@ func roleExists(ctx context.Context, api roleAPI, name string) (bool, error) {
 // rolePolicyCurrent reports whether the role carries orgguard's inline
 // policy as r wants it.
 func rolePolicyCurrent(ctx context.Context, api roleAPI, r serviceRole) (bool, error) {
+	current, _, err := rolePolicyState(ctx, api, r)
+	return current, err
+}
+
+// rolePolicyState is rolePolicyCurrent, and tells a missing policy
+// (NoSuchEntity) apart from a different one.
+func rolePolicyState(ctx context.Context, api roleAPI, r serviceRole) (current, missing bool, err error) {
 	out, err := api.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(r.Name), PolicyName: aws.String(r.policyName())})
 	var nse *iamtypes.NoSuchEntityException
 	switch {
 	case errors.As(err, &nse):
-		return false, nil
+		return false, true, nil
 	case err != nil:
-		return false, err
+		return false, false, err
 	}
 	// IAM returns the document URL-encoded.
 	doc, err := url.QueryUnescape(aws.ToString(out.PolicyDocument))
 	if err != nil {
-		return false, nil
+		return false, false, nil
 	}
 	have, err := normalizePolicy(doc)
 	if err != nil {
-		return false, nil
+		return false, false, nil
 	}
 	want, _ := normalizePolicy(r.policy())
-	return have == want, nil
+	return have == want, false, nil
 }
 
 // ensureRole creates the role when it is missing and puts its inline
@@ -110,6 +117,14 @@ func rolePolicyCurrent(ctx context.Context, api roleAPI, r serviceRole) (bool, e
 // remediation per region) race, and whichever puts the policy second finds
 // it in place instead of writing it again.
 func ensureRole(ctx context.Context, api roleAPI, r serviceRole) (bool, error) {
+	return ensureRoleWith(ctx, api, r, false)
+}
+
+// ensureRoleWith is ensureRole; with putRecently (this process put exactly
+// this policy moments ago, see roleWriter) a read that finds no policy is
+// taken for IAM's propagation delay and nothing is written. A read that
+// finds a different policy is always corrected.
+func ensureRoleWith(ctx context.Context, api roleAPI, r serviceRole, putRecently bool) (bool, error) {
 	exists, err := roleExists(ctx, api, r.Name)
 	if err != nil {
 		return false, err
@@ -133,8 +148,8 @@ func ensureRole(ctx context.Context, api roleAPI, r serviceRole) (bool, error) {
 		}
 		wrote = err == nil
 	}
-	current, err := rolePolicyCurrent(ctx, api, r)
-	if err != nil || current {
+	current, missing, err := rolePolicyState(ctx, api, r)
+	if err != nil || current || (missing && putRecently) {
 		return wrote, err
 	}
 	if _, err := api.PutRolePolicy(ctx, &iam.PutRolePolicyInput{

@@ -156,7 +156,7 @@ func (c vpcFlowLogs) Apply(ctx context.Context, env Env, f workflows.Finding) (w
 		in.ClientToken = aws.String(env.IdempotencyKey)
 	}
 	if destType == string(ec2types.LogDestinationTypeCloudWatchLogs) {
-		created, err := ensureRole(ctx, iam.NewFromConfig(env.Config), flowLogsRole)
+		created, err := env.Roles.ensure(ctx, iam.NewFromConfig(env.Config), env, flowLogsRole)
 		if err != nil {
 			return out.ApplyOutput, err
 		}

@@ -20,6 +20,9 @@ type Env struct {
 	Guardrail guardrails.Guardrail
 	// IdempotencyKey is set on apply; pass it as ClientToken where an API takes one.
 	IdempotencyKey string
+	// Roles serializes this worker's writes of the account's global
+	// service roles (nil: unserialized).
+	Roles *roleWriter
 }
 
 // ARN builds an ARN in the environment's partition, region and account.

@@ -573,7 +573,7 @@ func (k configRuleKind) Apply(ctx context.Context, env Env, f workflows.Finding)
 		out.call("config:PutConfigRule %s", aws.ToString(s.rule.ConfigRuleName))
 	}
 	if !st.roleOK {
-		wrote, err := ensureRole(ctx, iam.NewFromConfig(env.Config), *s.role)
+		wrote, err := env.Roles.ensure(ctx, iam.NewFromConfig(env.Config), env, *s.role)
 		if err != nil {
 			return out.ApplyOutput, err
 		}

@@ -2,7 +2,9 @@ package activities
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
+	"time"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -48,4 +50,64 @@ func TestEnsureRoleLoserOfACreateRaceDoesNotPutThePolicyAgain(t *testing.T) {
 	require.False(t, wrote, "the loser finds the role complete")
 	require.Equal(t, 1, s.succeeded("iam", "PutRolePolicy"), "the policy is put once")
 	require.Equal(t, 1, s.succeeded("iam", "CreateRole"))
+}
+
+// The same race with both remediations in one worker and IAM's eventual
+// consistency on: the second read may not see the first's policy for
+// seconds. The worker's role writer serializes the two and trusts its own
+// recent write over a read that finds no policy, so the policy is put once.
+func TestRoleWriterPutsASharedRolePolicyOnceUnderEventualConsistency(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, awssim.Options{ConsistencyDelay: 3 * time.Second})
+	env := s.env(t, acctWebProd, usEast1, control("cloudtrail.multi_region", nil))
+	env.Roles = newRoleWriter()
+	r := serviceRole{Name: "orgguard-shared", Service: "ssm.amazonaws.com", Actions: []string{"ec2:RevokeSecurityGroupIngress"}, PolicyName: "orgguard-rule"}
+
+	var wg sync.WaitGroup
+	wrote := make([]bool, 4)
+	errs := make([]error, 4)
+	for i := range wrote {
+		wg.Go(func() {
+			wrote[i], errs[i] = env.Roles.ensure(ctx, iam.NewFromConfig(env.Config), env, r)
+		})
+	}
+	wg.Wait()
+	writers := 0
+	for i := range wrote {
+		require.NoError(t, errs[i])
+		if wrote[i] {
+			writers++
+		}
+	}
+	require.Equal(t, 1, writers, "one of the four writes the role")
+	require.Equal(t, 1, s.succeeded("iam", "PutRolePolicy"), "the policy is put once")
+	require.Equal(t, 1, s.succeeded("iam", "CreateRole"))
+
+	// A policy changed by someone else is put back even within the memo.
+	api := iam.NewFromConfig(env.Config)
+	time.Sleep(3500 * time.Millisecond) // past the simulator's propagation delay
+	_, err := api.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(r.Name), PolicyName: aws.String(r.policyName()),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:*","Resource":"*"}]}`)})
+	require.NoError(t, err)
+	time.Sleep(3500 * time.Millisecond)
+	w, err := env.Roles.ensure(ctx, api, env, r)
+	require.NoError(t, err)
+	require.True(t, w, "a changed policy is corrected")
+}
+
+// Locks of roles nobody writes any more are forgotten once the memo has
+// expired, so a long-running worker holds no state per role ever seen.
+func TestRoleWriterForgetsIdleRoles(t *testing.T) {
+	t.Parallel()
+	w := newRoleWriter()
+	now := time.Unix(1_800_000_000, 0)
+	w.now = func() time.Time { return now }
+	k := roleKey{account: "1", role: "r"}
+	l := w.acquire(k)
+	l.putName, l.putDoc, l.putAt = "p", "d", now
+	w.release(k, l)
+	require.Equal(t, 1, w.size(), "kept while its memo is fresh")
+	now = now.Add(roleWriteMemo)
+	w.release(k, w.acquire(k))
+	require.Equal(t, 0, w.size(), "forgotten once the memo expired")
 }

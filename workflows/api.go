@@ -78,6 +78,15 @@ type SupersedeRequest struct {
 	RunID string `json:"run_id"`
 }
 
+// ActivityHeartbeatTimeout is the HeartbeatTimeout of the activities that
+// check and change AWS (with versionSafety): how long a worker that died
+// holds an attempt before Temporal retries it elsewhere. The activities
+// heartbeat every activities.DefaultHeartbeatEvery (10 s) and the worker
+// sends them at least that often (worker.Options.MaxHeartbeatThrottleInterval),
+// so a live worker has 20 s of slack. Changing a timeout changes no
+// command, so histories recorded with 2 minutes (or none) replay.
+const ActivityHeartbeatTimeout = 30 * time.Second
+
 // versionSafety gates rollout safety (issue 10): preflight per account,
 // remediation failures in the failure budget, one approval per finding,
 // hold_until_approved, exact wave state across continue-as-new.

@@ -121,9 +121,13 @@ func AccountBaseline(ctx workflow.Context, in BaselineInput) (BaselineResult, er
 		}
 	}
 	b.safety = workflow.GetVersion(ctx, versionSafety, workflow.DefaultVersion, 1) == 1
+	heartbeat := 2 * time.Minute
+	if b.safety {
+		heartbeat = ActivityHeartbeatTimeout
+	}
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
-		HeartbeatTimeout:    2 * time.Minute,
+		HeartbeatTimeout:    heartbeat,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 8,
 		},
@@ -518,8 +522,17 @@ func applyAndVerify(ctx workflow.Context, g guardrails.Guardrail, f Finding, run
 	if attempts <= 0 {
 		attempts = 5
 	}
+	// With versionSafety the apply and its re-check heartbeat like checks
+	// do: without a HeartbeatTimeout an attempt started by a worker that
+	// died is retried only when its 10-minute StartToCloseTimeout is up,
+	// and in the chaos test every SIGKILL stalled the rollout that long.
+	var heartbeat time.Duration
+	if planOnly {
+		heartbeat = ActivityHeartbeatTimeout
+	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
+		HeartbeatTimeout:    heartbeat,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 2 * time.Minute, MaximumAttempts: attempts,
 		},
@@ -532,6 +545,7 @@ func applyAndVerify(ctx workflow.Context, g guardrails.Guardrail, f Finding, run
 	}
 	vctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
+		HeartbeatTimeout:    heartbeat,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 8},
 	})
 	var check CheckOutput

@@ -9,8 +9,10 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/orgguard/orgguard/guardrails"
@@ -365,4 +367,58 @@ func TestAppliedChangeWithProblemsLeftIsNotAFailure(t *testing.T) {
 	require.Equal(t, ItemNonCompliant, res.Items[0].Status)
 	require.Contains(t, res.Items[0].Finding.Evidence, "password unused for 120 days")
 	require.Equal(t, 2, calls)
+}
+
+// Every activity that checks or changes AWS carries a HeartbeatTimeout,
+// the apply and its re-check included, so an attempt held by a worker that
+// died is retried within ActivityHeartbeatTimeout rather than after the
+// 10-minute StartToCloseTimeout (the chaos test's stalls). Read from the
+// options the workflow schedules with (the test environment caps a
+// heartbeat timeout at the schedule-to-close one, which it leaves 0).
+func TestApplyAndRecheckHeartbeat(t *testing.T) {
+	env := baselineEnv(t)
+	rec := &activityOptionsRecorder{got: map[string][]time.Duration{}}
+	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{rec}})
+	acct := Account{ID: "111111111111", Status: "ACTIVE"}
+	env.OnActivity(ActivityCheckGuardrail, mock.Anything, mock.Anything).Return(func(ctx context.Context, in CheckInput) (CheckOutput, error) {
+		if in.Resource != "" {
+			return CheckOutput{}, nil
+		}
+		return CheckOutput{Findings: []Finding{nonCompliant(acct.ID)}}, nil
+	})
+	env.OnActivity(ActivityApplyRemediation, mock.Anything, mock.Anything).Return(ApplyOutput{Changed: true}, nil)
+	env.ExecuteWorkflow("TestBaselineParent", BaselineInput{RunID: "r1", Account: acct, Guardrails: []guardrails.Guardrail{autoGuardrail("us-east-1")}, Mode: ModeApply})
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, []time.Duration{ActivityHeartbeatTimeout, ActivityHeartbeatTimeout}, rec.got[ActivityCheckGuardrail], "check and re-check")
+	require.Equal(t, []time.Duration{ActivityHeartbeatTimeout}, rec.got[ActivityApplyRemediation])
+}
+
+// activityOptionsRecorder records the HeartbeatTimeout of every activity
+// a workflow schedules, by activity name.
+type activityOptionsRecorder struct {
+	interceptor.WorkerInterceptorBase
+	got map[string][]time.Duration
+}
+
+func (r *activityOptionsRecorder) InterceptWorkflow(ctx workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
+	return &recorderInbound{WorkflowInboundInterceptorBase: interceptor.WorkflowInboundInterceptorBase{Next: next}, r: r}
+}
+
+type recorderInbound struct {
+	interceptor.WorkflowInboundInterceptorBase
+	r *activityOptionsRecorder
+}
+
+func (i *recorderInbound) Init(outbound interceptor.WorkflowOutboundInterceptor) error {
+	return i.Next.Init(&recorderOutbound{WorkflowOutboundInterceptorBase: interceptor.WorkflowOutboundInterceptorBase{Next: outbound}, r: i.r})
+}
+
+type recorderOutbound struct {
+	interceptor.WorkflowOutboundInterceptorBase
+	r *activityOptionsRecorder
+}
+
+func (o *recorderOutbound) ExecuteActivity(ctx workflow.Context, activityType string, args ...interface{}) workflow.Future {
+	o.r.got[activityType] = append(o.r.got[activityType], workflow.GetActivityOptions(ctx).HeartbeatTimeout)
+	return o.Next.ExecuteActivity(ctx, activityType, args...)
 }

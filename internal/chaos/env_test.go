@@ -353,22 +353,6 @@ func (e *env) deaths() []string {
 	return append([]string(nil), e.died...)
 }
 
-// workerAlive reports whether the worker process runs (it must not exit
-// on its own: a server restart is something it rides out).
-func (e *env) workerAlive() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.worker == nil {
-		return false
-	}
-	select {
-	case <-e.exited:
-		return false
-	default:
-		return true
-	}
-}
-
 // cli runs the orgguard CLI in this process against the run's server.
 func (e *env) cli(ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer

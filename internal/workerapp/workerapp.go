@@ -55,6 +55,10 @@ func New(c client.Client, acts *activities.Activities, o Options) worker.Worker 
 	}
 	w := worker.New(c, workflows.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: o.MaxConcurrentActivities,
+		// Heartbeats reach the server every 10 s at most, well inside
+		// workflows.ActivityHeartbeatTimeout (the SDK would otherwise
+		// hold them back for 80% of the timeout).
+		MaxHeartbeatThrottleInterval: activities.DefaultHeartbeatEvery,
 		// Shutdown lets running activities finish (or heartbeat-time-out)
 		// before the process exits.
 		WorkerStopTimeout: 30 * time.Second,
