@@ -205,6 +205,17 @@ func (a *Activities) env(ctx context.Context, account, region, runID, sourceIden
 // looks at, each non-compliant one with the change that would fix it.
 func (a *Activities) CheckGuardrail(ctx context.Context, in workflows.CheckInput) (workflows.CheckOutput, error) {
 	defer a.keepAlive(ctx, in.Guardrail.ID)()
+	out, err := a.check(ctx, in)
+	if err == nil {
+		activity.GetLogger(ctx).Info("checked guardrail", "account_id", in.AccountID, "region", in.Region,
+			"guardrail", in.Guardrail.ID, "findings", len(out.Findings))
+	}
+	return out, err
+}
+
+// check is CheckGuardrail without the activity around it (heartbeats,
+// activity logger): CheckDirect runs it too.
+func (a *Activities) check(ctx context.Context, in workflows.CheckInput) (workflows.CheckOutput, error) {
 	k, notChecked, err := a.kindFor(in.Guardrail)
 	if notChecked != "" {
 		// Reported as not checked rather than failing the account: the
@@ -227,8 +238,6 @@ func (a *Activities) CheckGuardrail(ctx context.Context, in workflows.CheckInput
 		f.GuardrailID, f.AccountID, f.Region = in.Guardrail.ID, in.AccountID, in.Region
 		f.Controls, f.CSF, f.Severity = in.Guardrail.Controls, in.Guardrail.CSF, in.Guardrail.Severity
 	}
-	activity.GetLogger(ctx).Info("checked guardrail", "account_id", in.AccountID, "region", in.Region,
-		"guardrail", in.Guardrail.ID, "findings", len(findings))
 	return workflows.CheckOutput{Findings: findings}, nil
 }
 
