@@ -35,9 +35,11 @@ type flags struct {
 	generate  int
 	pageSize  int
 	awsQuotas bool
-	logCalls  bool
-	summary   bool
-	region    string
+	// awsLatency adds awssim.AWSLatency: AWS-like latency per service.
+	awsLatency bool
+	logCalls   bool
+	summary    bool
+	region     string
 	// consistency and faults fall back to AWSSIM_CONSISTENCY_DELAY and
 	// AWSSIM_FAULTS, which awssim.New reads.
 	consistency time.Duration
@@ -53,13 +55,14 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.IntVar(&c.generate, "generate", 0, "serve a generated organization with this many accounts instead of a seed file")
 	fs.IntVar(&c.pageSize, "page-size", 0, "cap every list operation's page size (0: AWS defaults)")
 	fs.BoolVar(&c.awsQuotas, "aws-quotas", false, "throttle with token buckets modelled on AWS request quotas")
+	fs.BoolVar(&c.awsLatency, "aws-latency", false, "add AWS-like latency per service and operation (docs/performance.md lists the figures and their sources)")
 	fs.BoolVar(&c.logCalls, "log-calls", false, "print every call to stderr")
 	fs.BoolVar(&c.summary, "state-summary", false, "print the organization's accounts before the ready line")
 	fs.StringVar(&c.region, "region", "us-east-1", "region to put in the printed environment")
 	fs.DurationVar(&c.consistency, "consistency-delay", 0,
 		"eventual consistency: IAM and KMS writes become usable by other services, and Config evaluations complete, this long after them (default $"+awssim.EnvConsistencyDelay+", else off)")
 	fs.StringVar(&c.faults, "faults", "",
-		"fault profile, e.g. 'throttle=20% 5xx=5%; iam:PutRolePolicy 5xx=100% times=2' (added to $"+awssim.EnvFaults+" and --aws-quotas)")
+		"fault profile, e.g. 'throttle=20% 5xx=5%; iam:PutRolePolicy 5xx=100% times=2' (added to $"+awssim.EnvFaults+", --aws-quotas and --aws-latency)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -85,6 +88,9 @@ func options(c *flags) (awssim.Options, error) {
 	}
 	if c.awsQuotas {
 		opts.Faults = awssim.AWSQuotas()
+	}
+	if c.awsLatency {
+		opts.Faults = append(opts.Faults, awssim.AWSLatency()...)
 	}
 	if c.faults != "" {
 		faults, err := awssim.ParseFaults(c.faults)

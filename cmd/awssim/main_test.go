@@ -141,3 +141,17 @@ func TestFaultAndConsistencyFlags(t *testing.T) {
 		t.Errorf("bad --faults accepted: %v", err)
 	}
 }
+
+func TestAWSLatencyFlag(t *testing.T) {
+	c, err := parseFlags([]string{"--aws-quotas", "--aws-latency"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := options(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(awssim.AWSQuotas()) + len(awssim.AWSLatency()); len(opts.Faults) != want {
+		t.Fatalf("%d faults, want quotas and latency: %d", len(opts.Faults), want)
+	}
+}

@@ -34,6 +34,33 @@ type Call struct {
 	// it with the successful calls when looking for duplicate writes.
 	ResponseLost bool
 	Time         time.Time
+
+	// UserAgent is the request's User-Agent header. The AWS SDKs put
+	// their app ID there ("app/<id>"); a client that tags its requests
+	// (the scale harness marks each check chain) finds them by it.
+	UserAgent string
+	// Latency is what the faults added before answering (Fault.Latency,
+	// AWSLatency): the AWS-like time of the call, without the simulator's
+	// own work.
+	Latency time.Duration
+	// Duration is the wall time from the request's arrival until it was
+	// logged: Latency plus the simulator's own work and waits (its lock,
+	// the CPU). Zero for calls the simulator makes itself.
+	Duration time.Duration
+	// Throttled marks a call a throttling fault refused (a quota's token
+	// bucket was empty, or ThrottleRate), as opposed to an error the
+	// operation itself returned.
+	Throttled bool
+}
+
+// served fills in what the call log knows of the HTTP request.
+func (c *Call) served(req *request) {
+	if req.HTTP != nil {
+		c.UserAgent = req.HTTP.Header.Get("User-Agent")
+	}
+	if !req.received.IsZero() {
+		c.Duration = time.Since(req.received)
+	}
 }
 
 // Applied reports whether the operation ran to completion: it succeeded, or

@@ -104,6 +104,95 @@ func AWSQuotas() []Fault {
 	}
 }
 
+// Matches reports whether the fault applies to a call of service:op from
+// account in region (empty selector fields match anything). With a
+// Throttle, each (fault, account, region) has its own bucket: a harness
+// counting calls per bucket keys them the same way.
+func (f Fault) Matches(service, op, account, region string) bool {
+	return f.matches(service, op, account, region)
+}
+
+// awsLatency is the typical round trip of AWS API calls from a client in
+// the same Region, per service ("" operation) and for operations slower
+// than their service. AWS publishes no latency table for its control-plane
+// APIs; where a figure is not quoted from AWS it is an estimate, and
+// docs/performance.md ("The simulator's latency") says which and why:
+//
+//   - 100 ms for a regional control-plane call is the figure AWS itself
+//     plans with ("Assuming PutSnapshotBlock latency is 100ms", Amazon EC2
+//     User Guide, EBS direct APIs, "Optimize performance").
+//   - S3 answers small requests with a median latency in the tens of
+//     milliseconds ("Timeouts and Retries for Latency-Sensitive
+//     Applications", Best Practices Design Patterns: Optimizing Amazon S3
+//     Performance, AWS whitepaper).
+//   - IAM and Organizations are global services whose control plane is in
+//     us-east-1 (AWS Organizations endpoints and quotas, AWS General
+//     Reference; IAM User Guide); their calls are put above the regional
+//     figure (estimate).
+//   - KMS key-management reads are put below it: KMS is built for
+//     per-request use on data paths (estimate).
+var awsLatency = []struct {
+	service, op string
+	latency     time.Duration
+}{
+	{"sts", "", 100 * time.Millisecond}, // AssumeRole: a new session (estimate)
+	{"organizations", "", 150 * time.Millisecond},
+	{"iam", "", 100 * time.Millisecond},
+	{"iam", "GenerateCredentialReport", 150 * time.Millisecond},
+	{"iam", "GetCredentialReport", 120 * time.Millisecond},
+	{"ec2", "", 120 * time.Millisecond},
+	{"config", "", 80 * time.Millisecond},
+	{"securityhub", "", 100 * time.Millisecond},
+	{"guardduty", "", 80 * time.Millisecond},
+	{"access-analyzer", "", 80 * time.Millisecond},
+	{"cloudtrail", "", 80 * time.Millisecond},
+	{"cloudformation", "", 100 * time.Millisecond},
+	{"ssm", "", 60 * time.Millisecond},
+	{"logs", "", 50 * time.Millisecond},
+	{"monitoring", "", 50 * time.Millisecond},
+	{"events", "", 50 * time.Millisecond},
+	{"sns", "", 50 * time.Millisecond},
+	{"kms", "", 30 * time.Millisecond},
+	{"s3", "", 40 * time.Millisecond}, // S3 and S3 Control share the signing name
+}
+
+// AWSLatency returns Latency faults that make every call take about as
+// long as it does on AWS (cmd/awssim --aws-latency): a fault per service
+// with the service's latency, and one per slower operation with the
+// difference, since the latencies of the faults a call matches add up.
+// Services it does not name answer without added latency. Use it with
+// AWSQuotas for realistic back-pressure.
+func AWSLatency() []Fault {
+	base := map[string]time.Duration{}
+	for _, l := range awsLatency {
+		if l.op == "" {
+			base[l.service] = l.latency
+		}
+	}
+	var out []Fault
+	for _, l := range awsLatency {
+		if l.op == "" {
+			out = append(out, Fault{Service: l.service, Latency: l.latency})
+			continue
+		}
+		if extra := l.latency - base[l.service]; extra > 0 {
+			out = append(out, Fault{Service: l.service, Operation: l.op, Latency: extra})
+		}
+	}
+	return out
+}
+
+// LatencyOf is the latency AWSLatency gives a call of service:op.
+func LatencyOf(service, op string) time.Duration {
+	var d time.Duration
+	for _, f := range AWSLatency() {
+		if f.Matches(service, op, "", "") {
+			d += f.Latency
+		}
+	}
+	return d
+}
+
 // faultSet holds the active faults and their buckets. It has its own lock so
 // injected latency never holds the state lock.
 type faultSet struct {

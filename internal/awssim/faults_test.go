@@ -3,6 +3,7 @@ package awssim
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -210,6 +211,51 @@ func TestParseFaults(t *testing.T) {
 	for _, bad := range []string{"throttle=2", "5xx=x", "times=-1", "latency=soon", "colour=red", "* refill=-1"} {
 		if _, err := ParseFaults(bad); err == nil {
 			t.Errorf("ParseFaults(%q) accepted", bad)
+		}
+	}
+}
+
+// TestAWSLatency checks the profile: an operation slower than its service
+// gets exactly its own figure (the faults add up), and a served call
+// records the latency it was given, how long it took, whether a quota
+// throttled it, and the client's User-Agent.
+func TestAWSLatency(t *testing.T) {
+	t.Parallel()
+	for _, l := range awsLatency {
+		if got := LatencyOf(l.service, l.op); l.op != "" && got != l.latency {
+			t.Errorf("%s:%s: %s, want %s", l.service, l.op, got, l.latency)
+		}
+	}
+	if got := LatencyOf("iam", "ListUsers"); got != 100*time.Millisecond {
+		t.Errorf("iam:ListUsers: %s, want the service's 100ms", got)
+	}
+	if got := LatencyOf("nosuchservice", "Op"); got != 0 {
+		t.Errorf("unknown service: %s, want 0", got)
+	}
+
+	s := newTestServer(t, Options{Faults: []Fault{
+		{Service: "sts", Latency: 20 * time.Millisecond},
+		{Service: "sts", Throttle: &Throttle{Burst: 1}},
+	}})
+	cfg := mgmtConfig(s, "us-east-1")
+	cfg.AppID = "latency-test"
+	c := sts.NewFromConfig(cfg)
+	_, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, func(o *sts.Options) { o.RetryMaxAttempts = 1 })
+	requireCode(t, err, "Throttling")
+	calls := s.CallsMatching(CallFilter{Service: "sts"})
+	if len(calls) != 2 {
+		t.Fatalf("%d calls logged, want 2", len(calls))
+	}
+	for i, c := range calls {
+		if c.Latency != 20*time.Millisecond || c.Duration < c.Latency || !strings.Contains(c.UserAgent, "app/latency-test") {
+			t.Errorf("call %d: latency %s, duration %s, user agent %q", i, c.Latency, c.Duration, c.UserAgent)
+		}
+		if c.Throttled != (i == 1) {
+			t.Errorf("call %d: Throttled %v", i, c.Throttled)
 		}
 	}
 }

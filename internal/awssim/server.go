@@ -243,11 +243,15 @@ type request struct {
 	Path map[string]string
 	// jsonParams is the decoded JSON body (JSON protocols), for the call log.
 	jsonParams map[string]any
+	// received is when ServeHTTP got the request (zero for requests the
+	// simulator makes itself), for Call.Duration.
+	received time.Time
 }
 
 // ServeHTTP routes the request the way AWS does, authenticates it, applies
 // faults, runs the operation and logs the call.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	received := time.Now()
 	if r.Method != http.MethodHead && acceptsGzip(r) {
 		cw := &compressingWriter{w: w}
 		defer cw.finish()
@@ -267,6 +271,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeQueryError(w, "", reqID, resolveErr)
 		return
 	}
+	req.received = received
 	call := Call{Service: req.svc.Name, Operation: req.Op, Region: req.Region}
 	fail := func(e *apiError) {
 		call.ErrorCode = e.Code
@@ -329,6 +334,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	v := s.faults.evaluate(req.svc.Name, req.Op, p.AccountID, req.Region)
+	call.Latency, call.Throttled = v.latency, v.throttled && !v.accessDenied
 	if v.latency > 0 {
 		t := time.NewTimer(v.latency)
 		select {
@@ -574,6 +580,7 @@ func (s *Server) logCallLocked(c *Call, req *request) {
 	c.Params = params
 	c.ParamsDigest = digestParams(params)
 	c.Time = s.now()
+	c.served(req)
 	if lim := s.opts.CallLogLimit; lim > 0 && len(s.calls) >= lim {
 		// Drop the oldest quarter at once so trimming stays amortised O(1).
 		drop := max(lim/4, 1)
