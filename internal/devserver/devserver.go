@@ -1,7 +1,8 @@
 // Package devserver runs an embedded, single-process Temporal server that
 // persists to a SQLite file, plus (optionally) the Temporal Web UI. It is what
 // `orgguard-worker --dev` and the integration tests run; production uses any
-// Temporal cluster or Temporal Cloud instead.
+// Temporal cluster or Temporal Cloud instead. With Options.Store the same
+// server persists to an external SQL database (internal/cluster: PostgreSQL).
 package devserver
 
 import (
@@ -35,6 +36,7 @@ import (
 	"go.temporal.io/server/temporal"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // devClusterID is fixed so a restarted dev server finds its own cluster
@@ -61,6 +63,19 @@ type Options struct {
 	SearchAttributes map[string]enumspb.IndexedValueType
 	// Logger receives the server's own logs (at warn level and above).
 	Logger *zap.Logger
+
+	// Store, when set, is an external SQL database (plugin and address in
+	// it) used instead of SQLite; StateDir is then unused. Its schema must
+	// be in place: internal/cluster applies it with the server's schema
+	// tooling.
+	Store *config.SQL
+	// VisibilityStore is the SQL database of visibility, default Store.
+	VisibilityStore *config.SQL
+	// HistoryShards is fixed when a database is first used; default 1.
+	HistoryShards int32
+	// Retention of closed workflows in a namespace this server creates;
+	// default 24h.
+	Retention time.Duration
 }
 
 // Server is a running embedded Temporal server.
@@ -70,6 +85,7 @@ type Server struct {
 	frontendAddr string
 	uiAddr       string
 	dbFile       string
+	store        string // where the server persists, for errors
 	namespace    string
 	logLevel     zap.AtomicLevel
 }
@@ -153,7 +169,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, fmt.Errorf("create temporal server: %w", err)
 	}
 	if err := srv.Start(); err != nil {
-		return nil, fmt.Errorf("start temporal server on %s (database %s): %w", s.frontendAddr, s.dbFile, err)
+		return nil, fmt.Errorf("start temporal server on %s (database %s): %w", s.frontendAddr, s.store, err)
 	}
 	s.server = srv
 
@@ -208,7 +224,10 @@ func (s *Server) Stop() {
 
 func (s *Server) sqlConfig(o Options) (*config.SQL, error) {
 	conf := &config.SQL{PluginName: sqliteplugin.PluginName}
-	if o.StateDir == "" {
+	if o.Store != nil {
+		conf = o.Store
+		s.store = fmt.Sprintf("%s %s on %s", conf.PluginName, conf.DatabaseName, conf.ConnectAddr)
+	} else if o.StateDir == "" {
 		conf.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
 		conf.DatabaseName = fmt.Sprintf("orgguard-%d", time.Now().UnixNano())
 	} else {
@@ -230,6 +249,7 @@ func (s *Server) sqlConfig(o Options) (*config.SQL, error) {
 		} else if err != nil {
 			return nil, fmt.Errorf("stat %s: %w", s.dbFile, err)
 		}
+		s.store = s.dbFile
 	}
 	// Search attributes registered with the namespace itself exist from the
 	// first request; ones added later through the operator API only show up
@@ -238,10 +258,13 @@ func (s *Server) sqlConfig(o Options) (*config.SQL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("namespace config: %w", err)
 	}
+	if o.Retention > 0 {
+		ns.Detail.Config.Retention = durationpb.New(o.Retention)
+	}
 	// A no-op when the namespace exists, which is what makes restarts on the
 	// same state directory work.
 	if err := sqliteschema.CreateNamespaces(conf, ns); err != nil {
-		return nil, fmt.Errorf("create namespace %s in %s: %w", o.Namespace, conf.DatabaseName, err)
+		return nil, fmt.Errorf("create namespace %s in %s: %w", o.Namespace, s.store, err)
 	}
 	return conf, nil
 }
@@ -250,10 +273,14 @@ func serverConfig(o Options, sqlConf *config.SQL) (*config.Config, error) {
 	conf := &config.Config{}
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
 	conf.Global.Membership.BroadcastAddress = o.IP
-	conf.Persistence.DefaultStore = "sqlite-default"
-	conf.Persistence.VisibilityStore = "sqlite-default"
-	conf.Persistence.NumHistoryShards = 1
-	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite-default": {SQL: sqlConf}}
+	conf.Persistence.DefaultStore = "default"
+	conf.Persistence.VisibilityStore = "default"
+	conf.Persistence.NumHistoryShards = max(o.HistoryShards, 1)
+	conf.Persistence.DataStores = map[string]config.DataStore{"default": {SQL: sqlConf}}
+	if o.VisibilityStore != nil {
+		conf.Persistence.VisibilityStore = "visibility"
+		conf.Persistence.DataStores["visibility"] = config.DataStore{SQL: o.VisibilityStore}
+	}
 	httpPort, err := freePort(o.IP)
 	if err != nil {
 		return nil, err
