@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 WORKFLOWCHK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 # Packages that link the embedded Temporal server are slow to build with the
 # race detector on 2 cores; they run without it, everything else with it.
-SERVER_PKGS := ./internal/devserver/... ./cmd/worker/... ./internal/e2e/... ./internal/chaos/...
+SERVER_PKGS := ./internal/devserver/... ./cmd/worker/... ./internal/e2e/... ./internal/chaos/... ./internal/cluster/... ./cmd/orgguard-cluster/...
 TEST_TIMEOUT ?= 30m
 
 .PHONY: all build test test-race test-server test-chaos lint demo bench clean help
@@ -18,6 +18,9 @@ help:
 	@echo "make build   build bin/orgguard, bin/orgguard-worker, bin/awssim"
 	@echo "make test    unit + integration tests (race detector where it fits), also with simulated eventual consistency"
 	@echo "make test-chaos  200-account apply under faults, SIGKILLs and server restarts; writes docs/reliability.md"
+	@echo "make cluster      Temporal on PostgreSQL in the background (state in .orgguard/cluster), prints its address"
+	@echo "make cluster-stop stop it (Temporal and PostgreSQL)"
+	@echo "make test-cluster 200-account apply on Temporal on PostgreSQL, two workers, one SIGKILLed (see docs/cluster.md)"
 	@echo "make demo    the whole story on a simulated organization"
 	@echo "make lint    go vet, staticcheck, workflowcheck"
 	@echo "make bench   benchmarks"
@@ -34,7 +37,7 @@ test: test-race test-server test-consistency
 
 test-race:
 	@echo "==> unit and simulator tests with the race detector"
-	$(GO) test -race -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v -e /internal/devserver -e /cmd/worker -e /internal/e2e -e /internal/chaos)
+	$(GO) test -race -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v -e /internal/devserver -e /cmd/worker -e /internal/e2e -e /internal/chaos -e /internal/cluster -e /cmd/orgguard-cluster)
 
 test-server:
 	@echo "==> tests on the embedded Temporal server (no race detector: it would double a long build)"
@@ -58,6 +61,37 @@ test-chaos:
 	$(GO) build -o $(BIN)/orgguard-worker ./cmd/worker
 	ORGGUARD_CHAOS=1 ORGGUARD_WORKER_BIN=$(CURDIR)/$(BIN)/orgguard-worker ORGGUARD_CHAOS_WRITE=$(CURDIR)/docs/reliability.md \
 		$(GO) test -count=1 -v -timeout 150m -run TestChaosApply ./internal/chaos/
+
+# Temporal on PostgreSQL on this machine (docs/cluster.md).
+CLUSTER_DIR ?= .orgguard/cluster
+.PHONY: cluster cluster-stop test-cluster
+cluster:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/orgguard-cluster ./cmd/orgguard-cluster
+	$(BIN)/orgguard-cluster start --state-dir $(CLUSTER_DIR)
+
+cluster-stop:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/orgguard-cluster ./cmd/orgguard-cluster
+	$(BIN)/orgguard-cluster stop --state-dir $(CLUSTER_DIR)
+
+# A cluster of its own, from an empty database, on ports of its own so that
+# a `make cluster` can run beside it; stopped at the end, pass or fail.
+TEST_CLUSTER_DIR  := .orgguard/test-cluster
+TEST_CLUSTER_PORT := 7533
+TEST_CLUSTER_PG_PORT := 7532
+test-cluster:
+	@echo "==> Temporal on PostgreSQL: started twice on one database, then a 200-account apply with two workers, one SIGKILLed"
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/orgguard-cluster ./cmd/orgguard-cluster
+	$(GO) build -o $(BIN)/orgguard-worker ./cmd/worker
+	ORGGUARD_CLUSTER=1 $(GO) test -count=1 -v -timeout 10m -run '^TestClusterStartsTwiceOnOneDatabase$$' ./internal/cluster/
+	$(BIN)/orgguard-cluster stop --state-dir $(TEST_CLUSTER_DIR)
+	rm -rf $(TEST_CLUSTER_DIR)
+	$(BIN)/orgguard-cluster start --state-dir $(TEST_CLUSTER_DIR) --port $(TEST_CLUSTER_PORT) --pg-port $(TEST_CLUSTER_PG_PORT)
+	ORGGUARD_CLUSTER=1 ORGGUARD_CLUSTER_ADDRESS=127.0.0.1:$(TEST_CLUSTER_PORT) ORGGUARD_WORKER_BIN=$(CURDIR)/$(BIN)/orgguard-worker \
+		$(GO) test -count=1 -v -timeout 90m -run '^TestClusterApply$$' ./internal/chaos/; \
+		status=$$?; $(BIN)/orgguard-cluster stop --state-dir $(TEST_CLUSTER_DIR); exit $$status
 
 lint:
 	@echo "==> go vet"

@@ -46,6 +46,42 @@ func TestChaosApply(t *testing.T) {
 	if os.Getenv("ORGGUARD_CHAOS") != "1" {
 		t.Skip("chaos test (200 accounts, SIGKILLs, server restarts, ~15 min): run it with `make test-chaos` (sets ORGGUARD_CHAOS=1)")
 	}
+	s := newSettings(t)
+	id := newIdentity(t, t.TempDir())
+	began := time.Now()
+
+	clean := run(t, id, s, runConfig{name: "clean", delay: -1})
+	t.Logf("clean run: %s", clean.wall.Round(time.Second))
+	rng := rand.New(rand.NewPCG(s.seed, 0xc4a05))
+	plan := newPlan(rng, clean.work)
+	faults := []awssim.Fault{{ThrottleRate: throttleRate, ErrorRate: errorRate}}
+	chaos := run(t, id, s, runConfig{name: "chaos", faults: faults, delay: consistencyDelay, plan: plan})
+
+	rep := newReport(s, clean, chaos, plan, time.Since(began))
+	t.Log("\n" + rep.summary())
+	if path := os.Getenv("ORGGUARD_CHAOS_WRITE"); path != "" {
+		require.NoError(t, os.WriteFile(path, []byte(rep.markdown()), 0o644))
+		t.Logf("figures written to %s", path)
+	}
+
+	assert.False(t, clean.timedOut, "the clean run did not converge within %s", s.maxRun)
+	assert.False(t, chaos.timedOut, "the chaos run did not converge within %s", s.maxRun)
+	// The clean run is the yardstick: it must converge too.
+	assert.Equal(t, rep.cleanConv.Units, rep.cleanConv.Converged, "clean run: units not converged: %v", trim(rep.cleanConv.NotConverged))
+	assert.Equal(t, rep.conv.Units, rep.conv.Converged, "chaos run: units not converged: %v", trim(rep.conv.NotConverged))
+	assert.Zero(t, rep.dups.Duplicate, "chaos run: duplicate writes: %v", trimInts(rep.dups.DupKeys))
+	assert.Empty(t, rep.approvals.Lost, "chaos run: votes lost")
+	assert.Empty(t, rep.approvals.Disappeared, "chaos run: approvals that closed without a decision")
+	assert.LessOrEqual(t, rep.slowdown(), maxSlowdown, "chaos run took %.1f× the clean run", rep.slowdown())
+	assert.Equal(t, 5, rep.count("worker killed (SIGKILL)"), "five SIGKILLs")
+	assert.Equal(t, 2, rep.count("server started"), "two server restarts")
+	assert.Positive(t, rep.approvals.DownVotes, "votes while the worker is down")
+	assert.Empty(t, chaos.workerDeaths, "the worker exited on its own")
+}
+
+// newSettings: the organization, pack, worker binary and knobs the chaos
+// and the cluster test share, from the environment (docs/reliability.md).
+func newSettings(t *testing.T) settings {
 	seed := uint64(time.Now().UnixNano() % 1_000_000)
 	if v := os.Getenv("ORGGUARD_CHAOS_SEED"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
@@ -84,36 +120,7 @@ func TestChaosApply(t *testing.T) {
 	if st, err := os.Stat(workerBin); err == nil {
 		s.commit += fmt.Sprintf("; worker binary built %s", st.ModTime().UTC().Format("2006-01-02 15:04 UTC"))
 	}
-	id := newIdentity(t, t.TempDir())
-	began := time.Now()
-
-	clean := run(t, id, s, runConfig{name: "clean", delay: -1})
-	t.Logf("clean run: %s", clean.wall.Round(time.Second))
-	rng := rand.New(rand.NewPCG(seed, 0xc4a05))
-	plan := newPlan(rng, clean.work)
-	faults := []awssim.Fault{{ThrottleRate: throttleRate, ErrorRate: errorRate}}
-	chaos := run(t, id, s, runConfig{name: "chaos", faults: faults, delay: consistencyDelay, plan: plan})
-
-	rep := newReport(s, clean, chaos, plan, time.Since(began))
-	t.Log("\n" + rep.summary())
-	if path := os.Getenv("ORGGUARD_CHAOS_WRITE"); path != "" {
-		require.NoError(t, os.WriteFile(path, []byte(rep.markdown()), 0o644))
-		t.Logf("figures written to %s", path)
-	}
-
-	assert.False(t, clean.timedOut, "the clean run did not converge within %s", s.maxRun)
-	assert.False(t, chaos.timedOut, "the chaos run did not converge within %s", s.maxRun)
-	// The clean run is the yardstick: it must converge too.
-	assert.Equal(t, rep.cleanConv.Units, rep.cleanConv.Converged, "clean run: units not converged: %v", trim(rep.cleanConv.NotConverged))
-	assert.Equal(t, rep.conv.Units, rep.conv.Converged, "chaos run: units not converged: %v", trim(rep.conv.NotConverged))
-	assert.Zero(t, rep.dups.Duplicate, "chaos run: duplicate writes: %v", trimInts(rep.dups.DupKeys))
-	assert.Empty(t, rep.approvals.Lost, "chaos run: votes lost")
-	assert.Empty(t, rep.approvals.Disappeared, "chaos run: approvals that closed without a decision")
-	assert.LessOrEqual(t, rep.slowdown(), maxSlowdown, "chaos run took %.1f× the clean run", rep.slowdown())
-	assert.Equal(t, 5, rep.count("worker killed (SIGKILL)"), "five SIGKILLs")
-	assert.Equal(t, 2, rep.count("server started"), "two server restarts")
-	assert.Positive(t, rep.approvals.DownVotes, "votes while the worker is down")
-	assert.Empty(t, chaos.workerDeaths, "the worker exited on its own")
+	return s
 }
 
 func trim(m map[string][]string) map[string][]string {

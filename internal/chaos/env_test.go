@@ -51,9 +51,11 @@ func newIdentity(t *testing.T, dir string) *identityEnv {
 	return &identityEnv{idp: idp, trustPath: path}
 }
 
-// env is one run's world: a simulator, an embedded Temporal server in this
-// process that can be stopped and started again on its SQLite file and
-// port, and orgguard-worker as a separate OS process.
+// env is one run's world: a simulator, a Temporal server, and
+// orgguard-worker processes (one per worker slot) as separate OS
+// processes. The server is embedded in this process, where it can be
+// stopped and started again on its SQLite file and port, or it is an
+// external cluster (orgguard-cluster) the run only connects to.
 type env struct {
 	t         *testing.T
 	name      string
@@ -62,10 +64,12 @@ type env struct {
 	sim       *awssim.Server
 	dir       string // the CLI's --state-dir (dev.json) and the server's database
 	logDir    string
-	port      int
+	port      int    // the embedded server's frontend port
+	external  string // an external cluster's frontend; empty: the embedded server
 	workerBin string
 	workerEnv []string
 	start     time.Time // of the apply: timeline offsets count from here
+	runID     string    // of the apply
 	// successes counts the simulator's successful calls: the chaos
 	// events fire at points of this count.
 	successes atomic.Int64
@@ -73,13 +77,20 @@ type env struct {
 	mu       sync.Mutex
 	srv      *devserver.Server
 	client   client.Client
-	worker   *exec.Cmd
+	workers  []*workerSlot
 	workerN  int
-	exited   chan struct{}
 	timeline []event
 	died     []string
 	refused  []string // workers that exited at start: no server to connect to
-	down     bool     // the driver keeps the worker down
+}
+
+// workerSlot is the place of one worker process: the chaos run has one,
+// the cluster run two. A worker that exits on its own is started again in
+// its slot by the supervisor; a killed one is started again by the driver.
+type workerSlot struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	down   bool // the driver keeps the slot's worker down
 }
 
 // event is one entry of the kill/restart timeline.
@@ -89,8 +100,14 @@ type event struct {
 	Detail string        `json:"detail,omitempty"`
 }
 
-func newEnv(t *testing.T, name string, id *identityEnv, seed *awssim.Seed, simOpts awssim.Options, workerBin, logDir string) *env {
-	e := &env{t: t, name: name, id: id, seed: seed, workerBin: workerBin, logDir: filepath.Join(logDir, name)}
+// newEnv starts the run's simulator and, unless cluster names an external
+// cluster's frontend, its embedded server; workers is the number of worker
+// slots.
+func newEnv(t *testing.T, name string, id *identityEnv, seed *awssim.Seed, simOpts awssim.Options, workerBin, logDir, cluster string, workers int) *env {
+	e := &env{t: t, name: name, id: id, seed: seed, workerBin: workerBin, logDir: filepath.Join(logDir, name), external: cluster}
+	for range max(workers, 1) {
+		e.workers = append(e.workers, &workerSlot{})
+	}
 	require.NoError(t, os.MkdirAll(e.logDir, 0o755))
 	e.dir = t.TempDir()
 	simOpts.Seed = seed
@@ -105,8 +122,10 @@ func newEnv(t *testing.T, name string, id *identityEnv, seed *awssim.Seed, simOp
 	e.sim = sim
 	t.Cleanup(func() { _ = sim.Close() })
 
-	e.port = frontendPort(t)
-	e.startServer()
+	if e.external == "" {
+		e.port = frontendPort(t)
+		e.startServer()
+	}
 	c, err := client.Dial(client.Options{HostPort: e.addr(), Logger: quietLogger{}})
 	require.NoError(t, err)
 	e.client = c
@@ -128,10 +147,12 @@ func newEnv(t *testing.T, name string, id *identityEnv, seed *awssim.Seed, simOp
 	return e
 }
 
-// close stops the worker, the client and the server: a finished run
-// leaves nothing running beside the next one.
+// close stops the workers, the client and the embedded server: a
+// finished run leaves nothing running beside the next one.
 func (e *env) close() {
-	e.stopWorker()
+	for slot := range e.workers {
+		e.stopWorker(slot)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.client != nil {
@@ -144,7 +165,12 @@ func (e *env) close() {
 	}
 }
 
-func (e *env) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(e.port)) }
+func (e *env) addr() string {
+	if e.external != "" {
+		return e.external
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(e.port))
+}
 
 func (e *env) offset() time.Duration {
 	if e.start.IsZero() {
@@ -203,12 +229,18 @@ func (e *env) restartServer(down time.Duration) {
 	e.record("server started", fmt.Sprintf("same database and port, ready in %s", time.Since(began).Round(100*time.Millisecond)))
 }
 
-// startWorker starts a new orgguard-worker process.
-func (e *env) startWorker() {
+// startWorker starts a new orgguard-worker process in a slot.
+func (e *env) startWorker(slot int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.workerN++
 	n := e.workerN
+	w := e.workers[slot]
+	// Each slot's worker has a state directory of its own.
+	stateDir := "worker"
+	if slot > 0 {
+		stateDir = fmt.Sprintf("worker%d", slot+1)
+	}
 	logPath := filepath.Join(e.logDir, fmt.Sprintf("worker-%d.log", e.workerN))
 	log, err := os.Create(logPath)
 	require.NoError(e.t, err)
@@ -217,7 +249,7 @@ func (e *env) startWorker() {
 		"--trust-config", e.id.trustPath,
 		"--role-name", e.seed.MemberRole.Name,
 		"--external-id", e.seed.MemberRole.ExternalID,
-		"--state-dir", filepath.Join(e.dir, "worker"),
+		"--state-dir", filepath.Join(e.dir, stateDir),
 		"--log-format", "json", "--log-level", "warn",
 	)
 	cmd.Env = e.workerEnv
@@ -230,7 +262,7 @@ func (e *env) startWorker() {
 		err := cmd.Wait()
 		_ = log.Close()
 		e.mu.Lock()
-		if e.worker == cmd {
+		if w.cmd == cmd {
 			// Nobody killed it: the worker exited on its own. One that
 			// could not reach the server when it started (a restart under
 			// way) fails fast, as it should; any other exit is reported.
@@ -240,12 +272,12 @@ func (e *env) startWorker() {
 			} else {
 				e.died = append(e.died, msg)
 			}
-			e.worker = nil
+			w.cmd = nil
 		}
 		e.mu.Unlock()
 		close(exited)
 	}()
-	e.worker, e.exited, e.down = cmd, exited, false
+	w.cmd, w.exited, w.down = cmd, exited, false
 }
 
 // supervise restarts a worker that exited on its own, as systemd or
@@ -257,22 +289,28 @@ func (e *env) supervise(ctx context.Context) {
 			return
 		case <-time.After(time.Second):
 		}
+		var restart []int
 		e.mu.Lock()
-		restart := e.worker == nil && !e.down
+		for slot, w := range e.workers {
+			if w.cmd == nil && !w.down {
+				restart = append(restart, slot)
+			}
+		}
 		e.mu.Unlock()
-		if restart {
-			e.startWorker()
+		for _, slot := range restart {
+			e.startWorker(slot)
 			e.record("worker restarted by the supervisor", "it had exited on its own")
 		}
 	}
 }
 
-// killWorker sends SIGKILL to the worker process (the one this test
+// killWorker sends SIGKILL to a slot's worker process (the one this test
 // started, by its PID) and waits for it to be gone.
-func (e *env) killWorker() int {
+func (e *env) killWorker(slot int) int {
 	e.mu.Lock()
-	cmd, exited := e.worker, e.exited
-	e.worker, e.down = nil, true
+	w := e.workers[slot]
+	cmd, exited := w.cmd, w.exited
+	w.cmd, w.down = nil, true
 	e.mu.Unlock()
 	if cmd == nil {
 		return 0
@@ -282,11 +320,13 @@ func (e *env) killWorker() int {
 	return cmd.Process.Pid
 }
 
-// stopWorker ends the worker at the end of a run (SIGTERM, then SIGKILL).
-func (e *env) stopWorker() {
+// stopWorker ends a slot's worker at the end of a run (SIGTERM, then
+// SIGKILL).
+func (e *env) stopWorker(slot int) {
 	e.mu.Lock()
-	cmd, exited := e.worker, e.exited
-	e.worker, e.down = nil, true
+	w := e.workers[slot]
+	cmd, exited := w.cmd, w.exited
+	w.cmd, w.down = nil, true
 	e.mu.Unlock()
 	if cmd == nil {
 		return
@@ -332,13 +372,13 @@ func (e *env) waitPolling(ctx context.Context, pid int) time.Duration {
 	return time.Since(began)
 }
 
-func (e *env) workerPID() int {
+func (e *env) workerPID(slot int) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.worker == nil {
-		return 0
+	if w := e.workers[slot]; w.cmd != nil {
+		return w.cmd.Process.Pid
 	}
-	return e.worker.Process.Pid
+	return 0
 }
 
 func (e *env) refusedStarts() []string {

@@ -32,6 +32,20 @@ type action struct {
 	Down time.Duration
 	// Votes: approvals voted on while the killed worker is down.
 	Votes int
+	// Worker is the slot of the worker a kill hits.
+	Worker int
+	// AfterBaselines, when set, fires the event once that many of the
+	// apply's account baselines have closed instead of at At.
+	AfterBaselines int
+}
+
+// due: the run has come to the event's point.
+func (a action) due(ctx context.Context, e *env) bool {
+	if a.AfterBaselines > 0 {
+		n, err := e.countClosedBaselines(ctx)
+		return err == nil && n >= int64(a.AfterBaselines)
+	}
+	return e.successes.Load() >= int64(a.At)
 }
 
 // newPlan draws the chaos events: five SIGKILLs and two server restarts at
@@ -66,6 +80,8 @@ type runConfig struct {
 	faults []awssim.Fault
 	delay  time.Duration // eventual consistency; < 0 off
 	plan   []action      // nil: no kills, no restarts
+	// workers: worker processes at once (slots), default 1.
+	workers int
 }
 
 // runResult is what one run measured.
@@ -118,6 +134,9 @@ type settings struct {
 	maxRun      time.Duration
 	// commit: the tree the test ran from, at its start.
 	commit string
+	// cluster: the frontend of an external Temporal cluster to run on;
+	// empty: each run embeds its own server.
+	cluster string
 }
 
 func (s settings) rolloutArgs(mode, runID string) []string {
@@ -130,13 +149,16 @@ func (s settings) rolloutArgs(mode, runID string) []string {
 
 func run(t *testing.T, id *identityEnv, s settings, cfg runConfig) *runResult {
 	seed := awssim.GenerateSeed(awssim.GenerateOptions{Accounts: s.accounts, RandSeed: s.seed})
-	e := newEnv(t, cfg.name, id, seed, awssim.Options{RandSeed: s.seed, Faults: cfg.faults, ConsistencyDelay: cfg.delay}, s.workerBin, s.logDir)
+	e := newEnv(t, cfg.name, id, seed, awssim.Options{RandSeed: s.seed, Faults: cfg.faults, ConsistencyDelay: cfg.delay}, s.workerBin, s.logDir, s.cluster, cfg.workers)
 	e.login("ccoe-operator", "alice", "bob")
-	e.startWorker()
+	for slot := range e.workers {
+		e.startWorker(slot)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), s.maxRun)
 	defer cancel()
 	r := &runResult{name: cfg.name, runID: fmt.Sprintf("%s-%d", cfg.name, s.seed)}
+	e.runID = r.runID
 	reserve := 0
 	for _, a := range cfg.plan {
 		reserve += a.Votes
@@ -236,11 +258,15 @@ func monitor(ctx context.Context, e *env, v *voter) {
 func drive(ctx context.Context, e *env, v *voter, plan []action) {
 	defer v.release()
 	for i, a := range plan {
-		for e.successes.Load() < int64(a.At) {
+		poll := 100 * time.Millisecond
+		if a.AfterBaselines > 0 {
+			poll = time.Second // a visibility query, not a counter
+		}
+		for !a.due(ctx, e) {
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(100 * time.Millisecond):
+			case <-time.After(poll):
 			}
 		}
 		switch a.Kind {
@@ -256,7 +282,7 @@ func drive(ctx context.Context, e *env, v *voter, plan []action) {
 					time.Sleep(time.Second)
 				}
 			}
-			pid := e.killWorker()
+			pid := e.killWorker(a.Worker)
 			e.record("worker killed (SIGKILL)", fmt.Sprintf("event %d of %d at %d successful AWS calls: pid %d, %s down, closed baselines %s",
 				i+1, len(plan), e.successes.Load(), pid, a.Down, e.closedBaselines(ctx)))
 			// The first with the CLI, the next ones with the update the CLI
@@ -274,26 +300,38 @@ func drive(ctx context.Context, e *env, v *voter, plan []action) {
 				e.record("no approval to vote on", "none was pending while the worker was down")
 			}
 			time.Sleep(a.Down)
-			e.startWorker()
-			ready := e.waitPolling(ctx, e.workerPID())
+			e.startWorker(a.Worker)
+			ready := e.waitPolling(ctx, e.workerPID(a.Worker))
 			e.record("worker started", fmt.Sprintf("worker #%d, polling after %s", e.workerN, ready.Round(100*time.Millisecond)))
 			votes.Wait()
 		}
 	}
 }
 
-// closedBaselines counts the apply's closed account baselines, from
-// visibility (which answers without a worker), for the timeline.
+// closedBaselines counts the apply's closed account baselines, for the
+// timeline.
 func (e *env) closedBaselines(ctx context.Context) string {
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	resp, err := e.client.CountWorkflow(cctx, &workflowservice.CountWorkflowExecutionsRequest{
-		Query: fmt.Sprintf("%s = '%s' AND ExecutionStatus != 'Running'", workflows.SAKind.GetName(), workflows.KindBaseline),
-	})
+	n, err := e.countClosedBaselines(ctx)
 	if err != nil {
 		return "unknown"
 	}
-	return fmt.Sprint(resp.GetCount())
+	return fmt.Sprint(n)
+}
+
+// countClosedBaselines asks visibility (which answers without a worker)
+// how many of the apply's baselines have closed; by run ID, because a
+// cluster's database also holds other runs'.
+func (e *env) countClosedBaselines(ctx context.Context) (int64, error) {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	resp, err := e.client.CountWorkflow(cctx, &workflowservice.CountWorkflowExecutionsRequest{
+		Query: fmt.Sprintf("%s = '%s' AND %s = '%s' AND ExecutionStatus != 'Running'",
+			workflows.SARunID.GetName(), e.runID, workflows.SAKind.GetName(), workflows.KindBaseline),
+	})
+	if err != nil {
+		return 0, err
+	}
+	return resp.GetCount(), nil
 }
 
 // waitApply waits for the rollout, then for every remediation it opened.
