@@ -144,7 +144,7 @@ func BenchmarkLimiterWait(b *testing.B) {
 	l := NewLimiter(map[string]Limit{"ec2:*": {RPS: 1e9, Burst: 1 << 30}})
 	ctx := context.Background()
 	for b.Loop() {
-		_ = l.Wait(ctx, "111111111111", "us-east-1", "ec2", "DescribeVpcs")
+		_, _ = l.bucketFor("111111111111", "us-east-1", "ec2", "DescribeVpcs").wait(ctx)
 	}
 }
 

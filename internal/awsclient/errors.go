@@ -108,6 +108,21 @@ func limitThrottling(err error) bool {
 	return ok && (ops == nil || slices.Contains(ops, op.Operation()))
 }
 
+// throttled reports whether AWS throttled a call: the SDK's throttling
+// codes and HTTP 429, and LimitExceededException only where it is
+// throttling (limitThrottling). 5xx answers are not: they say nothing
+// about the caller's rate. The rate limiter adapts to it.
+func throttled(err error) bool {
+	if err == nil {
+		return false
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) && api.ErrorCode() == "LimitExceededException" {
+		return limitThrottling(err)
+	}
+	return retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err).Bool()
+}
+
 var accessDeniedCodes = map[string]bool{
 	"AccessDenied": true, "AccessDeniedException": true, "UnauthorizedOperation": true, "AuthFailure": true,
 	"InvalidClientTokenId": true, "UnrecognizedClientException": true, "SignatureDoesNotMatch": true,
