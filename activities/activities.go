@@ -38,13 +38,19 @@ type Activities struct {
 	// HeartbeatEvery is how often CheckGuardrail and ApplyRemediation
 	// heartbeat while a kind runs; 0 means DefaultHeartbeatEvery.
 	HeartbeatEvery time.Duration
-	kinds          map[string]Kind
-	roles          *roleWriter
+	// CheckParallelism bounds the guardrails CheckAccountRegion checks at
+	// once; 0 means DefaultCheckParallelism.
+	CheckParallelism int
+	kinds            map[string]Kind
+	roles            *roleWriter
+	reads            *readCache
+	sets             *setStore
 }
 
 // New builds the activities with every built-in guardrail kind registered.
 func New(f *awsclient.Factory) *Activities {
-	a := &Activities{AWS: f, HTTP: &http.Client{Timeout: 15 * time.Second}, kinds: map[string]Kind{}, roles: newRoleWriter()}
+	a := &Activities{AWS: f, HTTP: &http.Client{Timeout: 15 * time.Second}, kinds: map[string]Kind{}, roles: newRoleWriter(),
+		reads: newReadCache(DefaultReadCacheEntries, DefaultReadCacheBytes), sets: newSetStore()}
 	registerBuiltins(a)
 	return a
 }
@@ -70,12 +76,9 @@ func (a *Activities) Ping(ctx context.Context, from string) (string, error) {
 
 // DiscoverAccounts walks the organization breadth-first from the root and
 // returns every account with its OU path. Pages are heartbeated so a long
-// listing that stalls is retried rather than waited on forever. The walk
-// goes through the run's Organizations memo: a retry resumes where the
-// failed attempt stopped, and the SCP guardrails of the run find the tree
-// already read.
+// listing that stalls is retried rather than waited on forever.
 func (a *Activities) DiscoverAccounts(ctx context.Context, in workflows.DiscoverInput) (workflows.DiscoverOutput, error) {
-	cfg, where, err := a.AWS.ManagementAs(ctx, "", in.RunID, "")
+	cfg, where, err := a.AWS.Management(ctx, "")
 	if err != nil {
 		return workflows.DiscoverOutput{}, err
 	}
@@ -204,10 +207,27 @@ func (a *Activities) env(ctx context.Context, account, region, runID, sourceIden
 	return Env{Config: cfg, Where: where, AccountID: account, Region: region, Partition: c.Partition, Guardrail: g, Roles: a.roles}, nil
 }
 
+// ReadCacheStats reports what the worker's read cache did.
+func (a *Activities) ReadCacheStats() ReadCacheStats { return a.reads.Stats() }
+
+// bypassReads makes env's reads go to AWS and its writes drop the
+// account's cached reads: applies, rollbacks and re-checks.
+func (a *Activities) bypassReads(env *Env, runID string) {
+	a.reads.attach(&env.Config, readScope{run: runID, account: env.AccountID, role: env.Where.Role, region: env.Region, mode: readsBypass})
+}
+
 // CheckGuardrail is read-only: it returns a finding per resource the guardrail
-// looks at, each non-compliant one with the change that would fix it.
+// looks at, each non-compliant one with the change that would fix it. It
+// reads around the read cache: it is the verification re-check, and the
+// check of baselines started before CheckAccountRegion, which do not count
+// their applies into the cache's epochs.
 func (a *Activities) CheckGuardrail(ctx context.Context, in workflows.CheckInput) (workflows.CheckOutput, error) {
 	defer a.keepAlive(ctx, in.Guardrail.ID)()
+	g, err := a.resolveGuardrail(ctx, in.RunID, in.Digest, in.Guardrail)
+	if err != nil {
+		return workflows.CheckOutput{}, err
+	}
+	in.Guardrail, in.Digest = g, ""
 	out, err := a.check(ctx, in)
 	if err == nil {
 		activity.GetLogger(ctx).Info("checked guardrail", "account_id", in.AccountID, "region", in.Region,
@@ -232,6 +252,7 @@ func (a *Activities) check(ctx context.Context, in workflows.CheckInput) (workfl
 	if err != nil {
 		return workflows.CheckOutput{}, err
 	}
+	a.bypassReads(&env, in.RunID)
 	findings, err := k.Check(ctx, env, in.Resource)
 	if err != nil {
 		return workflows.CheckOutput{}, awsclient.Classify(err, env.Where)
@@ -248,6 +269,11 @@ func (a *Activities) check(ctx context.Context, in workflows.CheckInput) (workfl
 // implementations re-read the resource and change only what is still off.
 func (a *Activities) ApplyRemediation(ctx context.Context, in workflows.ApplyInput) (workflows.ApplyOutput, error) {
 	defer a.keepAlive(ctx, in.Guardrail.ID)()
+	g, err := a.resolveGuardrail(ctx, in.RunID, in.Digest, in.Guardrail)
+	if err != nil {
+		return workflows.ApplyOutput{}, err
+	}
+	in.Guardrail, in.Digest = g, ""
 	if in.Undo {
 		return a.applyUndo(ctx, in)
 	}
@@ -263,6 +289,7 @@ func (a *Activities) ApplyRemediation(ctx context.Context, in workflows.ApplyInp
 		return workflows.ApplyOutput{}, err
 	}
 	env.IdempotencyKey = in.IdempotencyKey
+	a.bypassReads(&env, in.RunID)
 	out, err := k.Apply(ctx, env, in.Finding)
 	if err != nil {
 		return out, awsclient.Classify(err, env.Where)

@@ -19,6 +19,12 @@ const DefaultHeartbeatEvery = 10 * time.Second
 // worker that died, which a ticker shows as well. A kind that hangs is
 // bounded by the StartToCloseTimeout instead.
 func (a *Activities) keepAlive(ctx context.Context, details ...any) (stop func()) {
+	return a.keepAliveWith(ctx, func() []any { return details })
+}
+
+// keepAliveWith is keepAlive with details that change (an activity's
+// progress): each heartbeat carries what details returns then.
+func (a *Activities) keepAliveWith(ctx context.Context, details func() []any) (stop func()) {
 	every := a.HeartbeatEvery
 	if every <= 0 {
 		every = DefaultHeartbeatEvery
@@ -36,7 +42,7 @@ func (a *Activities) keepAlive(ctx context.Context, details ...any) (stop func()
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				activity.RecordHeartbeat(ctx, details...)
+				activity.RecordHeartbeat(ctx, details()...)
 			}
 		}
 	}()

@@ -253,12 +253,21 @@ func (k configRuleKind) readSetup(ctx context.Context, env Env, s ruleSpec) (set
 	var st setupState
 	api := k.config(env)
 	name := aws.ToString(s.rule.ConfigRuleName)
-	rules, err := api.DescribeConfigRules(ctx, &configservice.DescribeConfigRulesInput{ConfigRuleNames: []string{name}})
-	if err != nil && errorCode(err) != "NoSuchConfigRuleException" {
-		return st, err
-	}
-	if err == nil && len(rules.ConfigRules) > 0 {
-		st.rule = &rules.ConfigRules[0]
+	// Every rule of the region, not the one by name: the read is the same
+	// for every Config rule guardrail of the account and region, so the
+	// read cache answers all of them with one listing.
+	rules := configservice.NewDescribeConfigRulesPaginator(api, &configservice.DescribeConfigRulesInput{})
+	for rules.HasMorePages() && st.rule == nil {
+		page, err := rules.NextPage(ctx)
+		if err != nil {
+			return st, err
+		}
+		for i := range page.ConfigRules {
+			if aws.ToString(page.ConfigRules[i].ConfigRuleName) == name {
+				st.rule = &page.ConfigRules[i]
+				break
+			}
+		}
 	}
 	if s.remedy != nil {
 		rcs, err := api.DescribeRemediationConfigurations(ctx, &configservice.DescribeRemediationConfigurationsInput{ConfigRuleNames: []string{name}})
@@ -274,6 +283,7 @@ func (k configRuleKind) readSetup(ctx context.Context, env Env, s ruleSpec) (set
 		// The policy too, not only the role: an apply that stopped between
 		// CreateRole and PutRolePolicy left a role SSM cannot remediate with.
 		roles := iam.NewFromConfig(env.Config)
+		var err error
 		if st.roleOK, err = rolePolicyCurrent(ctx, roles, *s.role); err != nil {
 			return st, err
 		}

@@ -91,10 +91,11 @@ func enabledRegions(wanted []string, regions []ec2types.Region) (enabled, notEna
 	return enabled, notEnabled
 }
 
-// ReleaseRun drops this worker's cached sessions of one account in one
-// run, once the account's baseline is done; a long-running worker would
-// otherwise keep one per account and run.
+// ReleaseRun drops this worker's cached sessions and reads of one account
+// in one run, once the account's baseline is done; a long-running worker
+// would otherwise keep them per account and run.
 func (a *Activities) ReleaseRun(_ context.Context, in workflows.ReleaseRunInput) error {
 	a.AWS.ReleaseRun(in.RunID, in.AccountID)
+	a.reads.release(in.RunID, in.AccountID)
 	return nil
 }

@@ -56,6 +56,11 @@ func (a *Activities) reverter(g guardrails.Guardrail) (r Reverter, refused strin
 // the rollback's run (credentials are cached per run).
 func (a *Activities) PlanUndo(ctx context.Context, in workflows.PlanUndoInput) (workflows.PlanUndoOutput, error) {
 	defer a.keepAlive(ctx, in.Guardrail.ID)()
+	g, err := a.resolveGuardrail(ctx, in.RunID, in.Digest, in.Guardrail)
+	if err != nil {
+		return workflows.PlanUndoOutput{}, err
+	}
+	in.Guardrail, in.Digest = g, ""
 	r, refused := a.reverter(in.Guardrail)
 	if refused != "" {
 		return workflows.PlanUndoOutput{Refused: refused}, nil
@@ -64,6 +69,7 @@ func (a *Activities) PlanUndo(ctx context.Context, in workflows.PlanUndoInput) (
 	if err != nil {
 		return workflows.PlanUndoOutput{}, err
 	}
+	a.bypassReads(&env, in.RunID)
 	refused, err = r.PlanUndo(ctx, env, in.Resource, in.Undo)
 	if err != nil {
 		return workflows.PlanUndoOutput{}, awsclient.Classify(err, env.Where)
@@ -74,7 +80,6 @@ func (a *Activities) PlanUndo(ctx context.Context, in workflows.PlanUndoInput) (
 		return workflows.PlanUndoOutput{Refused: refused}, nil
 	}
 	undo := in.Undo
-	g := in.Guardrail
 	return workflows.PlanUndoOutput{Finding: &workflows.Finding{
 		GuardrailID: g.ID, AccountID: in.AccountID, Region: in.Region, Resource: in.Resource,
 		Status:   workflows.StatusNonCompliant,
@@ -100,6 +105,7 @@ func (a *Activities) applyUndo(ctx context.Context, in workflows.ApplyInput) (wo
 		return workflows.ApplyOutput{}, err
 	}
 	env.IdempotencyKey = in.IdempotencyKey
+	a.bypassReads(&env, in.RunID)
 	out, err := r.Undo(ctx, env, in.Finding.Resource, *in.Finding.Change)
 	var refusal *UndoRefusal
 	if errors.As(err, &refusal) {

@@ -51,6 +51,10 @@ const (
 	// ActivityPlanUndo checks that a resource is still as orgguard left it
 	// and returns the reverse change as a finding.
 	ActivityPlanUndo = "PlanUndo"
+	// ActivityCheckAccountRegion checks every guardrail of a baseline stage
+	// in one account and region (versionLeanChecks); CheckGuardrail stays
+	// for verification re-checks and for baselines started before it.
+	ActivityCheckAccountRegion = "CheckAccountRegion"
 )
 
 // Query, signal and update names.
@@ -277,6 +281,66 @@ type CheckInput struct {
 	Guardrail guardrails.Guardrail `json:"guardrail"`
 	// Resource, when set, restricts the check to one resource (verification).
 	Resource string `json:"resource,omitempty"`
+	// Digest, when set, makes Guardrail a reference (CompactGuardrail): the
+	// worker reads the definition from the run's compiled set with this
+	// digest.
+	Digest string `json:"digest,omitempty"`
+}
+
+// CheckAccountRegionInput asks for the findings of several guardrails in
+// one account and region: every guardrail of one baseline stage there.
+type CheckAccountRegionInput struct {
+	RunID     string `json:"run_id"`
+	AccountID string `json:"account_id"`
+	Region    string `json:"region"`
+	// Digest and GuardrailIDs name the guardrails in the run's compiled set,
+	// which the worker reads once (from the rollout's start event) and
+	// verifies against the digest.
+	Digest       string   `json:"digest,omitempty"`
+	GuardrailIDs []string `json:"guardrail_ids,omitempty"`
+	// Guardrails carries the definitions instead, when the baseline has
+	// them (a child of a rollout started before versionLeanChecks).
+	Guardrails []guardrails.Guardrail `json:"guardrails,omitempty"`
+	// Epoch counts the changes the baseline applied in the account before
+	// this check: reads a worker cached in an earlier epoch (perhaps
+	// before another worker's write) are not used.
+	Epoch int `json:"epoch,omitempty"`
+}
+
+// CheckAccountRegionOutput holds one result per guardrail, in the order
+// asked.
+type CheckAccountRegionOutput struct {
+	Results []GuardrailResult `json:"results"`
+}
+
+// GuardrailResult is one guardrail's check: what CheckGuardrail returns,
+// or the error it would have failed with.
+type GuardrailResult struct {
+	GuardrailID string    `json:"guardrail_id"`
+	Findings    []Finding `json:"findings,omitempty"`
+	// NotChecked: this worker has no implementation of the guardrail's kind.
+	NotChecked string      `json:"not_checked,omitempty"`
+	Error      *CheckError `json:"error,omitempty"`
+}
+
+// CheckError is a guardrail's failed check, classified as the activity
+// error would be (Type "RegionNotEnabled", "AccessDenied", …).
+type CheckError struct {
+	Message      string `json:"message"`
+	Type         string `json:"type,omitempty"`
+	NonRetryable bool   `json:"non_retryable,omitempty"`
+}
+
+// CompactGuardrail is what a workflow needs of a guardrail to decide:
+// identity, kind, regions, framework mappings and remediation settings.
+// Activities given a compact guardrail with the set's digest read the
+// definition (policy documents, rule parameters, control settings) from
+// the set.
+func CompactGuardrail(g guardrails.Guardrail) guardrails.Guardrail {
+	return guardrails.Guardrail{
+		ID: g.ID, Kind: g.Kind, Name: g.Name, Severity: g.Severity, CSF: g.CSF,
+		Controls: g.Controls, Target: g.Target, Regions: g.Regions, Remediation: g.Remediation,
+	}
 }
 
 // CheckOutput holds the findings.
@@ -301,6 +365,8 @@ type ApplyInput struct {
 	// Undo applies Finding.Change as a rollback: the kind's Undo restores
 	// the prior state it describes instead of Apply.
 	Undo bool `json:"undo,omitempty"`
+	// Digest, when set, makes Guardrail a reference (see CheckInput.Digest).
+	Digest string `json:"digest,omitempty"`
 }
 
 // LoadAppliedInput asks what a run applied in one account ("organization"
@@ -337,6 +403,8 @@ type PlanUndoInput struct {
 	Guardrail guardrails.Guardrail `json:"guardrail"`
 	Resource  string               `json:"resource"`
 	Undo      Change               `json:"undo"`
+	// Digest, when set, makes Guardrail a reference (see CheckInput.Digest).
+	Digest string `json:"digest,omitempty"`
 }
 
 // PlanUndoOutput is the rollback plan of one change: Finding carries the

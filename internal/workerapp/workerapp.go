@@ -27,6 +27,7 @@ func Register(r worker.Registry, acts *activities.Activities) {
 	for name, fn := range map[string]any{
 		workflows.ActivityDiscoverAccounts:    acts.DiscoverAccounts,
 		workflows.ActivityCheckGuardrail:      acts.CheckGuardrail,
+		workflows.ActivityCheckAccountRegion:  acts.CheckAccountRegion,
 		workflows.ActivityApplyRemediation:    acts.ApplyRemediation,
 		workflows.ActivityNotifyApprovers:     acts.NotifyApprovers,
 		workflows.ActivityPing:                acts.Ping,
