@@ -24,6 +24,7 @@ help:
 	@echo "make demo    the whole story on a simulated organization"
 	@echo "make lint    go vet, staticcheck, workflowcheck"
 	@echo "make bench   benchmarks"
+	@echo "make bench-scale  scale harness: SCALE_ACCOUNTS (1000) accounts through Temporal vs a bare Go fan-out vs the lower bound; SCALE_WORKERS, SCALE_ADDRESS; writes docs/performance.md"
 	@echo "make clean   remove binaries and local state"
 
 build:
@@ -108,6 +109,23 @@ demo: build
 bench:
 	@echo "==> benchmarks"
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The scale harness (docs/performance.md): a check of the baseline pack over
+# SCALE_ACCOUNTS generated accounts through SCALE_WORKERS worker processes
+# (against the embedded dev server, or SCALE_ADDRESS), beside the same
+# checks as a bare Go fan-out and the lower bound from the simulator's
+# call log. Nothing else should load the machine meanwhile.
+SCALE_ACCOUNTS ?= 1000
+SCALE_WORKERS  ?= 1
+SCALE_ADDRESS  ?=
+.PHONY: bench-scale
+bench-scale:
+	@echo "==> scale harness: $(SCALE_ACCOUNTS) accounts, $(SCALE_WORKERS) worker(s), $(if $(SCALE_ADDRESS),Temporal at $(SCALE_ADDRESS),embedded dev server)"
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/orgguard-worker ./cmd/worker
+	$(GO) build -o $(BIN)/orgguard-scale ./cmd/orgguard-scale
+	$(BIN)/orgguard-scale --accounts $(SCALE_ACCOUNTS) --workers $(SCALE_WORKERS) --address "$(SCALE_ADDRESS)" \
+		--worker-bin $(BIN)/orgguard-worker --write docs/performance.md
 
 clean:
 	rm -rf $(BIN) .orgguard

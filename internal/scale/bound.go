@@ -1,0 +1,128 @@
+package scale
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/orgguard/orgguard/internal/awssim"
+)
+
+// Bound is the lower bound (c) on a run's wall time: no schedule of the
+// same calls finishes sooner, whatever runs them.
+type Bound struct {
+	// Critical is the longest chain of calls that must follow one another:
+	// the discovery, then an account's preflight, then its longest check
+	// (each chain's calls one after the other, at their AWS-like latency).
+	Critical        time.Duration `json:"critical_path"`
+	CriticalAccount string        `json:"critical_account"`
+	// Quota is the longest time a quota's token bucket needs to let the
+	// run's calls through: (calls − burst) ÷ refill rate.
+	Quota       time.Duration `json:"quota"`
+	QuotaBucket string        `json:"quota_bucket"`
+	QuotaCalls  int           `json:"quota_calls"`
+	// Work is the sum of the needed calls' latency over the number of
+	// calls that may be in flight at once.
+	Work        time.Duration `json:"work"`
+	Concurrency int           `json:"concurrency"`
+	// Value is the largest of the three; Binding names it.
+	Value   time.Duration `json:"value"`
+	Binding string        `json:"binding"`
+}
+
+// lowerBound computes (c): the critical path from chains (a run whose
+// calls carry their chain, the bare fan-out's), the quota and work terms
+// from run (the run being bounded). Calls a quota refused are not needed
+// and count in no term.
+func lowerBound(chains, run []record, quotas []awssim.Fault, concurrency int) Bound {
+	b := Bound{Concurrency: concurrency}
+	b.Critical, b.CriticalAccount = criticalPath(chains)
+	b.Quota, b.QuotaBucket, b.QuotaCalls = quotaBound(run, quotas)
+	var work time.Duration
+	for _, r := range run {
+		if r.needed() {
+			work += r.latency
+		}
+	}
+	if concurrency > 0 {
+		b.Work = work / time.Duration(concurrency)
+	}
+	b.Value, b.Binding = b.Critical, "critical path"
+	if b.Quota > b.Value {
+		b.Value, b.Binding = b.Quota, "quota "+b.QuotaBucket
+	}
+	if b.Work > b.Value {
+		b.Value, b.Binding = b.Work, "call time ÷ concurrency"
+	}
+	return b
+}
+
+// criticalPath is the discovery plus the slowest account's preflight and
+// longest check chain; chains run serially inside, and an account's checks
+// start after its preflight.
+func criticalPath(recs []record) (time.Duration, string) {
+	chain := map[string]time.Duration{}
+	for _, r := range recs {
+		if r.chain != "" && r.needed() {
+			chain[r.chain] += r.latency
+		}
+	}
+	pre, longest := map[string]time.Duration{}, map[string]time.Duration{}
+	for id, d := range chain {
+		a := chainAccount(id)
+		switch {
+		case a == "":
+		case chainIsPreflight(id):
+			pre[a] += d
+		default:
+			longest[a] = max(longest[a], d)
+		}
+	}
+	var worst time.Duration
+	var account string
+	for a, d := range longest {
+		if t := pre[a] + d; t > worst || (t == worst && a < account) {
+			worst, account = t, a
+		}
+	}
+	return chain["discover"] + worst, account
+}
+
+// quotaBound is the largest (calls − burst) ÷ rate over the token buckets
+// of quotas, keyed like the simulator's: per fault, account and region.
+func quotaBound(recs []record, quotas []awssim.Fault) (time.Duration, string, int) {
+	type key struct {
+		fault           int
+		account, region string
+	}
+	n := map[key]int{}
+	for _, r := range recs {
+		if !r.needed() || r.account == "" {
+			continue
+		}
+		for i, f := range quotas {
+			if f.Throttle != nil && f.Throttle.RatePerSecond > 0 && f.Matches(r.service, r.op, r.account, r.region) {
+				n[key{i, r.account, r.region}]++
+			}
+		}
+	}
+	var worst time.Duration
+	var name string
+	var calls int
+	for k, c := range n {
+		t := quotas[k.fault].Throttle
+		d := time.Duration(float64(max(c-t.Burst, 0)) / t.RatePerSecond * float64(time.Second))
+		label := bucketName(quotas[k.fault], k.account, k.region)
+		if d > worst || (d == worst && calls < c) || (d == worst && calls == c && label < name) {
+			worst, name, calls = d, label, c
+		}
+	}
+	return worst, name, calls
+}
+
+func bucketName(f awssim.Fault, account, region string) string {
+	what := f.Service
+	if f.Operation != "" {
+		what += ":" + f.Operation
+	}
+	return fmt.Sprintf("%s in %s/%s (burst %d, %.3g/s)", what, account, region, f.Throttle.Burst, f.Throttle.RatePerSecond)
+}
