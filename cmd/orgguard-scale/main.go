@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("orgguard-scale", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg scale.Config
-	var pids, write, jsonOut string
+	var pids, write, jsonOut, unit string
 	var vars multi
 	fs.IntVar(&cfg.Accounts, "accounts", envInt("SCALE_ACCOUNTS", 1000), "accounts in the generated organization (env SCALE_ACCOUNTS)")
 	fs.IntVar(&cfg.Workers, "workers", envInt("SCALE_WORKERS", 1), "orgguard-worker processes (env SCALE_WORKERS)")
@@ -77,6 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Dir, "dir", os.Getenv("SCALE_DIR"), "directory for logs and the dev server's database (default: a new temporary one)")
 	fs.BoolVar(&cfg.NoLatency, "no-latency", os.Getenv("SCALE_NO_LATENCY") != "", "simulator without AWS latency (env SCALE_NO_LATENCY)")
 	fs.BoolVar(&cfg.NoQuotas, "no-quotas", os.Getenv("SCALE_NO_QUOTAS") != "", "simulator without AWS quotas (env SCALE_NO_QUOTAS)")
+	fs.StringVar(&unit, "unit", os.Getenv("SCALE_UNIT"), "the bare fan-out's unit: guardrail or account-region; default: the check activity the run through Temporal scheduled (env SCALE_UNIT)")
 	fs.DurationVar(&cfg.CapacityFor, "capacity-for", 5*time.Second, "length of the simulator's saturation run")
 	fs.Uint64Var(&cfg.RandSeed, "seed", 20261203, "seed of the generated organization's drift")
 	fs.StringVar(&write, "write", os.Getenv("SCALE_WRITE"), "write the table into this markdown file (docs/performance.md) (env SCALE_WRITE)")
@@ -85,6 +86,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.Vars = vars
+	switch scale.Unit(unit) {
+	case "", scale.UnitGuardrail, scale.UnitAccountRegion:
+		cfg.Unit = scale.Unit(unit)
+	default:
+		return fmt.Errorf("--unit %q: want %s or %s", unit, scale.UnitGuardrail, scale.UnitAccountRegion)
+	}
 	if len(cfg.Vars) == 0 {
 		cfg.Vars = scale.GeneratedOrgVars
 	}

@@ -9,9 +9,16 @@ import (
 
 // BenchmarkCheckDirect is the bare fan-out (b) of the baseline pack over
 // BenchOrg(30) without latency or quotas: what orgguard's own code costs
-// per account, and how many AWS calls it makes. Its twin through Temporal
+// per account, and how many AWS calls it makes, in the units of either
+// check activity. Its twin through Temporal
 // is internal/e2e/bench's BenchmarkCheckThroughTemporal.
 func BenchmarkCheckDirect(b *testing.B) {
+	for _, unit := range []Unit{UnitGuardrail, UnitAccountRegion} {
+		b.Run(string(unit), func(b *testing.B) { benchDirect(b, unit) })
+	}
+}
+
+func benchDirect(b *testing.B, benchUnit Unit) {
 	const accounts = 30
 	ctx := context.Background()
 	seed, vars := BenchOrg(accounts)
@@ -34,7 +41,7 @@ func BenchmarkCheckDirect(b *testing.B) {
 		}
 		f := awsclient.New(root, awsclient.Options{RoleName: seed.MemberRole.Name, ExternalID: seed.MemberRole.ExternalID})
 		b.StartTimer()
-		res, err := runDirect(ctx, f, set, "bench", 50, 50)
+		res, err := runDirect(ctx, benchUnit, f, set, "bench", 50, 50)
 		b.StopTimer()
 		_ = sim.Close()
 		if err != nil || res.Failed > 0 {

@@ -31,11 +31,12 @@ type Bound struct {
 
 // lowerBound computes (c): the critical path from chains (a run whose
 // calls carry their chain, the bare fan-out's), the quota and work terms
-// from run (the run being bounded). Calls a quota refused are not needed
-// and count in no term.
-func lowerBound(chains, run []record, quotas []awssim.Fault, concurrency int) Bound {
+// from run (the run being bounded). concurrency is how many calls may be
+// in flight at once, par how many of a unit's guardrails (see
+// criticalPath). Calls a quota refused are not needed and count in no term.
+func lowerBound(chains, run []record, quotas []awssim.Fault, concurrency, par int) Bound {
 	b := Bound{Concurrency: concurrency}
-	b.Critical, b.CriticalAccount = criticalPath(chains)
+	b.Critical, b.CriticalAccount = criticalPath(chains, par)
 	b.Quota, b.QuotaBucket, b.QuotaCalls = quotaBound(run, quotas)
 	var work time.Duration
 	for _, r := range run {
@@ -58,12 +59,21 @@ func lowerBound(chains, run []record, quotas []awssim.Fault, concurrency int) Bo
 
 // criticalPath is the discovery plus the slowest account's preflight and
 // longest check chain; chains run serially inside, and an account's checks
-// start after its preflight.
-func criticalPath(recs []record) (time.Duration, string) {
-	chain := map[string]time.Duration{}
+// start after its preflight. A unit of several guardrails
+// (UnitAccountRegion) checks up to par of them at once, and its chain does
+// not say which call was whose: it takes at least its calls' time over par,
+// and at least its longest call.
+func criticalPath(recs []record, par int) (time.Duration, string) {
+	chain, longestCall := map[string]time.Duration{}, map[string]time.Duration{}
 	for _, r := range recs {
 		if r.chain != "" && r.needed() {
 			chain[r.chain] += r.latency
+			longestCall[r.chain] = max(longestCall[r.chain], r.latency)
+		}
+	}
+	for id, d := range chain {
+		if chainIsShared(id) && par > 1 {
+			chain[id] = max(d/time.Duration(par), longestCall[id])
 		}
 	}
 	pre, longest := map[string]time.Duration{}, map[string]time.Duration{}

@@ -44,9 +44,19 @@ func TestLowerBound(t *testing.T) {
 		call("unit/b/us-east-1/g1", "iam", "b", 300, false), // b has no preflight
 		call("unit/organization/global/scp", "organizations", "m", 100, false),
 	}
-	crit, account := criticalPath(chains)
+	crit, account := criticalPath(chains, 1)
 	if crit != ms(500) || account != "b" {
 		t.Errorf("critical path %s in %q, want 500ms in b (discovery 200ms + b's 300ms)", crit, account)
+	}
+
+	// A unit of several guardrails checked 4 at once: its calls' time
+	// over 4, but never less than its longest call.
+	shared := append(chains[:len(chains):len(chains)],
+		call("unit/c/us-east-1", "iam", "c", 100, false), call("unit/c/us-east-1", "iam", "c", 100, false),
+		call("unit/c/us-east-1", "iam", "c", 100, false), call("unit/c/us-east-1", "iam", "c", 100, false),
+		call("unit/d/us-east-1", "iam", "d", 400, false), call("unit/d/us-east-1", "iam", "d", 10, false))
+	if crit, account := criticalPath(shared, 4); crit != ms(600) || account != "d" {
+		t.Errorf("critical path with shared units %s in %q, want 600ms in d (200ms + its 400ms call)", crit, account)
 	}
 
 	quotas := []awssim.Fault{
@@ -63,11 +73,11 @@ func TestLowerBound(t *testing.T) {
 		t.Errorf("quota bound %s over %d calls of %q, want 5s over 12 (12 - burst 2, at 2/s)", d, n, bucket)
 	}
 
-	b := lowerBound(chains, run, quotas, 2)
+	b := lowerBound(chains, run, quotas, 2, 1)
 	if b.Value != 5*time.Second || b.Binding != "quota "+bucket || b.Work != ms(65) {
 		t.Errorf("bound %+v", b)
 	}
-	b = lowerBound(chains, chains, nil, 1)
+	b = lowerBound(chains, chains, nil, 1, 1)
 	if b.Value != ms(750) || b.Binding != "call time ÷ concurrency" {
 		t.Errorf("one at a time: %+v, want the 750ms of needed calls", b)
 	}

@@ -44,6 +44,12 @@ func chainAccount(id string) string {
 	return account
 }
 
+// chainIsShared reports the chain of a unit of several guardrails
+// ("unit/<account>/<region>", no guardrail).
+func chainIsShared(id string) bool {
+	return strings.HasPrefix(id, "unit/") && strings.Count(id, "/") == 2
+}
+
 // chainIsPreflight reports the chain of an account's preflight, which its
 // checks wait for.
 func chainIsPreflight(id string) bool { return strings.HasPrefix(id, "preflight/") }

@@ -26,18 +26,30 @@ type DirectResult struct {
 	// one; Units the checks (one unit each, see unit).
 	Baselines int `json:"baselines"`
 	Units     int `json:"units"`
+	// Unit is the granularity of the checks (the check activity's).
+	Unit Unit `json:"unit"`
 	// Retries are attempts after a retryable failure, as the activities'
-	// retry policy would make; Failed are units that failed for good.
+	// retry policy would make; Failed are checks that failed for good.
 	Retries    int    `json:"retries"`
 	Failed     int    `json:"failed"`
 	FirstError string `json:"first_error,omitempty"`
 }
 
-// A unit is what the bare fan-out gives one goroutine: the work of one
-// activity in orgguard. Today that activity is CheckGuardrail, one
-// guardrail in one account and region. When the activities become one per
-// account × region, unitsOf groups an account's guardrails by region and
-// run calls the new direct entry once per unit: nothing else here changes.
+// Unit is what the bare fan-out gives one goroutine: the work of one
+// check activity in orgguard.
+type Unit string
+
+const (
+	// UnitGuardrail is CheckGuardrail's: one guardrail in one account and
+	// region, run by CheckDirect.
+	UnitGuardrail Unit = "guardrail"
+	// UnitAccountRegion is CheckAccountRegion's: every guardrail of an
+	// account in one region, run by CheckAccountRegionDirect, which checks
+	// up to activities.DefaultCheckParallelism of them at once.
+	UnitAccountRegion Unit = "account-region"
+)
+
+// unit is one piece of the fan-out's work.
 type unit struct {
 	key        string // the account, or "organization" for the SCP wave
 	account    string
@@ -47,11 +59,19 @@ type unit struct {
 
 // unitsOf splits an account's guardrails into units, skipping regions the
 // account has not enabled (orgguard schedules no activity there either).
-func unitsOf(key, account string, gs []guardrails.Guardrail, notEnabled map[string]bool) []unit {
+// In check mode a baseline has one stage, so an account × region unit holds
+// every guardrail of the region.
+func unitsOf(kind Unit, key, account string, gs []guardrails.Guardrail, notEnabled map[string]bool) []unit {
 	var out []unit
+	byRegion := map[string]int{}
 	for _, g := range gs {
 		for _, r := range g.Regions {
-			if !notEnabled[r] {
+			switch i, ok := byRegion[r]; {
+			case notEnabled[r]:
+			case kind == UnitAccountRegion && ok:
+				out[i].guardrails = append(out[i].guardrails, g)
+			default:
+				byRegion[r] = len(out)
 				out = append(out, unit{key: key, account: account, region: r, guardrails: []guardrails.Guardrail{g}})
 			}
 		}
@@ -59,31 +79,62 @@ func unitsOf(key, account string, gs []guardrails.Guardrail, notEnabled map[stri
 	return out
 }
 
-// chain names the unit's calls for the lower bound: a unit's calls run one
-// after the other.
-func (u unit) chain() string {
+// chain names the unit's calls for the lower bound: "/<guardrail>" ends
+// the chain of a one-guardrail unit, whose calls follow one another; a
+// unit of several runs them up to the activity's parallelism at once.
+func (u unit) chain(kind Unit) string {
 	id := "unit/" + u.key + "/" + u.region
-	if len(u.guardrails) == 1 {
+	if kind == UnitGuardrail {
 		id += "/" + u.guardrails[0].ID
 	}
 	return id
 }
 
-// run checks the unit's guardrails with the CheckGuardrail activity's code.
-func (u unit) run(ctx context.Context, acts *activities.Activities, runID string) error {
-	for _, g := range u.guardrails {
+// run checks the unit's guardrails with the check activity's code. It
+// returns the guardrails that failed retryably, to be tried again (with
+// the error), and reports the others' permanent errors to fail.
+func (u unit) run(ctx context.Context, kind Unit, acts *activities.Activities, runID string, fail func(error)) ([]guardrails.Guardrail, error) {
+	if kind == UnitGuardrail {
+		g := u.guardrails[0]
 		_, err := acts.CheckDirect(ctx, workflows.CheckInput{RunID: runID, AccountID: u.account, Region: u.region, Guardrail: g})
+		var app *temporal.ApplicationError
+		if err != nil && errors.As(err, &app) && app.NonRetryable() {
+			fail(fmt.Errorf("%s in %s: %w", g.ID, u.region, err))
+			return nil, nil
+		}
 		if err != nil {
-			return fmt.Errorf("%s in %s: %w", g.ID, u.region, err)
+			return u.guardrails, fmt.Errorf("%s in %s: %w", g.ID, u.region, err)
+		}
+		return nil, nil
+	}
+	out, err := acts.CheckAccountRegionDirect(ctx, workflows.CheckAccountRegionInput{RunID: runID, AccountID: u.account, Region: u.region, Guardrails: u.guardrails})
+	if err != nil {
+		return u.guardrails, fmt.Errorf("%d guardrails in %s: %w", len(u.guardrails), u.region, err)
+	}
+	byID := map[string]guardrails.Guardrail{}
+	for _, g := range u.guardrails {
+		byID[g.ID] = g
+	}
+	var left []guardrails.Guardrail
+	var first error
+	for _, r := range out.Results {
+		switch {
+		case r.Error == nil:
+		case r.Error.NonRetryable:
+			fail(fmt.Errorf("%s in %s: %s", r.GuardrailID, u.region, r.Error.Message))
+		default:
+			left = append(left, byID[r.GuardrailID])
+			first = cmpErr(first, fmt.Errorf("%s in %s: %s", r.GuardrailID, u.region, r.Error.Message))
 		}
 	}
-	return nil
+	return left, first
 }
 
 // fanOut is one bare fan-out run: accounts in a sliding window of the
 // rollout's size, every activity-sized piece of work (preflight, unit)
 // holding one of slots, like an activity holds a worker's slot.
 type fanOut struct {
+	kind  Unit
 	acts  *activities.Activities
 	set   *guardrails.Set
 	runID string
@@ -94,8 +145,8 @@ type fanOut struct {
 }
 
 // runDirect is (b): discovery, then every account's preflight and checks.
-func runDirect(ctx context.Context, factory *awsclient.Factory, set *guardrails.Set, runID string, window, slots int) (DirectResult, error) {
-	f := &fanOut{acts: activities.New(factory), set: set, runID: runID, slots: make(chan struct{}, slots)}
+func runDirect(ctx context.Context, kind Unit, factory *awsclient.Factory, set *guardrails.Set, runID string, window, slots int) (DirectResult, error) {
+	f := &fanOut{kind: kind, acts: activities.New(factory), set: set, runID: runID, slots: make(chan struct{}, slots)}
 	start := time.Now()
 	withTags := false
 	for _, t := range set.Targets {
@@ -125,6 +176,7 @@ func runDirect(ctx context.Context, factory *awsclient.Factory, set *guardrails.
 	}
 	wg.Wait()
 	f.res.Wall = time.Since(start)
+	f.res.Unit = kind
 	return f.res, ctx.Err()
 }
 
@@ -144,13 +196,19 @@ func (f *fanOut) account(ctx context.Context, a workflows.Account, org bool) {
 		return
 	}
 	var wg sync.WaitGroup
-	for _, u := range unitsOf(key, a.ID, gs, notEnabled) {
+	for _, u := range unitsOf(f.kind, key, a.ID, gs, notEnabled) {
 		wg.Go(func() {
 			f.slots <- struct{}{}
 			defer func() { <-f.slots }()
-			ctx := withChain(ctx, u.chain())
-			if err := f.retried(ctx, 8, time.Second, func() error { return u.run(ctx, f.acts, f.runID) }); err != nil {
-				f.fail(fmt.Errorf("account %s: %w", a.ID, err))
+			ctx := withChain(ctx, u.chain(f.kind))
+			fail := func(err error) { f.fail(fmt.Errorf("account %s: %w", a.ID, err)) }
+			err := f.retried(ctx, 8, time.Second, func() error {
+				var err error
+				u.guardrails, err = u.run(ctx, f.kind, f.acts, f.runID, fail)
+				return err
+			})
+			if err != nil {
+				fail(err)
 			}
 			f.mu.Lock()
 			f.res.Units++

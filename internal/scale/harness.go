@@ -9,8 +9,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/orgguard/orgguard/activities"
 	"github.com/orgguard/orgguard/internal/awsclient"
 	"github.com/orgguard/orgguard/internal/awssim"
+	"github.com/orgguard/orgguard/workflows"
 )
 
 // ServerReady starts the line the dev server process (ServerCommand)
@@ -52,6 +54,9 @@ type Config struct {
 	// NoLatency and NoQuotas turn the simulator's AWS latency profile and
 	// request quotas off (they are on by default).
 	NoLatency, NoQuotas bool
+	// Unit is the bare fan-out's granularity; empty takes the check
+	// activity the run through Temporal scheduled.
+	Unit Unit
 	// CapacityFor is how long the simulator's saturation run lasts;
 	// default 5s.
 	CapacityFor time.Duration
@@ -147,21 +152,52 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	progress("  %.0f calls/s", res.Capacity.CallsPerSecond)
 
-	// (b) first: its calls carry their chains, for the critical path.
-	direct := newCallLog()
-	sim, err := newSim(seed, faults, cfg.RandSeed, direct)
+	// (a), on a simulator of its own.
+	temporal := newCallLog()
+	sim, err := newSim(seed, faults, cfg.RandSeed, temporal)
 	if err != nil {
 		return nil, err
 	}
 	res.Accounts = sim.Summary().ActiveAccounts
-	progress("(b) bare Go fan-out: %d accounts (%d active), %d at once, %d checks at once", cfg.Accounts, res.Accounts, cfg.Window, slots)
+	progress("(a) through Temporal: %d accounts (%d active), %d worker process(es) × %d activity slots, %d accounts in flight",
+		cfg.Accounts, res.Accounts, cfg.Workers, cfg.Slots, cfg.Window)
+	env, err := startTemporal(ctx, cfg, cfg.Dir, sim)
+	if err != nil {
+		sim.Close()
+		return nil, err
+	}
+	runID := fmt.Sprintf("scale-%d-%s", cfg.Accounts, time.Now().UTC().Format("20060102-150405"))
+	res.Temporal, err = env.run(ctx, runID)
+	env.stop()
+	sim.Close()
+	if err != nil {
+		return res, fmt.Errorf("through Temporal (logs in %s): %w", cfg.Dir, err)
+	}
+	temporalCalls := temporal.records()
+	res.TemporalCalls = callStats(temporalCalls)
+	progress("  %s, %d calls, %d history events", res.Temporal.Wall.Round(time.Millisecond), res.TemporalCalls.Total, res.Temporal.Histories.Events)
+
+	// (b) on a fresh simulator (the same state, full quota buckets), in
+	// units of the check activity (a) ran; its calls carry their chains.
+	kind := cfg.Unit
+	if kind == "" {
+		kind = UnitGuardrail
+		if res.Temporal.Histories.Activities[workflows.ActivityCheckAccountRegion] > 0 {
+			kind = UnitAccountRegion
+		}
+	}
+	direct := newCallLog()
+	if sim, err = newSim(seed, faults, cfg.RandSeed, direct); err != nil {
+		return nil, err
+	}
+	progress("(b) bare Go fan-out: %d accounts in flight, %d %s checks at once", cfg.Window, slots, kind)
 	root, err := rootConfig(ctx, sim, true)
 	if err != nil {
 		sim.Close()
 		return nil, err
 	}
 	factory := awsclient.New(root, awsclient.Options{RoleName: seed.MemberRole.Name, ExternalID: seed.MemberRole.ExternalID})
-	res.Direct, err = runDirect(ctx, factory, set, "scale-direct", cfg.Window, slots)
+	res.Direct, err = runDirect(ctx, kind, factory, set, "scale-direct", cfg.Window, slots)
 	sim.Close()
 	if err != nil {
 		return nil, fmt.Errorf("bare fan-out: %w", err)
@@ -170,31 +206,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.DirectCalls = callStats(directCalls)
 	progress("  %s, %d checks, %d calls, %d failed", res.Direct.Wall.Round(time.Millisecond), res.Direct.Units, res.DirectCalls.Total, res.Direct.Failed)
 
-	// (a) on a fresh simulator: the same state, full quota buckets.
-	temporal := newCallLog()
-	sim, err = newSim(seed, faults, cfg.RandSeed, temporal)
-	if err != nil {
-		return nil, err
+	// (c) for (a)'s calls, with (b)'s chains. An account × region unit
+	// checks several guardrails at once, so more calls are in flight.
+	par := 1
+	if kind == UnitAccountRegion {
+		par = activities.DefaultCheckParallelism
 	}
-	defer sim.Close()
-	progress("(a) through Temporal: %d worker process(es) × %d activity slots", cfg.Workers, cfg.Slots)
-	env, err := startTemporal(ctx, cfg, cfg.Dir, sim)
-	if err != nil {
-		return nil, err
-	}
-	runID := fmt.Sprintf("scale-%d-%s", cfg.Accounts, time.Now().UTC().Format("20060102-150405"))
-	res.Temporal, err = env.run(ctx, runID)
-	env.stop()
-	if err != nil {
-		return res, fmt.Errorf("through Temporal (logs in %s): %w", cfg.Dir, err)
-	}
-	temporalCalls := temporal.records()
-	res.TemporalCalls = callStats(temporalCalls)
-	progress("  %s, %d calls, %d history events", res.Temporal.Wall.Round(time.Millisecond), res.TemporalCalls.Total, res.Temporal.Histories.Events)
-
-	// (c) for (a)'s calls, with (b)'s chains.
-	res.Bound = lowerBound(directCalls, temporalCalls, quotas, slots)
-	res.DirectBound = lowerBound(directCalls, directCalls, quotas, slots)
+	res.Bound = lowerBound(directCalls, temporalCalls, quotas, slots*par, par)
+	res.DirectBound = lowerBound(directCalls, directCalls, quotas, slots*par, par)
 	res.compute()
 	return res, nil
 }
