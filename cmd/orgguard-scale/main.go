@@ -63,6 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var cfg scale.Config
 	var pids, write, jsonOut, unit string
+	var timeout time.Duration
 	var vars multi
 	fs.IntVar(&cfg.Accounts, "accounts", envInt("SCALE_ACCOUNTS", 1000), "accounts in the generated organization (env SCALE_ACCOUNTS)")
 	fs.IntVar(&cfg.Workers, "workers", envInt("SCALE_WORKERS", 1), "orgguard-worker processes (env SCALE_WORKERS)")
@@ -79,6 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&cfg.NoQuotas, "no-quotas", os.Getenv("SCALE_NO_QUOTAS") != "", "simulator without AWS quotas (env SCALE_NO_QUOTAS)")
 	fs.StringVar(&unit, "unit", os.Getenv("SCALE_UNIT"), "the bare fan-out's unit: guardrail or account-region; default: the check activity the run through Temporal scheduled (env SCALE_UNIT)")
 	fs.DurationVar(&cfg.CapacityFor, "capacity-for", 5*time.Second, "length of the simulator's saturation run")
+	fs.DurationVar(&timeout, "timeout", 4*time.Hour, "give up after this long")
 	fs.Uint64Var(&cfg.RandSeed, "seed", 20261203, "seed of the generated organization's drift")
 	fs.StringVar(&write, "write", os.Getenv("SCALE_WRITE"), "write the table into this markdown file (docs/performance.md) (env SCALE_WRITE)")
 	fs.StringVar(&jsonOut, "json", os.Getenv("SCALE_JSON"), "also write every figure as JSON to this file (env SCALE_JSON)")
@@ -117,6 +119,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("the worker binary (make bench-scale builds it): %w", err)
 	}
 	cfg.Progress = stderr
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	res, err := scale.Run(ctx, cfg)
 	if err != nil {
 		return err

@@ -116,8 +116,8 @@ func (c Config) faults() (quotas, all []awssim.Fault) {
 
 // Run measures (a), (b) and (c) and what goes with them; see the package
 // documentation.
-func Run(ctx context.Context, cfg Config) (*Result, error) {
-	if err := cfg.defaults(); err != nil {
+func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
+	if err = cfg.defaults(); err != nil {
 		return nil, err
 	}
 	if cfg.Dir == "" {
@@ -126,6 +126,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, err
 		}
 		cfg.Dir = dir
+		// Logs and the dev server's database are kept when the run fails.
+		defer func() {
+			if err == nil {
+				_ = os.RemoveAll(dir)
+			}
+		}()
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, err
@@ -167,7 +173,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	runID := fmt.Sprintf("scale-%d-%s", cfg.Accounts, time.Now().UTC().Format("20060102-150405"))
-	res.Temporal, err = env.run(ctx, runID)
+	res.Temporal, err = env.run(ctx, runID, progress)
 	env.stop()
 	sim.Close()
 	if err != nil {

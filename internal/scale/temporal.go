@@ -163,8 +163,8 @@ func (t *temporalEnv) waitPolling(ctx context.Context) error {
 }
 
 // run starts the check rollout as an operator does (the CLI, detached) and
-// waits for it to end.
-func (t *temporalEnv) run(ctx context.Context, runID string) (TemporalResult, error) {
+// waits for it to end, telling progress every half minute how far it got.
+func (t *temporalEnv) run(ctx context.Context, runID string, progress func(format string, args ...any)) (TemporalResult, error) {
 	r := TemporalResult{RunID: runID, Address: t.address, Workers: len(t.workers), Server: "external"}
 	if t.server != nil {
 		r.Server = "dev"
@@ -180,7 +180,7 @@ func (t *temporalEnv) run(ctx context.Context, runID string) (TemporalResult, er
 		return r, fmt.Errorf("orgguard check exited %d: %s%s", code, out.String(), errOut.String())
 	}
 	var res workflows.RolloutResult
-	err := t.client.GetWorkflow(ctx, workflows.RolloutID(runID), "").Get(ctx, &res)
+	err := t.wait(ctx, runID, &res, start, progress)
 	r.Wall = time.Since(start)
 	var app *temporal.ApplicationError
 	if err != nil && !(errors.As(err, &app) && app.HasDetails() && app.Details(&res) == nil) {
@@ -213,6 +213,36 @@ func (t *temporalEnv) run(ctx context.Context, runID string) (TemporalResult, er
 	}
 	r.Histories, err = ReadHistories(ctx, t.client, runID, r.Accounts)
 	return r, err
+}
+
+// wait waits for the rollout's result. A worker that exits meanwhile ends
+// the wait: nobody restarts it here, and the run would hang.
+func (t *temporalEnv) wait(ctx context.Context, runID string, res *workflows.RolloutResult, start time.Time, progress func(string, ...any)) error {
+	done := make(chan error, 1)
+	go func() { done <- t.client.GetWorkflow(ctx, workflows.RolloutID(runID), "").Get(ctx, res) }()
+	tick := time.NewTicker(30 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+			for _, w := range t.workers {
+				if exited, err := w.exited(); exited {
+					return fmt.Errorf("%s exited during the run: %v (log %s)", w.name, err, w.log)
+				}
+			}
+			var p workflows.Progress
+			if v, err := t.client.QueryWorkflow(ctx, workflows.RolloutID(runID), "", workflows.QueryProgress); err == nil && v.Get(&p) == nil {
+				finished, total := 0, 0
+				for _, w := range p.Waves {
+					finished += w.Succeeded + w.Failed
+					total += w.Total
+				}
+				progress("  +%s: %d of %d baselines finished", time.Since(start).Round(time.Second), finished, total)
+			}
+		}
+	}
 }
 
 // ReadHistories reads every workflow history of a run through the client:
