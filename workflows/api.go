@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/workflow"
+
 	"github.com/orgguard/orgguard/guardrails"
 )
 
@@ -95,6 +97,14 @@ const ActivityHeartbeatTimeout = 30 * time.Second
 // remediation failures in the failure budget, one approval per finding,
 // hold_until_approved, exact wave state across continue-as-new.
 const versionSafety = "rollout-safety"
+
+// versionLeanChecks gates the leaner rollout (issue 11): one
+// CheckAccountRegion activity per account × region and stage instead of one
+// CheckGuardrail per guardrail × region; children and activities that name
+// guardrails by the compiled set's digest instead of carrying their
+// definitions; and, in check and plan mode, member accounts that do not
+// wait for the organization wave.
+const versionLeanChecks = "lean-checks"
 
 // versionTrust gates verified identities and the governance floor
 // (issue 9): workflows started before it keep their old behaviour on
@@ -201,6 +211,11 @@ type RemediationOutcomesInput struct {
 // (RemPending while it runs), or "unknown" when it cannot be found.
 type RemediationOutcomesOutput struct {
 	Status map[string]string `json:"status"`
+}
+
+// checkAccountRegion runs the CheckAccountRegion activity.
+func checkAccountRegion(ctx workflow.Context, in CheckAccountRegionInput) workflow.Future {
+	return workflow.ExecuteActivity(ctx, ActivityCheckAccountRegion, in)
 }
 
 // RemediationID is the deterministic ID of the remediation of one finding in

@@ -32,6 +32,11 @@ type BaselineInput struct {
 	// Rollback, when set, reverses what that run applied here instead of
 	// checking (see RollbackSpec).
 	Rollback *RollbackSpec `json:"rollback,omitempty"`
+	// Compact (versionLeanChecks): Guardrails are CompactGuardrail
+	// references into the compiled set with this Digest (approval-gated
+	// ones of an apply excepted: a remediation records what was approved),
+	// and activities read the definitions from the set.
+	Compact bool `json:"compact,omitempty"`
 }
 
 // ItemStatus is what happened to one finding.
@@ -106,6 +111,11 @@ type baseline struct {
 	// one approval per finding.
 	safety     bool
 	notEnabled map[string]bool
+	// lean is versionLeanChecks: CheckAccountRegion per region and stage.
+	lean bool
+	// applied counts the changes this baseline applied: the read cache's
+	// epoch for the checks that follow.
+	applied int
 }
 
 // AccountBaseline checks every guardrail × region of one account and, in
@@ -121,6 +131,7 @@ func AccountBaseline(ctx workflow.Context, in BaselineInput) (BaselineResult, er
 		}
 	}
 	b.safety = workflow.GetVersion(ctx, versionSafety, workflow.DefaultVersion, 1) == 1
+	b.lean = b.safety && workflow.GetVersion(ctx, versionLeanChecks, workflow.DefaultVersion, 1) == 1
 	heartbeat := 2 * time.Minute
 	if b.safety {
 		heartbeat = ActivityHeartbeatTimeout
@@ -172,7 +183,11 @@ func (b *baseline) run(ctx workflow.Context) (BaselineResult, error) {
 		b.runRollback(ctx, nonCompliantGuardrails)
 	case !b.safety || b.preflight(ctx):
 		for _, stage := range stages {
-			b.runStage(ctx, stage, nonCompliantGuardrails, controls)
+			if b.lean {
+				b.runStageByRegion(ctx, stage, nonCompliantGuardrails, controls)
+			} else {
+				b.runStage(ctx, stage, nonCompliantGuardrails, controls)
+			}
 		}
 	}
 	b.count()
@@ -239,7 +254,7 @@ func (b *baseline) runRollback(ctx workflow.Context, touched map[string]bool) {
 		}
 		var plan PlanUndoOutput
 		if err := workflow.ExecuteActivity(ctx, ActivityPlanUndo, PlanUndoInput{
-			RunID: b.in.RunID, AccountID: b.in.Account.ID, Region: c.Region, Guardrail: g, Resource: c.Resource, Undo: c.Undo,
+			RunID: b.in.RunID, AccountID: b.in.Account.ID, Region: c.Region, Guardrail: g, Resource: c.Resource, Undo: c.Undo, Digest: b.digest(g),
 		}).Get(ctx, &plan); err != nil {
 			b.res.Errors = append(b.res.Errors, fmt.Sprintf("%s in %s (%s): plan rollback: %s", g.ID, c.Region, c.Resource, errorMessage(err)))
 			continue
@@ -370,20 +385,11 @@ func (b *baseline) release(ctx workflow.Context) {
 // handles their findings in order.
 func (b *baseline) runStage(ctx workflow.Context, stage []int, nonCompliantGuardrails, controls map[string]bool) {
 	futures := map[checkKey]workflow.Future{}
-	var keys []checkKey
-	for _, gi := range stage {
-		g := b.in.Guardrails[gi]
-		for _, region := range g.Regions {
-			if b.notEnabled[region] {
-				b.res.Items = append(b.res.Items, notEnabledItem(g, b.in.Account.ID, region))
-				continue
-			}
-			k := checkKey{gi, region}
-			keys = append(keys, k)
-			futures[k] = workflow.ExecuteActivity(ctx, ActivityCheckGuardrail, CheckInput{
-				RunID: b.in.RunID, AccountID: b.in.Account.ID, Region: region, Guardrail: g,
-			})
-		}
+	keys := b.stageChecks(stage)
+	for _, k := range keys {
+		futures[k] = workflow.ExecuteActivity(ctx, ActivityCheckGuardrail, CheckInput{
+			RunID: b.in.RunID, AccountID: b.in.Account.ID, Region: k.region, Guardrail: b.in.Guardrails[k.g],
+		})
 	}
 	for _, k := range keys {
 		g := b.in.Guardrails[k.g]
@@ -396,24 +402,162 @@ func (b *baseline) runStage(ctx workflow.Context, stage []int, nonCompliantGuard
 			b.res.Errors = append(b.res.Errors, fmt.Sprintf("%s in %s: %s", g.ID, k.region, errorMessage(err)))
 			continue
 		}
-		if out.NotChecked != "" {
-			b.res.Items = append(b.res.Items, BaselineItem{
-				Finding: Finding{GuardrailID: g.ID, AccountID: b.in.Account.ID, Region: k.region, Evidence: out.NotChecked, Controls: g.Controls},
-				Status:  ItemNotChecked,
-			})
-			continue
+		b.recordCheck(ctx, g, k.region, out, nonCompliantGuardrails, controls)
+	}
+}
+
+// stageChecks lists the stage's guardrails × regions to check, in order,
+// and reports the regions the account has not enabled as not applicable.
+func (b *baseline) stageChecks(stage []int) []checkKey {
+	var keys []checkKey
+	for _, gi := range stage {
+		g := b.in.Guardrails[gi]
+		for _, region := range g.Regions {
+			if b.notEnabled[region] {
+				b.res.Items = append(b.res.Items, notEnabledItem(g, b.in.Account.ID, region))
+				continue
+			}
+			keys = append(keys, checkKey{gi, region})
 		}
-		for _, f := range out.Findings {
-			item := b.handle(ctx, g, f)
-			b.res.Items = append(b.res.Items, item)
-			if item.Status != ItemCompliant && item.Status != ItemExempted && item.Status != ItemRemediated && item.Status != ItemNotApplicable {
-				nonCompliantGuardrails[g.ID] = true
-				for _, c := range g.Controls {
-					controls[c] = true
-				}
+	}
+	return keys
+}
+
+// recordCheck handles the findings of one guardrail in one region.
+func (b *baseline) recordCheck(ctx workflow.Context, g guardrails.Guardrail, region string, out CheckOutput, nonCompliantGuardrails, controls map[string]bool) {
+	if out.NotChecked != "" {
+		b.res.Items = append(b.res.Items, BaselineItem{
+			Finding: Finding{GuardrailID: g.ID, AccountID: b.in.Account.ID, Region: region, Evidence: out.NotChecked, Controls: g.Controls},
+			Status:  ItemNotChecked,
+		})
+		return
+	}
+	for _, f := range out.Findings {
+		item := b.handle(ctx, g, f)
+		b.res.Items = append(b.res.Items, item)
+		if item.Status != ItemCompliant && item.Status != ItemExempted && item.Status != ItemRemediated && item.Status != ItemNotApplicable {
+			nonCompliantGuardrails[g.ID] = true
+			for _, c := range g.Controls {
+				controls[c] = true
 			}
 		}
 	}
+}
+
+// runStageByRegion (versionLeanChecks) checks the stage's guardrails with
+// one CheckAccountRegion activity per region, all regions at once, then
+// handles the findings in the order runStage does: guardrail by guardrail,
+// region by region.
+func (b *baseline) runStageByRegion(ctx workflow.Context, stage []int, nonCompliantGuardrails, controls map[string]bool) {
+	var regions []string
+	byRegion := map[string][]int{}
+	for _, k := range b.stageChecks(stage) {
+		if _, ok := byRegion[k.region]; !ok {
+			regions = append(regions, k.region)
+		}
+		byRegion[k.region] = append(byRegion[k.region], k.g)
+	}
+	// A region's activity checks a whole stage (dozens of guardrails, a few
+	// at a time): 30 minutes where one guardrail had 10. A dead worker is
+	// still noticed by the heartbeat within ActivityHeartbeatTimeout.
+	rctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:    ActivityHeartbeatTimeout,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 8,
+		},
+	})
+	futures := make([]workflow.Future, len(regions))
+	for i, region := range regions {
+		in := CheckAccountRegionInput{RunID: b.in.RunID, AccountID: b.in.Account.ID, Region: region, Epoch: b.applied}
+		for _, gi := range byRegion[region] {
+			g := b.in.Guardrails[gi]
+			if b.in.Compact {
+				in.GuardrailIDs = append(in.GuardrailIDs, g.ID)
+			} else {
+				in.Guardrails = append(in.Guardrails, g)
+			}
+		}
+		if b.in.Compact {
+			in.Digest = b.in.Digest
+		}
+		futures[i] = checkAccountRegion(rctx, in)
+	}
+	type outcome struct {
+		res GuardrailResult
+		err error // the activity's, when it left no result for the guardrail
+	}
+	results := map[checkKey]outcome{}
+	for i, region := range regions {
+		var out CheckAccountRegionOutput
+		err := futures[i].Get(ctx, &out)
+		if err != nil {
+			out = partialRegionResults(err)
+		}
+		got := map[string]GuardrailResult{}
+		for _, r := range out.Results {
+			got[r.GuardrailID] = r
+		}
+		for _, gi := range byRegion[region] {
+			id := b.in.Guardrails[gi].ID
+			switch r, ok := got[id]; {
+			case ok:
+				results[checkKey{gi, region}] = outcome{res: r}
+			case err != nil:
+				results[checkKey{gi, region}] = outcome{err: err}
+			default:
+				results[checkKey{gi, region}] = outcome{err: fmt.Errorf("the check returned no result for %s", id)}
+			}
+		}
+	}
+	for _, gi := range stage {
+		g := b.in.Guardrails[gi]
+		for _, region := range g.Regions {
+			o, ok := results[checkKey{gi, region}]
+			switch {
+			case !ok: // the region is not enabled: reported above
+			case o.err != nil && isRegionNotEnabled(o.err), o.res.Error != nil && o.res.Error.Type == errRegionNotEnabled:
+				b.res.Items = append(b.res.Items, notEnabledItem(g, b.in.Account.ID, region))
+			case o.err != nil:
+				b.res.Errors = append(b.res.Errors, fmt.Sprintf("%s in %s: %s", g.ID, region, errorMessage(o.err)))
+			case o.res.Error != nil:
+				b.res.Errors = append(b.res.Errors, fmt.Sprintf("%s in %s: %s", g.ID, region, o.res.Error.Message))
+			default:
+				b.recordCheck(ctx, g, region, CheckOutput{Findings: o.res.Findings, NotChecked: o.res.NotChecked}, nonCompliantGuardrails, controls)
+			}
+		}
+	}
+}
+
+// partialRegionResults are the results a failed CheckAccountRegion left:
+// in its error's details, or in the last heartbeat of an attempt that
+// timed out.
+func partialRegionResults(err error) CheckAccountRegionOutput {
+	var out CheckAccountRegionOutput
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && app.HasDetails() {
+		_ = app.Details(&out)
+		return out
+	}
+	var timeout *temporal.TimeoutError
+	if errors.As(err, &timeout) && timeout.HasLastHeartbeatDetails() {
+		_ = timeout.LastHeartbeatDetails(&out)
+	}
+	return out
+}
+
+// digest is what an activity needs to read g's definition: the set's
+// digest when g is a compact reference, else "" (g is complete).
+func (b *baseline) digest(g guardrails.Guardrail) string {
+	if b.in.Compact && isCompact(g) {
+		return b.in.Digest
+	}
+	return ""
+}
+
+// isCompact reports a CompactGuardrail: no kind-specific definition.
+func isCompact(g guardrails.Guardrail) bool {
+	return g.SCP == nil && g.ConfigRule == nil && g.SecurityHub == nil && g.Control == nil
 }
 
 func notEnabledItem(g guardrails.Guardrail, account, region string) BaselineItem {
@@ -424,11 +568,15 @@ func notEnabledItem(g guardrails.Guardrail, account, region string) BaselineItem
 	}
 }
 
+// errRegionNotEnabled is the classified error of a call in a region the
+// account has not opted into (awsclient.ErrRegionNotEnabled).
+const errRegionNotEnabled = "RegionNotEnabled"
+
 // isRegionNotEnabled reports the classified error of a call in a region
 // the account has not opted into.
 func isRegionNotEnabled(err error) bool {
 	var app *temporal.ApplicationError
-	return errors.As(err, &app) && app.Type() == "RegionNotEnabled"
+	return errors.As(err, &app) && app.Type() == errRegionNotEnabled
 }
 
 func sortedKeys(m map[string]bool) []string {
@@ -478,7 +626,8 @@ func (b *baseline) handle(ctx workflow.Context, g guardrails.Guardrail, f Findin
 
 func (b *baseline) applyAuto(ctx workflow.Context, g guardrails.Guardrail, f Finding, item *BaselineItem) {
 	id := RemediationID(b.in.RunID, f.AccountID, f.Region, g.ID, f.Resource)
-	out, err := applyAndVerify(ctx, g, f, b.in.RunID, id, "", b.rollback(), b.safety)
+	b.applied++
+	out, err := applyAndVerify(ctx, g, b.digest(g), f, b.in.RunID, id, "", b.rollback(), b.safety)
 	item.Calls = out.Calls
 	item.Undo = out.Undo
 	switch {
@@ -517,7 +666,9 @@ type applyResult struct {
 // With planOnly (versionSafety) a re-check that is still non-compliant but
 // plans no change verifies the apply: the change took, and what remains is
 // reported, not counted as a failed remediation.
-func applyAndVerify(ctx workflow.Context, g guardrails.Guardrail, f Finding, runID, key, sourceIdentity string, undo, planOnly bool) (applyResult, error) {
+//
+// digest is set when g is a CompactGuardrail (see CheckInput.Digest).
+func applyAndVerify(ctx workflow.Context, g guardrails.Guardrail, digest string, f Finding, runID, key, sourceIdentity string, undo, planOnly bool) (applyResult, error) {
 	attempts := int32(g.Remediation.MaxAttempts)
 	if attempts <= 0 {
 		attempts = 5
@@ -539,7 +690,7 @@ func applyAndVerify(ctx workflow.Context, g guardrails.Guardrail, f Finding, run
 	})
 	var res applyResult
 	if err := workflow.ExecuteActivity(actx, ActivityApplyRemediation, ApplyInput{
-		RunID: runID, Guardrail: g, Finding: f, SourceIdentity: sourceIdentity, IdempotencyKey: key, Undo: undo,
+		RunID: runID, Guardrail: g, Finding: f, SourceIdentity: sourceIdentity, IdempotencyKey: key, Undo: undo, Digest: digest,
 	}).Get(ctx, &res.ApplyOutput); err != nil {
 		return res, err
 	}
@@ -550,7 +701,7 @@ func applyAndVerify(ctx workflow.Context, g guardrails.Guardrail, f Finding, run
 	})
 	var check CheckOutput
 	if err := workflow.ExecuteActivity(vctx, ActivityCheckGuardrail, CheckInput{
-		RunID: runID, AccountID: f.AccountID, Region: f.Region, Guardrail: g, Resource: f.Resource,
+		RunID: runID, AccountID: f.AccountID, Region: f.Region, Guardrail: g, Resource: f.Resource, Digest: digest,
 	}).Get(ctx, &check); err != nil {
 		return res, fmt.Errorf("verify: %w", err)
 	}

@@ -346,7 +346,7 @@ func (r *remediation) run(ctx workflow.Context) (RemediationState, error) {
 		// again after drift applies again, and a retry never twice.
 		key = r.st.ID + "-" + shortRunID(workflow.GetInfo(ctx).WorkflowExecution.RunID)
 	}
-	res, err := applyAndVerify(ctx, r.in.Guardrail, r.in.Finding, r.in.RunID, key, approvers[0], r.in.Undo, r.safety)
+	res, err := applyAndVerify(ctx, r.in.Guardrail, "", r.in.Finding, r.in.RunID, key, approvers[0], r.in.Undo, r.safety)
 	r.st.Calls = res.Calls
 	r.st.Undo = res.Undo
 	r.st.AppliedAt = workflow.Now(ctx)

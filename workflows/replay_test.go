@@ -17,13 +17,17 @@ func TestReplayRecordedHistories(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
 	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			r := worker.NewWorkflowReplayer()
-			r.RegisterWorkflowWithOptions(OrgRollout, workflow.RegisterOptions{Name: WorkflowOrgRollout})
-			r.RegisterWorkflowWithOptions(AccountBaseline, workflow.RegisterOptions{Name: WorkflowAccountBaseline})
-			r.RegisterWorkflowWithOptions(Remediation, workflow.RegisterOptions{Name: WorkflowRemediation})
-			r.RegisterWorkflowWithOptions(Healthcheck, workflow.RegisterOptions{Name: WorkflowHealthcheck})
-			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
-		})
+		t.Run(filepath.Base(f), func(t *testing.T) { replay(t, f) })
 	}
+}
+
+// replay replays a recorded history against the current workflows.
+func replay(t *testing.T, file string) {
+	t.Helper()
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflowWithOptions(OrgRollout, workflow.RegisterOptions{Name: WorkflowOrgRollout})
+	r.RegisterWorkflowWithOptions(AccountBaseline, workflow.RegisterOptions{Name: WorkflowAccountBaseline})
+	r.RegisterWorkflowWithOptions(Remediation, workflow.RegisterOptions{Name: WorkflowRemediation})
+	r.RegisterWorkflowWithOptions(Healthcheck, workflow.RegisterOptions{Name: WorkflowHealthcheck})
+	require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, file))
 }

@@ -204,18 +204,7 @@ func Exempted(exemptions []guardrails.Exemption, a Account, f Finding, now time.
 		if !e.Expires.IsZero() && !now.Before(e.Expires) {
 			continue
 		}
-		scoped := len(e.Accounts) == 0 && len(e.OUs) == 0
-		if !scoped {
-			if slices.Contains(e.Accounts, a.ID) {
-				scoped = true
-			}
-			for _, ou := range e.OUs {
-				if ouMatches(ou, a) {
-					scoped = true
-				}
-			}
-		}
-		if !scoped {
+		if !exemptionScoped(e, a) {
 			continue
 		}
 		if len(e.Resources) == 0 {
@@ -228,6 +217,23 @@ func Exempted(exemptions []guardrails.Exemption, a Account, f Finding, now time.
 		}
 	}
 	return guardrails.Exemption{}, false
+}
+
+// exemptionScoped reports whether an exemption's accounts and OUs include
+// the account (an exemption that names neither covers every account).
+func exemptionScoped(e guardrails.Exemption, a Account) bool {
+	if len(e.Accounts) == 0 && len(e.OUs) == 0 {
+		return true
+	}
+	if slices.Contains(e.Accounts, a.ID) {
+		return true
+	}
+	for _, ou := range e.OUs {
+		if ouMatches(ou, a) {
+			return true
+		}
+	}
+	return false
 }
 
 // approvalPolicy returns the named policy and its escalation chain.

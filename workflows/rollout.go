@@ -214,6 +214,8 @@ type rollout struct {
 	paused  bool
 	// safety is versionSafety (see api.go).
 	safety bool
+	// lean is versionLeanChecks (see api.go).
+	lean bool
 }
 
 // OrgRollout walks the organization: discover, plan waves, run one
@@ -228,6 +230,7 @@ func OrgRollout(ctx workflow.Context, in RolloutInput) (RolloutResult, error) {
 		return RolloutResult{}, err
 	}
 	r.safety = workflow.GetVersion(ctx, versionSafety, workflow.DefaultVersion, 1) == 1
+	r.lean = r.safety && workflow.GetVersion(ctx, versionLeanChecks, workflow.DefaultVersion, 1) == 1
 	if in.Rollback != nil && !r.safety {
 		return RolloutResult{}, temporal.NewNonRetryableApplicationError("rollback needs a newer worker", "InvalidInput", nil)
 	}
@@ -346,7 +349,7 @@ func (r *rollout) run(ctx workflow.Context) (RolloutResult, error) {
 		// continue-as-new: a wave that started has fewer accounts left than
 		// its total (continue-as-new trims started accounts and resets Next).
 		begun := w.Next > 0 || (r.safety && len(w.Accounts) < w.Total)
-		if r.st.Wave > 0 && !begun && r.in.Set.Rollout != nil && r.in.Set.Rollout.PauseBetweenWaves > 0 {
+		if r.st.Wave > 0 && !begun && !r.overlapsOrg(r.st.Wave-1) && r.in.Set.Rollout != nil && r.in.Set.Rollout.PauseBetweenWaves > 0 {
 			if err := workflow.Sleep(ctx, r.in.Set.Rollout.PauseBetweenWaves); err != nil {
 				return r.result(), err
 			}
@@ -390,15 +393,20 @@ func (r *rollout) run(ctx workflow.Context) (RolloutResult, error) {
 				}
 			}
 		}
+		if r.overlapsOrg(r.st.Wave) && !w.budgetExceeded() {
+			// Nothing the next wave does depends on it: its baseline runs on
+			// beside the next wave, whose end waits for it too.
+			continue
+		}
 		if err := workflow.Await(ctx, func() bool { return running == 0 }); err != nil {
 			return r.result(), err
 		}
 		if err := r.hold(ctx, w); err != nil {
 			return r.result(), err
 		}
-		if w.budgetExceeded() {
+		if spent := r.spentBudget(w); spent != nil {
 			r.st.StoppedReason = fmt.Sprintf("wave %q: %d of %d accounts failed, over its failure budget (%s); later waves were not started",
-				w.Name, w.Failed, w.Total, budgetString(*w))
+				spent.Name, spent.Failed, spent.Total, budgetString(*spent))
 			logger.Warn("rollout stopped", "reason", r.st.StoppedReason)
 			break
 		}
@@ -414,6 +422,29 @@ func (r *rollout) run(ctx workflow.Context) (RolloutResult, error) {
 		return res, temporal.NewNonRetryableApplicationError(r.st.StoppedReason, "FailureBudgetExceeded", nil, res)
 	}
 	return res, nil
+}
+
+// overlapsOrg reports that wave i is the organization wave of a check or
+// plan (versionLeanChecks) with a wave after it: nothing a member
+// account's check reads depends on SCPs being applied, so the next wave
+// does not wait for it. An apply still waits: an SCP is the preventive
+// layer every later wave relies on.
+func (r *rollout) overlapsOrg(i int) bool {
+	return r.lean && r.in.Mode != ModeApply && i >= 0 && i+1 < len(r.st.Waves) && r.st.Waves[i].Org
+}
+
+// spentBudget returns the wave that spent its failure budget: w, or an
+// organization wave that ran beside it (overlapsOrg).
+func (r *rollout) spentBudget(w *WaveState) *WaveState {
+	if w.budgetExceeded() {
+		return w
+	}
+	for i := range r.st.Wave {
+		if o := &r.st.Waves[i]; r.overlapsOrg(i) && o.budgetExceeded() {
+			return o
+		}
+	}
+	return nil
 }
 
 // holds reports hold_until_approved for this run.
@@ -553,7 +584,7 @@ func (r *rollout) startBaseline(ctx workflow.Context, a Account, org bool) workf
 	if r.in.Rollback != nil {
 		rb = r.in.Rollback
 	}
-	return workflow.ExecuteChildWorkflow(cctx, AccountBaseline, BaselineInput{
+	in := BaselineInput{
 		Rollback:    rb,
 		Org:         org,
 		RunID:       r.in.RunID,
@@ -565,7 +596,43 @@ func (r *rollout) startBaseline(ctx workflow.Context, a Account, org bool) workf
 		RequestedBy: r.in.RequestedBy,
 		Requester:   r.in.Requester,
 		Digest:      r.in.Set.Digest,
-	})
+	}
+	if r.compact(ctx) {
+		r.compactInput(&in)
+	}
+	return workflow.ExecuteChildWorkflow(cctx, AccountBaseline, in)
+}
+
+// compact reports whether children get compact inputs: the activities
+// read definitions from the rollout's start event by the set's digest, so
+// there must be a digest and the rollout must be where RolloutID says.
+func (r *rollout) compact(ctx workflow.Context) bool {
+	return r.lean && r.in.Set.Digest != "" && workflow.GetInfo(ctx).WorkflowExecution.ID == RolloutID(r.in.RunID)
+}
+
+// compactInput keeps of a child's input what its decisions need:
+// guardrails as references (CompactGuardrail), except the approval-gated
+// ones of an apply, whose definition a remediation records for its
+// approvers; the exemptions that can cover the account; approval
+// policies only where a remediation may be requested.
+func (r *rollout) compactInput(in *BaselineInput) {
+	in.Compact = true
+	ids := map[string]bool{}
+	for i, g := range in.Guardrails {
+		ids[g.ID] = true
+		if in.Mode != ModeApply || g.Remediation.Mode != guardrails.ModeApproval {
+			in.Guardrails[i] = CompactGuardrail(g)
+		}
+	}
+	in.Exemptions = nil
+	for _, e := range r.in.Set.Exemptions {
+		if (e.Guardrail == "*" || ids[e.Guardrail]) && exemptionScoped(e, in.Account) {
+			in.Exemptions = append(in.Exemptions, e)
+		}
+	}
+	if in.Mode != ModeApply {
+		in.Policies = nil
+	}
 }
 
 func (r *rollout) record(wave int, a Account, res BaselineResult, err error) {

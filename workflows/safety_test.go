@@ -93,7 +93,7 @@ func TestFailedAndUnverifiedRemediationsFailTheAccount(t *testing.T) {
 			acct := Account{ID: "111111111111", Status: "ACTIVE"}
 			// The check keeps finding the resource non-compliant: the
 			// failed apply, or a verify that still fails.
-			env.OnActivity(ActivityCheckGuardrail, mock.Anything, mock.Anything).Return(CheckOutput{Findings: []Finding{nonCompliant(acct.ID)}}, nil)
+			onChecks(env, finds(CheckOutput{Findings: []Finding{nonCompliant(acct.ID)}}))
 			tc.apply(env)
 			env.ExecuteWorkflow("TestBaselineParent", BaselineInput{RunID: "r1", Account: acct, Guardrails: []guardrails.Guardrail{autoGuardrail("us-east-1")}, Mode: ModeApply})
 			err := env.GetWorkflowError()
@@ -123,6 +123,7 @@ func TestPreflightFailsTheAccountOnce(t *testing.T) {
 	require.Len(t, res.Errors, 1, "one error for the account, not one per guardrail × region")
 	require.Contains(t, res.Errors[0], "cannot assume role arn:aws:iam::111111111111:role/OrgguardExecutionRole")
 	env.AssertNotCalled(t, ActivityCheckGuardrail, mock.Anything, mock.Anything)
+	env.AssertNotCalled(t, ActivityCheckAccountRegion, mock.Anything, mock.Anything)
 }
 
 func TestRegionsNotEnabledAreNotApplicable(t *testing.T) {
@@ -130,7 +131,7 @@ func TestRegionsNotEnabledAreNotApplicable(t *testing.T) {
 	env.OnActivity(ActivityPreflightAccount, mock.Anything, mock.Anything).Return(
 		PreflightOutput{Enabled: []string{"us-east-1"}, NotEnabled: []string{"af-south-1", "me-south-1"}}, nil)
 	var checked []string
-	env.OnActivity(ActivityCheckGuardrail, mock.Anything, mock.Anything).Return(func(_ context.Context, in CheckInput) (CheckOutput, error) {
+	onChecks(env, func(_ context.Context, in CheckInput) (CheckOutput, error) {
 		checked = append(checked, in.Region)
 		if in.Region == "me-south-1" {
 			return CheckOutput{}, temporal.NewNonRetryableApplicationError("OptInRequired", "RegionNotEnabled", nil)
@@ -161,7 +162,7 @@ func TestNothingCheckedIsNeverCompliant(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := baselineEnv(t)
-			env.OnActivity(ActivityCheckGuardrail, mock.Anything, mock.Anything).Return(tc.out, nil)
+			onChecks(env, finds(tc.out))
 			gs := []guardrails.Guardrail{autoGuardrail("us-east-1")}
 			if tc.name == "excluded" {
 				gs = nil
@@ -346,7 +347,7 @@ func TestAppliedChangeWithProblemsLeftIsNotAFailure(t *testing.T) {
 	env := baselineEnv(t)
 	acct := Account{ID: "111111111111", Status: "ACTIVE"}
 	calls := 0
-	env.OnActivity(ActivityCheckGuardrail, mock.Anything, mock.Anything).Return(func(_ context.Context, in CheckInput) (CheckOutput, error) {
+	onChecks(env, func(_ context.Context, in CheckInput) (CheckOutput, error) {
 		calls++
 		f := nonCompliant(acct.ID)
 		if in.Resource != "" {
@@ -380,7 +381,7 @@ func TestApplyAndRecheckHeartbeat(t *testing.T) {
 	rec := &activityOptionsRecorder{got: map[string][]time.Duration{}}
 	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{rec}})
 	acct := Account{ID: "111111111111", Status: "ACTIVE"}
-	env.OnActivity(ActivityCheckGuardrail, mock.Anything, mock.Anything).Return(func(ctx context.Context, in CheckInput) (CheckOutput, error) {
+	onChecks(env, func(ctx context.Context, in CheckInput) (CheckOutput, error) {
 		if in.Resource != "" {
 			return CheckOutput{}, nil
 		}
@@ -389,7 +390,8 @@ func TestApplyAndRecheckHeartbeat(t *testing.T) {
 	env.OnActivity(ActivityApplyRemediation, mock.Anything, mock.Anything).Return(ApplyOutput{Changed: true}, nil)
 	env.ExecuteWorkflow("TestBaselineParent", BaselineInput{RunID: "r1", Account: acct, Guardrails: []guardrails.Guardrail{autoGuardrail("us-east-1")}, Mode: ModeApply})
 	require.NoError(t, env.GetWorkflowError())
-	require.Equal(t, []time.Duration{ActivityHeartbeatTimeout, ActivityHeartbeatTimeout}, rec.got[ActivityCheckGuardrail], "check and re-check")
+	require.Equal(t, []time.Duration{ActivityHeartbeatTimeout}, rec.got[ActivityCheckAccountRegion], "check")
+	require.Equal(t, []time.Duration{ActivityHeartbeatTimeout}, rec.got[ActivityCheckGuardrail], "re-check")
 	require.Equal(t, []time.Duration{ActivityHeartbeatTimeout}, rec.got[ActivityApplyRemediation])
 }
 

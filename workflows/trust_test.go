@@ -652,6 +652,7 @@ func TestRawStartsAreRefused(t *testing.T) {
 		app := appError(t, env.GetWorkflowError())
 		assert.Equal(t, ErrTypeNotAChild, app.Type())
 		env.AssertNotCalled(t, ActivityCheckGuardrail, mock.Anything, mock.Anything)
+		env.AssertNotCalled(t, ActivityCheckAccountRegion, mock.Anything, mock.Anything)
 		env.AssertNotCalled(t, ActivityApplyRemediation, mock.Anything, mock.Anything)
 	})
 }
@@ -935,7 +936,7 @@ func TestBaselinePassesRequesterToRemediation(t *testing.T) {
 	env.RegisterWorkflowWithOptions(AccountBaseline, workflow.RegisterOptions{Name: WorkflowAccountBaseline})
 	acct := Account{ID: "000000000001", Status: "ACTIVE", OUPath: "Root/Prod"}
 	env.OnActivity(ActivityDiscoverAccounts, mock.Anything, mock.Anything).Return(DiscoverOutput{ManagementAccountID: "1", Accounts: []Account{acct}}, nil)
-	env.OnActivity(ActivityCheckGuardrail, mock.Anything, mock.Anything).Return(CheckOutput{Findings: []Finding{nonCompliant(acct.ID)}}, nil)
+	onChecks(env, finds(CheckOutput{Findings: []Finding{nonCompliant(acct.ID)}}))
 	mockTrust(env, trustSnapshot(t))
 	var remIn RemediationInput
 	env.OnWorkflow(WorkflowRemediation, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in RemediationInput) (RemediationState, error) {

@@ -27,6 +27,9 @@ func discoverStub(context.Context, DiscoverInput) (DiscoverOutput, error) {
 	return DiscoverOutput{}, nil
 }
 func checkStub(context.Context, CheckInput) (CheckOutput, error) { return CheckOutput{}, nil }
+func checkRegionStub(context.Context, CheckAccountRegionInput) (CheckAccountRegionOutput, error) {
+	return CheckAccountRegionOutput{}, nil
+}
 func applyStub(context.Context, ApplyInput) (ApplyOutput, error) { return ApplyOutput{}, nil }
 func notifyStub(context.Context, NotifyInput) error              { return nil }
 func loadTrustStub(context.Context, LoadTrustInput) (identity.Snapshot, error) {
@@ -57,9 +60,45 @@ func registerStubs(env *testsuite.TestWorkflowEnvironment) {
 	env.RegisterActivityWithOptions(planUndoStub, activity.RegisterOptions{Name: ActivityPlanUndo})
 	env.RegisterActivityWithOptions(discoverStub, activity.RegisterOptions{Name: ActivityDiscoverAccounts})
 	env.RegisterActivityWithOptions(checkStub, activity.RegisterOptions{Name: ActivityCheckGuardrail})
+	env.RegisterActivityWithOptions(checkRegionStub, activity.RegisterOptions{Name: ActivityCheckAccountRegion})
 	env.RegisterActivityWithOptions(applyStub, activity.RegisterOptions{Name: ActivityApplyRemediation})
 	env.RegisterActivityWithOptions(notifyStub, activity.RegisterOptions{Name: ActivityNotifyApprovers})
 	env.RegisterActivityWithOptions(loadTrustStub, activity.RegisterOptions{Name: ActivityLoadTrust})
+}
+
+// onChecks answers every check of a baseline guardrail by guardrail with
+// check: CheckGuardrail (verification re-checks, and baselines from before
+// versionLeanChecks) and each guardrail of a CheckAccountRegion, where an
+// error check returns is that guardrail's result, as the activity reports
+// it.
+func onChecks(env *testsuite.TestWorkflowEnvironment, check func(context.Context, CheckInput) (CheckOutput, error)) {
+	env.OnActivity(ActivityCheckGuardrail, mock.Anything, mock.Anything).Return(check)
+	env.OnActivity(ActivityCheckAccountRegion, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in CheckAccountRegionInput) (CheckAccountRegionOutput, error) {
+			gs := in.Guardrails
+			for _, id := range in.GuardrailIDs {
+				gs = append(gs, guardrails.Guardrail{ID: id})
+			}
+			var out CheckAccountRegionOutput
+			for _, g := range gs {
+				res, err := check(ctx, CheckInput{RunID: in.RunID, AccountID: in.AccountID, Region: in.Region, Guardrail: g, Digest: in.Digest})
+				r := GuardrailResult{GuardrailID: g.ID, Findings: res.Findings, NotChecked: res.NotChecked}
+				var app *temporal.ApplicationError
+				switch {
+				case errors.As(err, &app):
+					r.Error = &CheckError{Message: app.Message(), Type: app.Type(), NonRetryable: app.NonRetryable()}
+				case err != nil:
+					r.Error = &CheckError{Message: err.Error()}
+				}
+				out.Results = append(out.Results, r)
+			}
+			return out, nil
+		})
+}
+
+// finds is a check that always finds out.
+func finds(out CheckOutput) func(context.Context, CheckInput) (CheckOutput, error) {
+	return func(context.Context, CheckInput) (CheckOutput, error) { return out, nil }
 }
 
 // mockTrust makes the LoadTrust activity return snap.
@@ -436,7 +475,7 @@ func TestExpiredExemptionsAreReportedAndIgnored(t *testing.T) {
 	now := env.Now()
 	acct := Account{ID: "000000000001", Status: "ACTIVE", OUPath: "Root/Prod"}
 	env.OnActivity(ActivityDiscoverAccounts, mock.Anything, mock.Anything).Return(DiscoverOutput{ManagementAccountID: "1", Accounts: []Account{acct}}, nil)
-	env.OnActivity(ActivityCheckGuardrail, mock.Anything, mock.Anything).Return(CheckOutput{Findings: []Finding{nonCompliant(acct.ID)}}, nil)
+	onChecks(env, finds(CheckOutput{Findings: []Finding{nonCompliant(acct.ID)}}))
 	env.RegisterWorkflowWithOptions(AccountBaseline, workflow.RegisterOptions{Name: WorkflowAccountBaseline})
 	set := rolloutSet()
 	set.Exemptions = []guardrails.Exemption{{Name: "legacy", Guardrail: sgGuardrail.ID, Accounts: []string{acct.ID}, Owner: "team-a", Expires: now.Add(-time.Hour)}}
