@@ -12,7 +12,8 @@ import (
 type Bound struct {
 	// Critical is the longest chain of calls that must follow one another:
 	// the discovery, then an account's preflight, then its longest check
-	// (each chain's calls one after the other, at their AWS-like latency).
+	// (each chain's calls one after the other, at their AWS-like latency,
+	// and no faster than the quotas let them through).
 	Critical        time.Duration `json:"critical_path"`
 	CriticalAccount string        `json:"critical_account"`
 	// Quota is the longest time a quota's token bucket needs to let the
@@ -36,7 +37,7 @@ type Bound struct {
 // criticalPath). Calls a quota refused are not needed and count in no term.
 func lowerBound(chains, run []record, quotas []awssim.Fault, concurrency, par int) Bound {
 	b := Bound{Concurrency: concurrency}
-	b.Critical, b.CriticalAccount = criticalPath(chains, par)
+	b.Critical, b.CriticalAccount = criticalPath(chains, quotas, par)
 	b.Quota, b.QuotaBucket, b.QuotaCalls = quotaBound(run, quotas)
 	var work time.Duration
 	for _, r := range run {
@@ -59,22 +60,32 @@ func lowerBound(chains, run []record, quotas []awssim.Fault, concurrency, par in
 
 // criticalPath is the discovery plus the slowest account's preflight and
 // longest check chain; chains run serially inside, and an account's checks
-// start after its preflight. A unit of several guardrails
+// start after its preflight. A chain takes at least its calls' latency, and
+// at least what the quotas let its own calls through (its calls through a
+// bucket, less the whole burst, over the rate): the discovery is all
+// Organizations calls at 2 a second. A unit of several guardrails
 // (UnitAccountRegion) checks up to par of them at once, and its chain does
-// not say which call was whose: it takes at least its calls' time over par,
-// and at least its longest call.
-func criticalPath(recs []record, par int) (time.Duration, string) {
-	chain, longestCall := map[string]time.Duration{}, map[string]time.Duration{}
+// not say which call was whose: it takes at least its calls' latency over
+// par, and at least its longest call.
+func criticalPath(recs []record, quotas []awssim.Fault, par int) (time.Duration, string) {
+	calls := map[string][]record{}
 	for _, r := range recs {
 		if r.chain != "" && r.needed() {
-			chain[r.chain] += r.latency
-			longestCall[r.chain] = max(longestCall[r.chain], r.latency)
+			calls[r.chain] = append(calls[r.chain], r)
 		}
 	}
-	for id, d := range chain {
-		if chainIsShared(id) && par > 1 {
-			chain[id] = max(d/time.Duration(par), longestCall[id])
+	chain := map[string]time.Duration{}
+	for id, rs := range calls {
+		var sum, longest time.Duration
+		for _, r := range rs {
+			sum += r.latency
+			longest = max(longest, r.latency)
 		}
+		if chainIsShared(id) && par > 1 {
+			sum = max(sum/time.Duration(par), longest)
+		}
+		quota, _, _ := quotaBound(rs, quotas)
+		chain[id] = max(sum, quota)
 	}
 	pre, longest := map[string]time.Duration{}, map[string]time.Duration{}
 	for id, d := range chain {

@@ -44,7 +44,7 @@ func TestLowerBound(t *testing.T) {
 		call("unit/b/us-east-1/g1", "iam", "b", 300, false), // b has no preflight
 		call("unit/organization/global/scp", "organizations", "m", 100, false),
 	}
-	crit, account := criticalPath(chains, 1)
+	crit, account := criticalPath(chains, nil, 1)
 	if crit != ms(500) || account != "b" {
 		t.Errorf("critical path %s in %q, want 500ms in b (discovery 200ms + b's 300ms)", crit, account)
 	}
@@ -55,7 +55,7 @@ func TestLowerBound(t *testing.T) {
 		call("unit/c/us-east-1", "iam", "c", 100, false), call("unit/c/us-east-1", "iam", "c", 100, false),
 		call("unit/c/us-east-1", "iam", "c", 100, false), call("unit/c/us-east-1", "iam", "c", 100, false),
 		call("unit/d/us-east-1", "iam", "d", 400, false), call("unit/d/us-east-1", "iam", "d", 10, false))
-	if crit, account := criticalPath(shared, 4); crit != ms(600) || account != "d" {
+	if crit, account := criticalPath(shared, nil, 4); crit != ms(600) || account != "d" {
 		t.Errorf("critical path with shared units %s in %q, want 600ms in d (200ms + its 400ms call)", crit, account)
 	}
 
@@ -68,6 +68,18 @@ func TestLowerBound(t *testing.T) {
 		run = append(run, call("", "organizations", "m", 10, false))
 	}
 	run = append(run, call("", "organizations", "m", 10, true), call("", "organizations", "other", 10, false))
+	// The discovery's 12 Organizations calls need 5s of that quota: the
+	// critical path waits for them.
+	var slow []record
+	for _, r := range run[:12] {
+		r.chain = "discover"
+		slow = append(slow, r)
+	}
+	slow = append(slow, call("unit/a/us-east-1/g1", "iam", "a", 30, false))
+	if crit, _ := criticalPath(slow, quotas, 1); crit != 5*time.Second+ms(30) {
+		t.Errorf("critical path through a quota %s, want 5.03s", crit)
+	}
+
 	d, bucket, n := quotaBound(run, quotas)
 	if d != 5*time.Second || n != 12 || bucket != "organizations in m/us-east-1 (burst 2, 2/s)" {
 		t.Errorf("quota bound %s over %d calls of %q, want 5s over 12 (12 - burst 2, at 2/s)", d, n, bucket)

@@ -30,9 +30,14 @@ type DirectResult struct {
 	Unit Unit `json:"unit"`
 	// Retries are attempts after a retryable failure, as the activities'
 	// retry policy would make; Failed are checks that failed for good.
-	Retries    int    `json:"retries"`
-	Failed     int    `json:"failed"`
-	FirstError string `json:"first_error,omitempty"`
+	Retries int `json:"retries"`
+	// Discovery is how long the discovery took; AccountMean and
+	// AccountLong how long an account took, preflight to last check.
+	Discovery   time.Duration `json:"discovery"`
+	AccountMean time.Duration `json:"account_mean"`
+	AccountLong time.Duration `json:"account_longest"`
+	Failed      int           `json:"failed"`
+	FirstError  string        `json:"first_error,omitempty"`
 }
 
 // Unit is what the bare fan-out gives one goroutine: the work of one
@@ -140,8 +145,9 @@ type fanOut struct {
 	runID string
 	slots chan struct{}
 
-	mu  sync.Mutex
-	res DirectResult
+	mu       sync.Mutex
+	res      DirectResult
+	accounts time.Duration // summed
 }
 
 // runDirect is (b): discovery, then every account's preflight and checks.
@@ -162,6 +168,7 @@ func runDirect(ctx context.Context, kind Unit, factory *awsclient.Factory, set *
 	if err != nil {
 		return f.res, fmt.Errorf("discover accounts: %w", err)
 	}
+	f.res.Discovery = time.Since(start)
 	waves, _ := workflows.Plan(set, org.ManagementAccountID, org.Accounts, nil)
 	inFlight := make(chan struct{}, window)
 	var wg sync.WaitGroup
@@ -177,12 +184,23 @@ func runDirect(ctx context.Context, kind Unit, factory *awsclient.Factory, set *
 	wg.Wait()
 	f.res.Wall = time.Since(start)
 	f.res.Unit = kind
+	if f.res.Baselines > 0 {
+		f.res.AccountMean = f.accounts / time.Duration(f.res.Baselines)
+	}
 	return f.res, ctx.Err()
 }
 
 // account is one AccountBaseline's work: preflight, then every unit at
 // once (bounded by the slots), then ReleaseRun, as the workflow ends.
 func (f *fanOut) account(ctx context.Context, a workflows.Account, org bool) {
+	began := time.Now()
+	defer func() {
+		took := time.Since(began)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.accounts += took
+		f.res.AccountLong = max(f.res.AccountLong, took)
+	}()
 	key, gs := a.ID, workflows.AccountGuardrails(f.set, a)
 	if org {
 		key, gs = "organization", workflows.OrgGuardrails(f.set)

@@ -2,8 +2,10 @@ package scale
 
 import (
 	"context"
+	"slices"
 	"testing"
 
+	"github.com/orgguard/orgguard/guardrails"
 	"github.com/orgguard/orgguard/internal/awsclient"
 	"github.com/orgguard/orgguard/internal/awssim"
 )
@@ -60,5 +62,39 @@ func testDirectFanOut(t *testing.T, unit Unit) {
 	}
 	if st := callStats(recs); st.Reads == 0 || st.Throttled > 0 {
 		t.Errorf("call stats %+v", st)
+	}
+}
+
+// TestUnitsOf: a guardrail unit per guardrail × region, an account ×
+// region unit per region with every guardrail there; regions the account
+// has not enabled get none.
+func TestUnitsOf(t *testing.T) {
+	t.Parallel()
+	gs := []guardrails.Guardrail{
+		{ID: "a", Regions: []string{"us-east-1", "eu-west-1"}},
+		{ID: "b", Regions: []string{"us-east-1"}},
+		{ID: "c", Regions: []string{"eu-west-1", "af-south-1"}},
+	}
+	off := map[string]bool{"af-south-1": true}
+	shape := func(us []unit, kind Unit) []string {
+		var out []string
+		for _, u := range us {
+			ids := ""
+			for _, g := range u.guardrails {
+				ids += g.ID
+			}
+			out = append(out, u.chain(kind)+"="+ids)
+		}
+		return out
+	}
+	got := shape(unitsOf(UnitGuardrail, "1", "1", gs, off), UnitGuardrail)
+	want := []string{"unit/1/us-east-1/a=a", "unit/1/eu-west-1/a=a", "unit/1/us-east-1/b=b", "unit/1/eu-west-1/c=c"}
+	if !slices.Equal(got, want) {
+		t.Errorf("guardrail units %v, want %v", got, want)
+	}
+	got = shape(unitsOf(UnitAccountRegion, "1", "1", gs, off), UnitAccountRegion)
+	want = []string{"unit/1/us-east-1=ab", "unit/1/eu-west-1=ac"}
+	if !slices.Equal(got, want) {
+		t.Errorf("account × region units %v, want %v", got, want)
 	}
 }

@@ -169,6 +169,9 @@ func (r *Result) rows() [][3]string {
 	add := func(figure, measured, target string) { rows = append(rows, [3]string{figure, measured, target}) }
 	add("(a) wall time through Temporal", dur(a.Wall), "")
 	add("(b) wall time, bare Go fan-out", fmt.Sprintf("%s (%d %s units, %d retried, %d failed)", dur(b.Wall), b.Units, b.Unit, b.Retries, b.Failed), "")
+	add("    timeline (a)", fmt.Sprintf("first member baseline at +%s (organization wave %s); member baselines mean %s, longest %s",
+		dur(h.FirstMember), dur(h.OrgWave), dur(h.BaselineMean), dur(h.BaselineLong)), "")
+	add("    timeline (b)", fmt.Sprintf("discovery %s; accounts mean %s, longest %s", dur(b.Discovery), dur(b.AccountMean), dur(b.AccountLong)), "")
 	add("(c) lower bound", fmt.Sprintf("%s (binding: %s)", dur(c.Value), c.Binding), "")
 	add("    serial critical path", fmt.Sprintf("%s (account %s)", dur(c.Critical), c.CriticalAccount), "")
 	add("    largest quota bucket", fmt.Sprintf("%s (%d calls: %s)", dur(c.Quota), c.QuotaCalls, c.QuotaBucket), "")

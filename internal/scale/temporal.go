@@ -65,6 +65,13 @@ type HistoryStats struct {
 	Bytes  int64 `json:"bytes"`
 	// Activities counts scheduled activities by type.
 	Activities map[string]int `json:"activities"`
+	// The timeline, from the first rollout run's start: when the first
+	// member account's baseline started, how long the organization wave's
+	// baseline took, and the member baselines' mean and longest time.
+	FirstMember  time.Duration `json:"first_member_start"`
+	OrgWave      time.Duration `json:"org_wave"`
+	BaselineMean time.Duration `json:"baseline_mean"`
+	BaselineLong time.Duration `json:"baseline_longest"`
 }
 
 // temporalEnv is a Temporal server and orgguard-worker processes.
@@ -284,6 +291,7 @@ func ReadHistories(ctx context.Context, c client.Client, runID string, baselines
 		time.Sleep(time.Second)
 	}
 	st := HistoryStats{Activities: map[string]int{}}
+	st.timeline(execs)
 	var mu sync.Mutex
 	var firstErr error
 	sem := make(chan struct{}, 8)
@@ -314,6 +322,38 @@ func cmpErr(first, err error) error {
 		return first
 	}
 	return err
+}
+
+// timeline reads start and close times from the visibility records.
+func (st *HistoryStats) timeline(pages []*workflowservice.ListWorkflowExecutionsResponse) {
+	var start, firstMember time.Time
+	var total time.Duration
+	n := 0
+	for _, p := range pages {
+		for _, x := range p.Executions {
+			began, closed := x.GetStartTime().AsTime(), x.GetCloseTime().AsTime()
+			switch {
+			case x.Type.GetName() == workflows.WorkflowOrgRollout:
+				if start.IsZero() || began.Before(start) {
+					start = began
+				}
+			case x.Type.GetName() != workflows.WorkflowAccountBaseline:
+			case strings.HasSuffix(x.Execution.GetWorkflowId(), "-organization"):
+				st.OrgWave = closed.Sub(began)
+			default:
+				if firstMember.IsZero() || began.Before(firstMember) {
+					firstMember = began
+				}
+				total += closed.Sub(began)
+				st.BaselineLong = max(st.BaselineLong, closed.Sub(began))
+				n++
+			}
+		}
+	}
+	if n > 0 {
+		st.BaselineMean = total / time.Duration(n)
+		st.FirstMember = firstMember.Sub(start)
+	}
 }
 
 func (st *HistoryStats) add(typ string, events int, bytes int64, acts map[string]int) {
