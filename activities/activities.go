@@ -76,9 +76,12 @@ func (a *Activities) Ping(ctx context.Context, from string) (string, error) {
 
 // DiscoverAccounts walks the organization breadth-first from the root and
 // returns every account with its OU path. Pages are heartbeated so a long
-// listing that stalls is retried rather than waited on forever.
+// listing that stalls is retried rather than waited on forever. The walk
+// goes through the run's Organizations memo: a retry resumes where the
+// failed attempt stopped, and the SCP guardrails of the run find the tree
+// already read.
 func (a *Activities) DiscoverAccounts(ctx context.Context, in workflows.DiscoverInput) (workflows.DiscoverOutput, error) {
-	cfg, where, err := a.AWS.Management(ctx, "")
+	cfg, where, err := a.AWS.ManagementAs(ctx, "", in.RunID, "")
 	if err != nil {
 		return workflows.DiscoverOutput{}, err
 	}

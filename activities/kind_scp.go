@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/orgguard/orgguard/guardrails"
+	"github.com/orgguard/orgguard/internal/awsclient"
 	"github.com/orgguard/orgguard/workflows"
 )
 
@@ -40,6 +41,12 @@ type orgAPI interface {
 // organization with the management account's credentials; errors such as
 // ConcurrentModificationException are returned raw and retried by the
 // activity's retry policy (they are classified retryable).
+//
+// A run's configuration carries the worker's Organizations memo
+// (awsclient.Factory.ManagementAs): the SCP guardrails of a run share one
+// ListRoots, one ListPolicies and the OU tree discovery walked. Apply and
+// the verification of one policy read fresh (awsclient.ReadFresh): what
+// they decide on must include the writes of other workers.
 type scpKind struct{}
 
 func (scpKind) Permissions() []string {
@@ -290,9 +297,10 @@ func (scpKind) detachSafe(ctx context.Context, api orgAPI, target, policyID stri
 	return false, nil
 }
 
-// Check returns one finding: the policy. resource is ignored (a guardrail
-// manages exactly one policy, whose ARN only exists once it is created).
-func (k scpKind) Check(ctx context.Context, env Env, _ string) ([]workflows.Finding, error) {
+// Check returns one finding: the policy. A guardrail manages exactly one
+// policy, whose ARN only exists once it is created, so resource only says
+// that this check verifies an apply: it reads fresh.
+func (k scpKind) Check(ctx context.Context, env Env, resource string) ([]workflows.Finding, error) {
 	spec := env.Guardrail.SCP
 	if spec == nil {
 		return nil, temporal.NewNonRetryableApplicationError("guardrail "+env.Guardrail.ID+" has no scp block", "InvalidInput", nil)
@@ -300,6 +308,9 @@ func (k scpKind) Check(ctx context.Context, env Env, _ string) ([]workflows.Find
 	want, err := normalizePolicy(spec.Policy)
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("guardrail "+env.Guardrail.ID+": "+err.Error(), "Validation", nil)
+	}
+	if resource != "" {
+		ctx = awsclient.ReadFresh(ctx)
 	}
 	api := k.org(env)
 	st, err := k.read(ctx, api, spec)
@@ -413,7 +424,7 @@ func (k scpKind) Apply(ctx context.Context, env Env, f workflows.Finding) (workf
 		return workflows.ApplyOutput{}, temporal.NewNonRetryableApplicationError("nothing to apply", "InvalidInput", nil)
 	}
 	api := k.org(env)
-	st, err := k.read(ctx, api, spec)
+	st, err := k.read(awsclient.ReadFresh(ctx), api, spec)
 	if err != nil {
 		return workflows.ApplyOutput{}, err
 	}

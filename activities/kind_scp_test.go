@@ -3,11 +3,14 @@ package activities
 import (
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/orgguard/orgguard/guardrails"
 	"github.com/orgguard/orgguard/internal/awsclient"
@@ -250,4 +253,140 @@ func TestSCPApprovedChangeCarriesTheApprover(t *testing.T) {
 	if n == 0 {
 		t.Fatal("no SCP write recorded")
 	}
+}
+
+// The organization wave of a run reads the organization once per worker:
+// discovery walks the OU tree, and the baseline pack's SCP guardrails,
+// checked all at once as the wave checks them, find the root, the OU
+// paths they attach to and the policy list in the run's memo. A second
+// run, after the first released its memo, reads again.
+func TestSCPRunReadsTheOrganizationOnce(t *testing.T) {
+	t.Parallel()
+	const accounts, parents = 60, 31 // the root, 10 business units, a Prod and a Dev OU in each
+	s := newSim(t, awssim.Options{Seed: awssim.GenerateSeed(awssim.GenerateOptions{Accounts: accounts}), IgnoreEnvironment: true})
+	defer s.flush(false)
+	set, _, diags := guardrails.LoadDir("../guardrails/packs/baseline", guardrails.LoadOptions{Vars: map[string]string{
+		"scp_ous": `["Root/BusinessUnit01","Root/BusinessUnit02","Root/BusinessUnit03","Root/BusinessUnit04"]`}})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	scps := workflows.OrgGuardrails(set)
+	if len(scps) < 2 {
+		t.Fatalf("the baseline pack has %d SCP guardrails", len(scps))
+	}
+	// Without the Organizations rate limit, which would make the test
+	// take 5 s a run.
+	a := New(managementFactory(s, awsclient.Options{Limits: map[string]awsclient.Limit{"organizations:*": {RPS: 1e6, Burst: 1e6}}}))
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivity(a.DiscoverAccounts)
+
+	for _, runID := range []string{"run-1", "run-2"} {
+		s.srv.ResetCalls()
+		v, err := env.ExecuteActivity(a.DiscoverAccounts, workflows.DiscoverInput{RunID: runID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var org workflows.DiscoverOutput
+		if err := v.Get(&org); err != nil || len(org.Accounts) != accounts {
+			t.Fatalf("%s: discovered %d accounts (%v), want %d", runID, len(org.Accounts), err, accounts)
+		}
+		var wg sync.WaitGroup
+		for _, g := range scps {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				out, err := a.CheckDirect(ctx, workflows.CheckInput{RunID: runID, AccountID: org.ManagementAccountID, Region: workflows.OrgRegion, Guardrail: g})
+				if err != nil || len(out.Findings) != 1 {
+					t.Errorf("%s: check %s: %v %s", runID, g.ID, err, describe(out.Findings))
+				}
+			}()
+		}
+		wg.Wait()
+
+		got := map[string]int{}
+		parentsListed := map[string]int{}
+		for _, c := range s.srv.CallsMatching(awssim.CallFilter{Service: "organizations", OnlySuccess: true}) {
+			got[c.Operation]++
+			if c.Operation == "ListOrganizationalUnitsForParent" {
+				parentsListed[c.Params["ParentId"]]++
+			}
+		}
+		t.Logf("%s: %d SCP guardrails, Organizations calls %v", runID, len(scps), got)
+		for op, want := range map[string]int{
+			"DescribeOrganization": 1, "ListRoots": 1, "ListPolicies": 1,
+			"ListOrganizationalUnitsForParent": parents, "ListAccountsForParent": parents,
+		} {
+			if got[op] != want {
+				t.Errorf("%s: %d %s, want %d", runID, got[op], op, want)
+			}
+		}
+		for p, n := range parentsListed {
+			if n != 1 {
+				t.Errorf("%s: the OUs under %s listed %d times", runID, p, n)
+			}
+		}
+		a.AWS.ReleaseRun(runID, org.ManagementAccountID)
+	}
+}
+
+// What one worker of a run writes, the run's next checks see: a worker
+// forgets the reads its own writes change, and the check that verifies an
+// apply reads fresh, so a worker whose memo predates another worker's
+// apply still verifies it.
+func TestSCPRunSeesItsWrites(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, awssim.Options{IgnoreEnvironment: true})
+	defer s.flush(true)
+	otherWorker := managementFactory(s, awsclient.Options{})
+	g := scpGuardrail("deny-leave", denyLeave, false, "root", "Root/Workloads/Prod")
+	envOf := func(f *awsclient.Factory) Env {
+		cfg, where, err := f.ManagementAs(ctx, "", "run-1", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Env{Config: cfg, Where: where, AccountID: acctMgmt, Region: workflows.OrgRegion, Partition: "aws", Guardrail: g}
+	}
+	k := scpKind{}
+	check := func(env Env, resource string) workflows.Finding {
+		t.Helper()
+		fs, err := k.Check(ctx, env, resource)
+		if err != nil || len(fs) != 1 {
+			t.Fatalf("check: %v %s", err, describe(fs))
+		}
+		return fs[0]
+	}
+	listPolicies := func() int {
+		return len(s.srv.CallsMatching(awssim.CallFilter{Operation: "ListPolicies", OnlySuccess: true}))
+	}
+
+	first := check(envOf(s.factory), "")
+	if first.Status != workflows.StatusNonCompliant || first.Change == nil {
+		t.Fatalf("first check: %s", describe([]workflows.Finding{first}))
+	}
+	// The other worker applies; the first one verifies.
+	if out, err := k.Apply(ctx, envOf(otherWorker), first); err != nil || !out.Changed {
+		t.Fatalf("apply: %+v %v", out, err)
+	}
+	if f := check(envOf(s.factory), first.Resource); f.Status != workflows.StatusCompliant {
+		t.Errorf("the verification on the worker that checked before the apply: %s", describe([]workflows.Finding{f}))
+	}
+	n := listPolicies()
+	if f := check(envOf(s.factory), ""); f.Status != workflows.StatusCompliant {
+		t.Errorf("a later check on that worker: %s", describe([]workflows.Finding{f}))
+	}
+	if f := check(envOf(otherWorker), ""); f.Status != workflows.StatusCompliant {
+		t.Errorf("a later check on the worker that applied: %s", describe([]workflows.Finding{f}))
+	}
+	if m := listPolicies(); m != n+1 {
+		t.Errorf("the later checks listed the policies %d times, want once (on the worker that applied)", m-n)
+	}
+}
+
+// managementFactory is another worker's client factory for the
+// simulator's management account (Organizations calls only).
+func managementFactory(s *sim, opts awsclient.Options) *awsclient.Factory {
+	ak, sk := s.srv.ManagementCredentials()
+	return awsclient.New(aws.Config{Region: usEast1, BaseEndpoint: aws.String(s.srv.URL()), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider(ak, sk, "")}, opts)
 }

@@ -1,7 +1,8 @@
 // Package awsclient builds AWS SDK configurations per (account, region): the
 // root configuration from the SDK's standard chain (environment, profiles,
 // SSO, IMDS, AWS_ENDPOINT_URL[_<SERVICE>]), an AssumeRole credentials cache
-// per account and approver, shared per-API rate limits, and one error
+// per account and approver, shared per-API rate limits that adapt to
+// throttling, a per-run memo of Organizations reads, and one error
 // classifier. Nothing here is specific to any endpoint.
 package awsclient
 
@@ -55,6 +56,7 @@ type Factory struct {
 	root    aws.Config
 	opts    Options
 	limiter *Limiter
+	orgs    *orgMemo
 
 	mu    sync.Mutex
 	creds map[credKey]*list.Element // of *session, most recently used first
@@ -110,7 +112,8 @@ func New(root aws.Config, opts Options) *Factory {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Factory{root: root, opts: opts, limiter: NewLimiter(opts.Limits), creds: map[credKey]*list.Element{}, lru: list.New()}
+	return &Factory{root: root, opts: opts, limiter: NewLimiter(opts.Limits), orgs: newOrgMemo(opts.Now),
+		creds: map[credKey]*list.Element{}, lru: list.New()}
 }
 
 // Region is the root configuration's region.
@@ -160,6 +163,11 @@ func (f *Factory) Management(ctx context.Context, region string) (aws.Config, Wh
 // in the management account shows who approved (STS sets it only on
 // AssumeRole). It then assumes --management-role-arn, or else the member
 // role in the management account.
+//
+// With a runID, the Organizations reads of the configuration share the
+// run's memo (see orgMemo; ReleaseRun drops it): the OU tree and the
+// policy list are read once per run and worker. Reads that decide or
+// verify a write use ReadFresh.
 func (f *Factory) ManagementAs(ctx context.Context, region, runID, sourceIdentity string) (aws.Config, Where, error) {
 	cfg := f.root.Copy()
 	if region != "" {
@@ -185,6 +193,9 @@ func (f *Factory) ManagementAs(ctx context.Context, region, runID, sourceIdentit
 		}
 		w.Account, w.Role, key.account = a.AccountID, roleARN, a.AccountID
 		cfg.Credentials = f.cached(key, roleARN, externalID)
+	}
+	if runID != "" {
+		f.orgs.attach(&cfg, runID, w.Account)
 	}
 	f.limiter.Attach(&cfg, w.Account)
 	return cfg, w, nil
@@ -298,9 +309,13 @@ func (f *Factory) drop(e *list.Element) {
 }
 
 // ReleaseRun drops the sessions of one account in one run (every approver
-// of it), when that account's baseline is done. Sessions other workers
-// hold leave their caches when they go stale.
+// of it), when that account's baseline is done, and for the management
+// account the run's Organizations memo. Sessions other workers hold leave
+// their caches when they go stale.
 func (f *Factory) ReleaseRun(runID, account string) {
+	f.orgs.mu.Lock()
+	f.orgs.release(memoKey{runID, account})
+	f.orgs.mu.Unlock()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	name := SessionName(runID)

@@ -235,7 +235,8 @@ type bucket struct {
 type waiter struct{ wake chan struct{} }
 
 func newBucket(ceiling Limit, now func() time.Time) *bucket {
-	ceiling.Burst = max(ceiling.Burst, 1)
+	// A rule of 0 requests/s would never refill.
+	ceiling.RPS, ceiling.Burst = max(ceiling.RPS, minRate), max(ceiling.Burst, 1)
 	t := now()
 	return &bucket{ceiling: ceiling, now: now, tokens: float64(ceiling.Burst), last: t, windowStart: t, queue: list.New()}
 }
