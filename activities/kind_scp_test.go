@@ -258,8 +258,10 @@ func TestSCPApprovedChangeCarriesTheApprover(t *testing.T) {
 // The organization wave of a run reads the organization once per worker:
 // discovery walks the OU tree, and the baseline pack's SCP guardrails,
 // checked all at once as the wave checks them, find the root, the OU
-// paths they attach to and the policy list in the run's memo. A second
-// run, after the first released its memo, reads again.
+// paths they attach to and the policy list in the run's memo. The first
+// run checks with one CheckGuardrail per guardrail (baselines started
+// before versionLeanChecks), the second, after the first released its
+// memo, with one CheckAccountRegion: each reads once.
 func TestSCPRunReadsTheOrganizationOnce(t *testing.T) {
 	t.Parallel()
 	const accounts, parents = 60, 31 // the root, 10 business units, a Prod and a Dev OU in each
@@ -281,7 +283,36 @@ func TestSCPRunReadsTheOrganizationOnce(t *testing.T) {
 	env := ts.NewTestActivityEnvironment()
 	env.RegisterActivity(a.DiscoverAccounts)
 
-	for _, runID := range []string{"run-1", "run-2"} {
+	checkEach := func(runID, mgmt string) {
+		var wg sync.WaitGroup
+		for _, g := range scps {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				out, err := a.CheckDirect(ctx, workflows.CheckInput{RunID: runID, AccountID: mgmt, Region: workflows.OrgRegion, Guardrail: g})
+				if err != nil || len(out.Findings) != 1 {
+					t.Errorf("%s: check %s: %v %s", runID, g.ID, err, describe(out.Findings))
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	checkAll := func(runID, mgmt string) {
+		out, err := a.CheckAccountRegionDirect(ctx, workflows.CheckAccountRegionInput{RunID: runID, AccountID: mgmt, Region: workflows.OrgRegion, Guardrails: scps})
+		if err != nil || len(out.Results) != len(scps) {
+			t.Fatalf("%s: %v, %d results", runID, err, len(out.Results))
+		}
+		for _, r := range out.Results {
+			if r.Error != nil || len(r.Findings) != 1 {
+				t.Errorf("%s: check %s: %+v %s", runID, r.GuardrailID, r.Error, describe(r.Findings))
+			}
+		}
+	}
+	for _, run := range []struct {
+		id    string
+		check func(runID, mgmt string)
+	}{{"run-1", checkEach}, {"run-2", checkAll}} {
+		runID := run.id
 		s.srv.ResetCalls()
 		v, err := env.ExecuteActivity(a.DiscoverAccounts, workflows.DiscoverInput{RunID: runID})
 		if err != nil {
@@ -291,18 +322,7 @@ func TestSCPRunReadsTheOrganizationOnce(t *testing.T) {
 		if err := v.Get(&org); err != nil || len(org.Accounts) != accounts {
 			t.Fatalf("%s: discovered %d accounts (%v), want %d", runID, len(org.Accounts), err, accounts)
 		}
-		var wg sync.WaitGroup
-		for _, g := range scps {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				out, err := a.CheckDirect(ctx, workflows.CheckInput{RunID: runID, AccountID: org.ManagementAccountID, Region: workflows.OrgRegion, Guardrail: g})
-				if err != nil || len(out.Findings) != 1 {
-					t.Errorf("%s: check %s: %v %s", runID, g.ID, err, describe(out.Findings))
-				}
-			}()
-		}
-		wg.Wait()
+		run.check(runID, org.ManagementAccountID)
 
 		got := map[string]int{}
 		parentsListed := map[string]int{}
