@@ -21,9 +21,12 @@ type Bound struct {
 	Quota       time.Duration `json:"quota"`
 	QuotaBucket string        `json:"quota_bucket"`
 	QuotaCalls  int           `json:"quota_calls"`
-	// Work is the sum of the needed calls' latency over the number of
-	// calls that may be in flight at once.
+	// Work is the discovery's time, then the sum of the other needed
+	// calls' latency over the number of calls that may be in flight at
+	// once: nothing else starts before the discovery has ended.
 	Work        time.Duration `json:"work"`
+	// Discovery is the discovery chain's time, in Critical and in Work.
+	Discovery   time.Duration `json:"discovery"`
 	Concurrency int           `json:"concurrency"`
 	// Value is the largest of the three; Binding names it.
 	Value   time.Duration `json:"value"`
@@ -37,7 +40,9 @@ type Bound struct {
 // criticalPath). Calls a quota refused are not needed and count in no term.
 func lowerBound(chains, run []record, quotas []awssim.Fault, concurrency, par int) Bound {
 	b := Bound{Concurrency: concurrency}
-	b.Critical, b.CriticalAccount = criticalPath(chains, quotas, par)
+	var account time.Duration
+	b.Discovery, account, b.CriticalAccount = criticalPath(chains, quotas, par)
+	b.Critical = b.Discovery + account
 	b.Quota, b.QuotaBucket, b.QuotaCalls = quotaBound(run, quotas)
 	var work time.Duration
 	for _, r := range run {
@@ -45,21 +50,27 @@ func lowerBound(chains, run []record, quotas []awssim.Fault, concurrency, par in
 			work += r.latency
 		}
 	}
+	for _, r := range chains {
+		if r.chain == "discover" && r.needed() {
+			work -= r.latency
+		}
+	}
+	b.Work = b.Discovery
 	if concurrency > 0 {
-		b.Work = work / time.Duration(concurrency)
+		b.Work += max(work, 0) / time.Duration(concurrency)
 	}
 	b.Value, b.Binding = b.Critical, "critical path"
 	if b.Quota > b.Value {
 		b.Value, b.Binding = b.Quota, "quota "+b.QuotaBucket
 	}
 	if b.Work > b.Value {
-		b.Value, b.Binding = b.Work, "call time ÷ concurrency"
+		b.Value, b.Binding = b.Work, "discovery + call time ÷ concurrency"
 	}
 	return b
 }
 
-// criticalPath is the discovery plus the slowest account's preflight and
-// longest check chain; chains run serially inside, and an account's checks
+// criticalPath is the discovery's time, and the slowest account's
+// preflight and longest check chain after it (and which account that is); chains run serially inside, and an account's checks
 // start after its preflight. A chain takes at least its calls' latency, and
 // at least what the quotas let its own calls through (its calls through a
 // bucket, less the whole burst, over the rate): the discovery is all
@@ -67,7 +78,7 @@ func lowerBound(chains, run []record, quotas []awssim.Fault, concurrency, par in
 // (UnitAccountRegion) checks up to par of them at once, and its chain does
 // not say which call was whose: it takes at least its calls' latency over
 // par, and at least its longest call.
-func criticalPath(recs []record, quotas []awssim.Fault, par int) (time.Duration, string) {
+func criticalPath(recs []record, quotas []awssim.Fault, par int) (discovery, account time.Duration, which string) {
 	calls := map[string][]record{}
 	for _, r := range recs {
 		if r.chain != "" && r.needed() {
@@ -98,14 +109,12 @@ func criticalPath(recs []record, quotas []awssim.Fault, par int) (time.Duration,
 			longest[a] = max(longest[a], d)
 		}
 	}
-	var worst time.Duration
-	var account string
 	for a, d := range longest {
-		if t := pre[a] + d; t > worst || (t == worst && a < account) {
-			worst, account = t, a
+		if t := pre[a] + d; t > account || (t == account && a < which) {
+			account, which = t, a
 		}
 	}
-	return chain["discover"] + worst, account
+	return chain["discover"], account, which
 }
 
 // quotaBound is the largest (calls − burst) ÷ rate over the token buckets

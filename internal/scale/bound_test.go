@@ -44,9 +44,9 @@ func TestLowerBound(t *testing.T) {
 		call("unit/b/us-east-1/g1", "iam", "b", 300, false), // b has no preflight
 		call("unit/organization/global/scp", "organizations", "m", 100, false),
 	}
-	crit, account := criticalPath(chains, nil, 1)
-	if crit != ms(500) || account != "b" {
-		t.Errorf("critical path %s in %q, want 500ms in b (discovery 200ms + b's 300ms)", crit, account)
+	disc, path, account := criticalPath(chains, nil, 1)
+	if disc != ms(200) || path != ms(300) || account != "b" {
+		t.Errorf("critical path: discovery %s, then %s in %q; want 200ms, then b's 300ms", disc, path, account)
 	}
 
 	// A unit of several guardrails checked 4 at once: its calls' time
@@ -55,8 +55,8 @@ func TestLowerBound(t *testing.T) {
 		call("unit/c/us-east-1", "iam", "c", 100, false), call("unit/c/us-east-1", "iam", "c", 100, false),
 		call("unit/c/us-east-1", "iam", "c", 100, false), call("unit/c/us-east-1", "iam", "c", 100, false),
 		call("unit/d/us-east-1", "iam", "d", 400, false), call("unit/d/us-east-1", "iam", "d", 10, false))
-	if crit, account := criticalPath(shared, nil, 4); crit != ms(600) || account != "d" {
-		t.Errorf("critical path with shared units %s in %q, want 600ms in d (200ms + its 400ms call)", crit, account)
+	if _, path, account := criticalPath(shared, nil, 4); path != ms(400) || account != "d" {
+		t.Errorf("critical path with shared units %s in %q, want d's 400ms call", path, account)
 	}
 
 	quotas := []awssim.Fault{
@@ -76,8 +76,8 @@ func TestLowerBound(t *testing.T) {
 		slow = append(slow, r)
 	}
 	slow = append(slow, call("unit/a/us-east-1/g1", "iam", "a", 30, false))
-	if crit, _ := criticalPath(slow, quotas, 1); crit != 5*time.Second+ms(30) {
-		t.Errorf("critical path through a quota %s, want 5.03s", crit)
+	if disc, path, _ := criticalPath(slow, quotas, 1); disc != 5*time.Second || path != ms(30) {
+		t.Errorf("critical path through a quota: discovery %s, then %s; want 5s, then 30ms", disc, path)
 	}
 
 	d, bucket, n := quotaBound(run, quotas)
@@ -86,12 +86,16 @@ func TestLowerBound(t *testing.T) {
 	}
 
 	b := lowerBound(chains, run, quotas, 2, 1)
-	if b.Value != 5*time.Second || b.Binding != "quota "+bucket || b.Work != ms(65) {
+	if b.Value != 5*time.Second || b.Binding != "quota "+bucket || b.Critical != ms(500) {
 		t.Errorf("bound %+v", b)
 	}
-	b = lowerBound(chains, chains, nil, 1, 1)
-	if b.Value != ms(750) || b.Binding != "call time ÷ concurrency" {
-		t.Errorf("one at a time: %+v, want the 750ms of needed calls", b)
+	// The work term: the discovery's 200ms, then the other calls' 550ms
+	// of latency over the concurrency.
+	if b = lowerBound(chains, chains, nil, 1, 1); b.Work != ms(750) || b.Value != ms(750) || b.Binding != "discovery + call time ÷ concurrency" {
+		t.Errorf("one at a time: %+v, want 200ms + 550ms", b)
+	}
+	if b = lowerBound(chains, chains, nil, 5, 1); b.Work != ms(310) || b.Binding != "critical path" {
+		t.Errorf("five at a time: %+v, want 200ms + 550ms/5 = 310ms, under the 500ms critical path", b)
 	}
 }
 
