@@ -24,7 +24,7 @@ type Bound struct {
 	// Work is the discovery's time, then the sum of the other needed
 	// calls' latency over the number of calls that may be in flight at
 	// once: nothing else starts before the discovery has ended.
-	Work        time.Duration `json:"work"`
+	Work time.Duration `json:"work"`
 	// Discovery is the discovery chain's time, in Critical and in Work.
 	Discovery   time.Duration `json:"discovery"`
 	Concurrency int           `json:"concurrency"`
