@@ -120,7 +120,7 @@ func Prepare(ctx context.Context, o Options) (*Postgres, error) {
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintln(o.Out, "Temporal "+msg)
+		fmt.Fprintln(o.Out, "Temporal database "+msg)
 	}
 	return pg, nil
 }

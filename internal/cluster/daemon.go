@@ -243,14 +243,17 @@ func isClusterProcess(pid int) bool {
 
 // openPostgres is the state directory's PostgreSQL, for stopping it.
 func openPostgres(dir string, out io.Writer) (*Postgres, error) {
-	p := &Postgres{Dir: filepath.Join(dir, DataDirName), out: out}
+	data, err := dataDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	p := &Postgres{Dir: data, out: out}
 	if !p.initialised() {
 		return nil, ErrNotInitialised
 	}
 	if os.Geteuid() == 0 {
 		p.osUser = osPostgresUser
 	}
-	var err error
 	if p.BinDir, err = findBinDir(); err != nil {
 		return nil, err
 	}

@@ -58,11 +58,14 @@ func (p *Postgres) Addr() string { return net.JoinHostPort(p.IP, strconv.Itoa(p.
 // newPostgres finds the binaries (installing PostgreSQL when they are
 // absent) and reads or creates the superuser's password.
 func newPostgres(ctx context.Context, stateDir, ip string, port int, out io.Writer) (*Postgres, error) {
-	p := &Postgres{Dir: filepath.Join(stateDir, DataDirName), IP: ip, Port: port, User: superuser, out: out}
+	dir, err := dataDir(stateDir)
+	if err != nil {
+		return nil, err
+	}
+	p := &Postgres{Dir: dir, IP: ip, Port: port, User: superuser, out: out}
 	if os.Geteuid() == 0 {
 		p.osUser = osPostgresUser
 	}
-	var err error
 	if p.BinDir, err = findBinDir(); err != nil {
 		if err := installPostgres(ctx, out); err != nil {
 			return nil, err
@@ -75,6 +78,16 @@ func newPostgres(ctx context.Context, stateDir, ip string, port int, out io.Writ
 		return nil, err
 	}
 	return p, nil
+}
+
+// dataDir is the state directory's data directory, absolute: PostgreSQL's
+// programs run in / (see command).
+func dataDir(stateDir string) (string, error) {
+	abs, err := filepath.Abs(filepath.Join(stateDir, DataDirName))
+	if err != nil {
+		return "", fmt.Errorf("the data directory under %s: %w", stateDir, err)
+	}
+	return abs, nil
 }
 
 // binSearchPath is where Debian's postgresql-NN packages put initdb and
@@ -339,6 +352,12 @@ func (p *Postgres) Start(ctx context.Context) error {
 		return err
 	}
 	if running {
+		// postmaster.pid's fourth line is the port it listens on.
+		if b, err := os.ReadFile(filepath.Join(p.Dir, "postmaster.pid")); err == nil {
+			if lines := strings.Split(string(b), "\n"); len(lines) > 3 && strings.TrimSpace(lines[3]) != strconv.Itoa(p.Port) {
+				return fmt.Errorf("PostgreSQL in %s runs on port %s, not %d: stop the cluster first (orgguard-cluster stop) to change it", p.Dir, strings.TrimSpace(lines[3]), p.Port)
+			}
+		}
 		fmt.Fprintf(p.out, "PostgreSQL: already running in %s\n", p.Dir)
 		return p.waitAccepting(ctx)
 	}

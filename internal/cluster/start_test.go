@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -75,7 +76,9 @@ func TestClusterStartsTwiceOnOneDatabase(t *testing.T) {
 }
 
 // checkSearchAttributes: the namespace has them, and visibility (SQL on
-// PostgreSQL) answers a query on each.
+// PostgreSQL) answers a query on each. One added to an existing namespace
+// is known to queries once the frontend's namespace cache has refreshed
+// (every 10 s), so a query is tried until then.
 func checkSearchAttributes(t *testing.T, addr string, want map[string]enumspb.IndexedValueType) {
 	t.Helper()
 	c, err := client.Dial(client.Options{HostPort: addr})
@@ -87,7 +90,12 @@ func checkSearchAttributes(t *testing.T, addr string, want map[string]enumspb.In
 	for name, typ := range want {
 		assert.Equal(t, typ, have.GetCustomAttributes()[name], name)
 		q := fmt.Sprintf("%s = 'x'", name)
-		_, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: "default", Query: q})
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Second) {
+			_, err = c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: "default", Query: q})
+			if err == nil || time.Now().After(deadline) {
+				break
+			}
+		}
 		assert.NoError(t, err, q)
 	}
 }
