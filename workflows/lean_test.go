@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -303,27 +302,51 @@ func TestReplayHistoriesFromBeforeLeanChecks(t *testing.T) {
 	for _, name := range preLeanHistories {
 		t.Run(name, func(t *testing.T) {
 			f := filepath.Join("testdata", "histories", name)
-			b, err := os.ReadFile(f)
-			require.NoError(t, err)
-			var h struct {
-				Events []struct {
-					Attrs *struct {
-						ActivityType struct{ Name string } `json:"activityType"`
-					} `json:"activityTaskScheduledEventAttributes"`
-				} `json:"events"`
-			}
-			require.NoError(t, json.Unmarshal(b, &h))
-			var scheduled []string
-			for _, ev := range h.Events {
-				if ev.Attrs != nil {
-					scheduled = append(scheduled, ev.Attrs.ActivityType.Name)
-				}
-			}
-			require.NotContains(t, scheduled, ActivityCheckAccountRegion, "recorded before the change")
+			scheduled := scheduledActivities(t, f)
+			require.Zero(t, count(scheduled, ActivityCheckAccountRegion), "recorded before the change")
 			if strings.HasPrefix(name, "account_baseline") {
-				require.True(t, slices.Contains(scheduled, ActivityCheckGuardrail), "a baseline that checked guardrail by guardrail")
+				require.NotZero(t, count(scheduled, ActivityCheckGuardrail), "a baseline that checked guardrail by guardrail")
 			}
 			replay(t, f)
 		})
 	}
+	// And one recorded with it (ORGGUARD_RECORD_HISTORIES=v4-lean): two
+	// regions, two checks.
+	f := filepath.Join("testdata", "histories", "account_baseline-v4-lean.json")
+	scheduled := scheduledActivities(t, f)
+	require.Equal(t, 2, count(scheduled, ActivityCheckAccountRegion), "one per region")
+	require.Zero(t, count(scheduled, ActivityCheckGuardrail), "no per-guardrail checks")
+	replay(t, f)
+}
+
+// scheduledActivities lists the activity types a recorded history scheduled.
+func scheduledActivities(t *testing.T, file string) []string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	var h struct {
+		Events []struct {
+			Attrs *struct {
+				ActivityType struct{ Name string } `json:"activityType"`
+			} `json:"activityTaskScheduledEventAttributes"`
+		} `json:"events"`
+	}
+	require.NoError(t, json.Unmarshal(b, &h))
+	var out []string
+	for _, ev := range h.Events {
+		if ev.Attrs != nil {
+			out = append(out, ev.Attrs.ActivityType.Name)
+		}
+	}
+	return out
+}
+
+func count(xs []string, x string) int {
+	n := 0
+	for _, v := range xs {
+		if v == x {
+			n++
+		}
+	}
+	return n
 }
