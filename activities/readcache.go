@@ -47,14 +47,16 @@ import (
 
 const (
 	// DefaultReadCacheEntries and DefaultReadCacheBytes bound the cache. An
-	// account of the baseline pack leaves about 80 entries of a few KB; the
-	// worker's 50 activity slots keep far fewer accounts in flight than
-	// fit, and ReleaseRun drops an account's entries when it is done.
-	DefaultReadCacheEntries = 50_000
-	DefaultReadCacheBytes   = 64 << 20
+	// account of the baseline pack leaves about 50 entries of a few KB; a
+	// worker's 50 activity slots keep a few hundred accounts in flight at
+	// most. ReleaseRun drops an account's entries when its baseline ends,
+	// on the worker that runs it; other workers' entries age out.
+	DefaultReadCacheEntries = 20_000
+	DefaultReadCacheBytes   = 32 << 20
 	// readCacheTTL bounds how old a served read may be, whatever else
-	// happens (a baseline that never released its account).
-	readCacheTTL = 15 * time.Minute
+	// happens (a baseline that never released its account, or released it
+	// on another worker). An account's checks take seconds to minutes.
+	readCacheTTL = 10 * time.Minute
 )
 
 // globalRegion keys the reads of global services.
@@ -294,6 +296,10 @@ func (c *readCache) store(key readKey, out any, err error) {
 	c.bytes += e.size
 	for c.lru.Len() > c.maxEntries || (c.bytes > c.maxBytes && c.lru.Len() > 1) {
 		c.drop(c.lru.Back())
+	}
+	// What nobody read for a whole TTL is past its age anyway.
+	for back := c.lru.Back(); back != nil && c.now().Sub(back.Value.(*readEntry).at) >= readCacheTTL; back = c.lru.Back() {
+		c.drop(back)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -139,6 +140,19 @@ func TestReadCacheIsBounded(t *testing.T) {
 		})
 	}
 	require.Equal(t, 1, small.Stats().Entries, "bytes bound")
+
+	// Entries past their age leave as new ones come.
+	now := time.Now()
+	aging := newReadCache(100, 1<<20)
+	aging.now = func() time.Time { return now }
+	for i := range 3 {
+		key := readKey{run: "r", account: "a", params: string(rune('a' + i))}
+		_, _, _ = aging.read(ctx, key, false, func() (middleware.InitializeOutput, middleware.Metadata, error) {
+			return middleware.InitializeOutput{Result: &iam.GetRoleOutput{}}, middleware.Metadata{}, nil
+		})
+		now = now.Add(readCacheTTL / 2)
+	}
+	require.Equal(t, 2, aging.Stats().Entries, "the first read aged out")
 }
 
 // Readers of the same thing at the same time wait for one call; a failed
