@@ -209,7 +209,7 @@ func (r *Result) rows() [][3]string {
 	add("simulator time per call (a)", fmt.Sprintf("mean %s served, of which AWS-like latency %s", tc.MeanServed.Round(time.Millisecond),
 		(time.Duration(tc.CallSeconds*float64(time.Second))/time.Duration(max(tc.Total-tc.Throttled, 1))).Round(time.Millisecond)), "")
 	if a.Failed > 0 || b.Failed > 0 {
-		add("failed accounts (a) / units (b)", fmt.Sprintf("%d: %s / %d: %s", a.Failed, a.FirstFail, b.Failed, b.FirstError), "")
+		add("failed baselines (a) / checks (b)", fmt.Sprintf("%d: %s / %d: %s", a.Failed, short(a.FirstFail, 300), b.Failed, short(b.FirstError, 300)), "")
 	}
 	return rows
 }
@@ -261,11 +261,39 @@ func (r *Result) machineLine() string {
 		m.Date.Format("2006-01-02 15:04 MST"), m.CPUs, m.CPUModel, m.MemTotal, m.LoadStart, m.LoadEnd, m.Go, m.Commit, m.WorkerBin)
 }
 
+// warning says when a run's figures are not those of a clean run.
+func (r *Result) warning() string {
+	if r.Temporal.Failed == 0 && r.Direct.Failed == 0 {
+		return ""
+	}
+	return fmt.Sprintf("NOT A CLEAN RUN: %d of %d baselines failed through Temporal, %d checks in the bare fan-out; the figures below include the failures (first: %s)",
+		r.Temporal.Failed, r.Temporal.Accounts, r.Direct.Failed, short(firstNonEmpty(r.Temporal.FirstFail, r.Direct.FirstError), 400))
+}
+
+func short(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
 // Table is the report for a terminal.
 func (r *Result) Table() string {
 	var b bytes.Buffer
 	fmt.Fprintln(&b, r.heading())
 	fmt.Fprintln(&b, r.machineLine())
+	if w := r.warning(); w != "" {
+		fmt.Fprintln(&b, w)
+	}
 	fmt.Fprintln(&b)
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "figure\ttarget\tmeasured")
@@ -281,6 +309,9 @@ func (r *Result) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### %s\n\n", r.Key())
 	fmt.Fprintf(&b, "%s.\n\nMachine: %s.\n\n", r.heading(), r.machineLine())
+	if w := r.warning(); w != "" {
+		fmt.Fprintf(&b, "**%s.**\n\n", w)
+	}
 	fmt.Fprintln(&b, "| figure | measured | target |")
 	fmt.Fprintln(&b, "|---|---|---|")
 	for _, row := range r.rows() {
