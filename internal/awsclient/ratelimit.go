@@ -36,7 +36,7 @@ var DefaultLimits = map[string]Limit{
 	"securityhub:UpdateStandardsControl": {RPS: 1, Burst: 1},
 	"securityhub:*":                      {RPS: 10, Burst: 30},
 	"sts:*":                              {RPS: 600, Burst: 600},
-	"organizations:*":                    {RPS: 10, Burst: 20},
+	"organizations:*":                    {RPS: 4, Burst: 20},
 	"ec2:Describe*":                      {RPS: 20, Burst: 100},
 	"ec2:*":                              {RPS: 5, Burst: 50},
 	"iam:*":                              {RPS: 10, Burst: 20},
@@ -50,11 +50,23 @@ var DefaultLimits = map[string]Limit{
 // probes on past it, up to the ceiling. Against a token-bucket quota of Q
 // requests/s this settles into 20-second cycles that average about 0.9 Q
 // with one or two throttled requests each (one for every ~40 successful
-// requests at Q = 2/s). minRate keeps a bucket that is throttled again and
-// again from stopping altogether.
+// requests at Q = 2/s).
+//
+// A bucket never goes below floorShare of its ceiling. Throttling that does
+// not come from the rate (another caller's burst on a shared quota, a
+// service's own trouble: the chaos test throttles 20% of all calls at
+// random) would otherwise cut again and again: with a recovery
+// proportional to the rate, AIMD under rate-independent losses p settles
+// near 2·recoveryPerSecond/p requests/s, half a request a second at p =
+// 20%, whatever the quota. At the floor a throttled call is left to the
+// SDK's retry backoff and the tokens are kept. The ceilings are set so the
+// floor stays under the quotas AWS is known to enforce (Organizations
+// about 2 requests/s: ceiling 4, floor 1). minRate is the least any rule
+// can ask for.
 const (
 	throttleBackoff   = 0.5
 	recoveryPerSecond = 0.05
+	floorShare        = 0.25
 	minRate           = 0.1
 	// measureWindow is how often the sending rate is sampled; the
 	// measurement is smoothed over about two windows.
@@ -218,6 +230,8 @@ type bucket struct {
 	mu     sync.Mutex
 	tokens float64
 	last   time.Time // tokens were last refilled
+	// floor is the least rate a cut goes to (floorShare of the ceiling).
+	floor float64
 	// After a cut: the rate it set (base), how fast it recovers (slope),
 	// and when (cutAt); cutAt is zero until the first throttle.
 	base, slope float64
@@ -238,7 +252,7 @@ func newBucket(ceiling Limit, now func() time.Time) *bucket {
 	// A rule of 0 requests/s would never refill.
 	ceiling.RPS, ceiling.Burst = max(ceiling.RPS, minRate), max(ceiling.Burst, 1)
 	t := now()
-	return &bucket{ceiling: ceiling, now: now, tokens: float64(ceiling.Burst), last: t, windowStart: t, queue: list.New()}
+	return &bucket{ceiling: ceiling, floor: max(minRate, floorShare*ceiling.RPS), now: now, tokens: float64(ceiling.Burst), last: t, windowStart: t, queue: list.New()}
 }
 
 // rate is the bucket's rate at t; called with mu held.
@@ -366,8 +380,14 @@ func (b *bucket) answered(sent time.Time, throttled bool) {
 	if b.measured > 0 {
 		was = min(was, b.measured)
 	}
-	b.base = max(minRate, min(b.ceiling.RPS, throttleBackoff*was))
-	b.slope = recoveryPerSecond * was
+	base := max(b.floor, min(b.ceiling.RPS, throttleBackoff*was))
+	if base >= b.rate(t) {
+		// At the floor already: nothing to cut, and the throttle says
+		// nothing about this bucket's rate.
+		return
+	}
+	b.base = base
+	b.slope = recoveryPerSecond * max(was, b.floor)
 	b.cutAt = t
 	// AWS's bucket is empty: so is ours.
 	b.tokens, b.last = 0, t

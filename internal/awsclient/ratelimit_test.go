@@ -53,8 +53,39 @@ func TestBucketBacksOffAndRecovers(t *testing.T) {
 		clk.Add(time.Millisecond)
 		b.answered(clk.Now(), true)
 	}
-	require.InDelta(t, minRate, rate(), 1e-9, "never below minRate")
-	require.Equal(t, BucketStats{Waits: 21, Throttled: 103, Rate: minRate}, b.stats())
+	require.InDelta(t, 2.5, rate(), 1e-9, "never below a quarter of the ceiling")
+	require.Equal(t, BucketStats{Waits: 21, Throttled: 103, Rate: 2.5}, b.stats())
+
+	// At the floor a throttle keeps the tokens: random throttling (the
+	// chaos test's 20%) does not drain a bucket that is not the cause.
+	clk.Add(time.Second)
+	ok, _ = b.take(clk.Now())
+	require.True(t, ok)
+	b.answered(clk.Now(), true)
+	clk.Add(400 * time.Millisecond)
+	ok, _ = b.take(clk.Now())
+	require.True(t, ok, "a token refilled at the floor rate is still there")
+}
+
+// Under throttling that does not depend on the rate, a bucket settles at
+// its floor instead of sinking to nothing: one throttle in five, at
+// whatever rate, as the chaos test's faults do.
+func TestRandomThrottlingDoesNotStarveABucket(t *testing.T) {
+	clk := &clock{now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	b := newBucket(Limit{RPS: 10, Burst: 20}, clk.Now)
+	sent := 0
+	for i := 0; clk.Now().Before(time.Date(2026, 12, 1, 0, 5, 0, 0, time.UTC)); i++ {
+		ok, d := b.take(clk.Now())
+		if !ok {
+			clk.Add(d)
+			continue
+		}
+		sent++
+		b.answered(clk.Now(), i%5 == 0)
+	}
+	require.GreaterOrEqual(t, b.stats().Rate, 2.5, "at or above the floor")
+	// 5 minutes at no less than 2.5/s.
+	require.GreaterOrEqual(t, sent, 750)
 }
 
 // The limiter adapts to throttling answers only, by what the code means
