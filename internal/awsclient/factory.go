@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -120,6 +121,16 @@ func New(root aws.Config, opts Options) *Factory {
 	}
 	if opts.SessionDuration == 0 {
 		opts.SessionDuration = time.Hour
+	}
+	if root.HTTPClient == nil {
+		// One connection pool for every client the worker builds. Left
+		// unset, each service client the activities create (several per
+		// check) gets its own transport, whose idle connections outlive
+		// it: a 1,000-account check held thousands of idle connections
+		// and ran out of file descriptors ("socket: too many open files"
+		// on AssumeRole). AWS_CA_BUNDLE and the like still apply: the
+		// SDK configures a BuildableClient it is given.
+		root.HTTPClient = awshttp.NewBuildableClient()
 	}
 	if opts.MaxCachedSessions <= 0 {
 		opts.MaxCachedSessions = DefaultMaxCachedSessions
