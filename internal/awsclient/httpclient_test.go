@@ -15,8 +15,8 @@ import (
 )
 
 // Every client built from the factory's configurations shares one
-// connection pool: twenty clients calling one after the other open one
-// connection or two, not twenty (each kept idle, a 1,000-account run ran out of
+// connection pool: twenty clients calling one after the other open a few
+// connections, not twenty (each kept idle, a 1,000-account run ran out of
 // file descriptors).
 func TestClientsShareOneConnectionPool(t *testing.T) {
 	var conns atomic.Int32
@@ -42,7 +42,8 @@ func TestClientsShareOneConnectionPool(t *testing.T) {
 		_, err := sts.NewFromConfig(f.root.Copy()).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
 		require.NoError(t, err)
 	}
-	// One, or a second when a request goes out before the previous
-	// connection is back in the pool; without sharing it is twenty.
-	require.LessOrEqual(t, conns.Load(), int32(3), "twenty clients share a connection")
+	// Usually one; more when a connection is not back in the pool before
+	// the next request (the SDK may close a body it has not read to EOF,
+	// which drops the connection). Without sharing it is always twenty.
+	require.Less(t, conns.Load(), int32(10), "twenty clients share a pool")
 }
