@@ -48,6 +48,7 @@ func TestClassify(t *testing.T) {
 		{"throttling", apiErr("EC2", "DescribeVpcs", "RequestLimitExceeded", 503), true, ""},
 		{"too many requests", apiErr("SecurityHub", "BatchEnableStandards", "TooManyRequestsException", 429), true, ""},
 		{"5xx", apiErr("IAM", "ListUsers", "ServiceFailure", 500), true, ""},
+		{"context canceled mid-call", &smithy.OperationError{ServiceID: "Config Service", OperationName: "StartConfigurationRecorder", Err: context.Canceled}, true, ""},
 		{"concurrent modification", apiErr("Organizations", "AttachPolicy", "ConcurrentModificationException", 400), true, ""},
 		{"access denied", apiErr("EC2", "RevokeSecurityGroupIngress", "UnauthorizedOperation", 403), false, ErrAccessDenied},
 		{"validation", apiErr("IAM", "UpdateAccountPasswordPolicy", "ValidationError", 400), false, ErrValidation},

@@ -242,6 +242,15 @@ func Retryable(err error) bool {
 	if errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
+	// A call cut short by its context was abandoned, not refused by AWS:
+	// the attempt's context is canceled when Temporal has given the
+	// attempt up (its heartbeat found it timed out or gone), and such an
+	// error reported as final failed remediations in the chaos test.
+	// A cancellation the workflow asked for is reported by the SDK as
+	// canceled whatever the activity returns.
+	if errors.Is(err, context.Canceled) {
+		return true
+	}
 	var maxAttempts *retry.MaxAttemptsError
 	return errors.As(err, &maxAttempts)
 }
