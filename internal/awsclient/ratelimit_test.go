@@ -110,3 +110,17 @@ func TestThrottled(t *testing.T) {
 		require.Equal(t, c.want, throttled(c.err), "%v", c.err)
 	}
 }
+
+// A fixed bucket counts throttles and keeps its rate and tokens.
+func TestFixedBucketDoesNotAdapt(t *testing.T) {
+	clk := &clock{now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	b := newBucket(Limit{RPS: 5, Burst: 2, Fixed: true}, clk.Now)
+	ok, _ := b.take(clk.Now())
+	require.True(t, ok)
+	b.answered(clk.Now(), true)
+	ok, _ = b.take(clk.Now())
+	require.True(t, ok, "the second token of the burst is still there")
+	require.Equal(t, BucketStats{Waits: 2, Throttled: 1, Rate: 5}, b.stats())
+	require.False(t, DefaultLimits["organizations:*"].Fixed, "Organizations adapts")
+	require.True(t, DefaultLimits["config:*"].Fixed, "member-account services do not")
+}
