@@ -142,8 +142,8 @@ type remediation struct {
 	trust    *identity.Snapshot
 	lastLoad time.Time
 	// safety is versionSafety: per-execution idempotency keys, supersede.
-	safety     bool
-	supersede  *SupersedeRequest
+	safety    bool
+	supersede *SupersedeRequest
 }
 
 // Remediation shows a planned change, notifies approvers, waits for approve

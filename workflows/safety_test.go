@@ -199,8 +199,6 @@ func (s *RemediationSuite) TestSupersededByAChangedPlan() {
 	s.env.AssertNotCalled(s.T(), ActivityApplyRemediation, mock.Anything, mock.Anything)
 }
 
-
-
 var rolloutStart = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
 // runRollout runs a rollout through its continue-as-new chain the way the
@@ -264,7 +262,9 @@ func TestWavePauseSurvivesContinueAsNew(t *testing.T) {
 	set.Rollout.PauseBetweenWaves = time.Hour
 	set = seal(set)
 	chain, err := runRolloutChain(t, RolloutInput{RunID: "r1", Set: set, Mode: ModeCheck, ContinueAsNewEvery: 2, Concurrency: 2},
-		func(_ workflow.Context, b BaselineInput) (BaselineResult, error) { return BaselineResult{AccountID: b.Account.ID}, nil },
+		func(_ workflow.Context, b BaselineInput) (BaselineResult, error) {
+			return BaselineResult{AccountID: b.Account.ID}, nil
+		},
 		func(env *testsuite.TestWorkflowEnvironment) {
 			env.OnActivity(ActivityDiscoverAccounts, mock.Anything, mock.Anything).Return(DiscoverOutput{ManagementAccountID: "1", Accounts: org}, nil)
 		})

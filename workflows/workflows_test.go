@@ -49,7 +49,9 @@ func outcomesStub(context.Context, RemediationOutcomesInput) (RemediationOutcome
 func loadAppliedStub(context.Context, LoadAppliedInput) (LoadAppliedOutput, error) {
 	return LoadAppliedOutput{}, nil
 }
-func planUndoStub(context.Context, PlanUndoInput) (PlanUndoOutput, error) { return PlanUndoOutput{}, nil }
+func planUndoStub(context.Context, PlanUndoInput) (PlanUndoOutput, error) {
+	return PlanUndoOutput{}, nil
+}
 
 func registerStubs(env *testsuite.TestWorkflowEnvironment) {
 	env.RegisterActivityWithOptions(preflightStub, activity.RegisterOptions{Name: ActivityPreflightAccount})
