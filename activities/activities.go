@@ -20,6 +20,7 @@ import (
 
 	"github.com/orgguard/orgguard/guardrails"
 	"github.com/orgguard/orgguard/internal/awsclient"
+	"github.com/orgguard/orgguard/internal/evidence"
 	"github.com/orgguard/orgguard/internal/identity"
 	"github.com/orgguard/orgguard/workflows"
 )
@@ -35,6 +36,9 @@ type Activities struct {
 	// Temporal reads other workflows' state for rollback and holds (nil:
 	// those activities fail non-retryably).
 	Temporal client.Client
+	// Evidence is the evidence store the runs' records go to (nil: none,
+	// and FinishBaseline reports it in each baseline's result).
+	Evidence *evidence.Store
 	// HeartbeatEvery is how often CheckGuardrail and ApplyRemediation
 	// heartbeat while a kind runs; 0 means DefaultHeartbeatEvery.
 	HeartbeatEvery time.Duration
@@ -232,6 +236,7 @@ func (a *Activities) CheckGuardrail(ctx context.Context, in workflows.CheckInput
 	}
 	in.Guardrail, in.Digest = g, ""
 	out, err := a.check(ctx, in)
+	err = awsclient.WithPropagationDelay(err, activity.GetInfo(ctx).Attempt)
 	if err == nil {
 		activity.GetLogger(ctx).Info("checked guardrail", "account_id", in.AccountID, "region", in.Region,
 			"guardrail", in.Guardrail.ID, "findings", len(out.Findings))
@@ -295,7 +300,7 @@ func (a *Activities) ApplyRemediation(ctx context.Context, in workflows.ApplyInp
 	a.bypassReads(&env, in.RunID)
 	out, err := k.Apply(ctx, env, in.Finding)
 	if err != nil {
-		return out, awsclient.Classify(err, env.Where)
+		return out, awsclient.WithPropagationDelay(awsclient.Classify(err, env.Where), activity.GetInfo(ctx).Attempt)
 	}
 	activity.GetLogger(ctx).Info("applied remediation", "account_id", in.Finding.AccountID, "region", in.Finding.Region,
 		"guardrail", in.Guardrail.ID, "resource", in.Finding.Resource, "changed", out.Changed, "source_identity", in.SourceIdentity)

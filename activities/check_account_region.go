@@ -46,8 +46,8 @@ const ErrChecksToRetry = "ChecksToRetry"
 // afresh. On the last attempt of the retry policy, retryable errors are
 // reported as those guardrails' results instead.
 func (a *Activities) CheckAccountRegion(ctx context.Context, in workflows.CheckAccountRegionInput) (workflows.CheckAccountRegionOutput, error) {
-	p := &regionProgress{}
 	info := activity.GetInfo(ctx)
+	p := &regionProgress{attempt: info.Attempt}
 	if activity.HasHeartbeatDetails(ctx) {
 		var prior workflows.CheckAccountRegionOutput
 		if err := activity.GetHeartbeatDetails(ctx, &prior); err == nil {
@@ -232,6 +232,9 @@ func checkError(err error) *workflows.CheckError {
 // attempts (from the heartbeat) and this attempt's.
 type regionProgress struct {
 	mu sync.Mutex
+	// attempt is the activity's attempt (0 outside Temporal): it spaces
+	// the retries after a propagation error (awsclient.PropagationDelay).
+	attempt int32
 	// finals are results no retry changes: findings, not checked, and
 	// non-retryable errors. retryable are this attempt's other errors.
 	finals    map[string]workflows.GuardrailResult
@@ -304,7 +307,7 @@ func (p *regionProgress) retry(in workflows.CheckAccountRegionInput, left []work
 	for _, r := range left {
 		msgs = append(msgs, r.GuardrailID+": "+r.Error.Message)
 		if r.Error.Type == awsclient.ErrPropagation {
-			typ, delay = awsclient.ErrPropagation, awsclient.PropagationRetryDelay
+			typ, delay = awsclient.ErrPropagation, awsclient.PropagationDelay(p.attempt)
 		}
 	}
 	msg := fmt.Sprintf("account %s region %s: %d check(s) to retry: %s", in.AccountID, in.Region, len(left), strings.Join(msgs, "; "))

@@ -7,9 +7,9 @@ import (
 	"go.temporal.io/sdk/activity"
 )
 
-// DefaultHeartbeatEvery is well inside the workflows' 2-minute
-// HeartbeatTimeout, and the SDK batches heartbeats anyway.
-const DefaultHeartbeatEvery = 10 * time.Second
+// DefaultHeartbeatEvery is a third of workflows.ActivityHeartbeatTimeout
+// (15 s), and the SDK batches heartbeats anyway.
+const DefaultHeartbeatEvery = 5 * time.Second
 
 // keepAlive heartbeats from a goroutine until the returned stop is called,
 // so a slow account is not mistaken for a dead worker. A ticker rather than

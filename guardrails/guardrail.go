@@ -83,9 +83,13 @@ func (l *loader) loadGuardrail(d *decl) {
 	}
 	if list, ok := l.strings(cb.Controls, "controls"); ok {
 		for i, c := range list {
-			if FrameworkOf(c) == "" {
+			_, warning, ok := ParseControl(c)
+			switch {
+			case !ok:
 				l.errorf(elementRange(cb.Controls, i), "Unknown framework in control ID",
-					"%q names no known framework. Write framework control IDs as \"CIS 5.4\", \"FSBP EC2.2\", \"PCI.EC2.2\" or \"NIST CSF PR.AC-4\".", c)
+					"%q names no known framework. Write framework control IDs as \"CIS v3.0.0 5.4\", \"FSBP EC2.2\", \"PCI.EC2.2\" or \"NIST CSF 2.0 PR.AA\".", c)
+			case warning != "":
+				l.warnf(elementRange(cb.Controls, i), "Control ID without its framework version", "%s", warning)
 			}
 		}
 		g.Controls = nonEmpty(dedupe(list))

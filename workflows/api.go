@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/orgguard/orgguard/guardrails"
+	"github.com/orgguard/orgguard/internal/identity"
 )
 
 // TaskQueue is the one task queue orgguard's workers poll.
@@ -57,7 +58,64 @@ const (
 	// in one account and region (versionLeanChecks); CheckGuardrail stays
 	// for verification re-checks and for baselines started before it.
 	ActivityCheckAccountRegion = "CheckAccountRegion"
+	// ActivityFinishBaseline (versionEvidence) ends an account's baseline:
+	// it writes the account's evidence records and releases the run's
+	// cached credentials (what ReleaseRun did), in one activity.
+	ActivityFinishBaseline = "FinishBaseline"
+	// ActivityRecordRun writes a run's manifest to the evidence store.
+	ActivityRecordRun = "RecordRun"
+	// ActivityRecordRemediation writes a finished remediation's outcome
+	// and decision trail to the evidence store.
+	ActivityRecordRemediation = "RecordRemediation"
 )
+
+// versionEvidence gates the evidence store (issue 12): each baseline ends
+// with FinishBaseline instead of ReleaseRun, rollouts write their manifest
+// when they start and end, remediations their record when they end.
+const versionEvidence = "evidence"
+
+// FinishBaselineInput names the account whose baseline ends. The records
+// are not in the input: the activity reads the baseline's result through
+// the baseline query of the calling workflow, so history does not carry
+// the findings a third time.
+type FinishBaselineInput struct {
+	RunID   string  `json:"run_id"`
+	Account Account `json:"account"`
+	Mode    Mode    `json:"mode"`
+	Digest  string  `json:"digest"`
+}
+
+// FinishBaselineOutput says whether the evidence was written.
+type FinishBaselineOutput struct {
+	Records int `json:"records"`
+	// EvidenceError is set when the store refused the write after the
+	// activity's own retries (the baseline's result reports it; the
+	// account's outcome stays what its checks found).
+	EvidenceError string `json:"evidence_error,omitempty"`
+}
+
+// RecordRunInput is a run's manifest as the rollout knows it.
+type RecordRunInput struct {
+	RunID       string              `json:"run_id"`
+	Pack        string              `json:"pack"`
+	Digest      string              `json:"digest"`
+	Mode        Mode                `json:"mode"`
+	RequestedBy string              `json:"requested_by,omitempty"`
+	Requester   *identity.Principal `json:"requester,omitempty"`
+	Reason      string              `json:"reason,omitempty"`
+	StartedAt   time.Time           `json:"started_at"`
+	FinishedAt  time.Time           `json:"finished_at,omitzero"`
+	Status      string              `json:"status"`
+	Counts      *AccountResult      `json:"counts,omitempty"`
+	// Stopped says why a rollout stopped early (a failure budget).
+	Stopped string `json:"stopped,omitempty"`
+}
+
+// RecordRemediationInput asks the worker to record the calling
+// remediation workflow's state (read through its remediation query).
+type RecordRemediationInput struct {
+	ID string `json:"id"`
+}
 
 // Query, signal and update names.
 const (
@@ -87,11 +145,13 @@ type SupersedeRequest struct {
 // ActivityHeartbeatTimeout is the HeartbeatTimeout of the activities that
 // check and change AWS (with versionSafety): how long a worker that died
 // holds an attempt before Temporal retries it elsewhere. The activities
-// heartbeat every activities.DefaultHeartbeatEvery (10 s) and the worker
+// heartbeat every activities.DefaultHeartbeatEvery (5 s) and the worker
 // sends them at least that often (worker.Options.MaxHeartbeatThrottleInterval),
-// so a live worker has 20 s of slack. Changing a timeout changes no
-// command, so histories recorded with 2 minutes (or none) replay.
-const ActivityHeartbeatTimeout = 30 * time.Second
+// so a live worker has 10 s of slack. In the chaos test every SIGKILL of
+// the worker stalled the accounts in flight for this long (it was 30 s).
+// Changing a timeout changes no command, so histories recorded with 2
+// minutes, 30 s (or none) replay.
+const ActivityHeartbeatTimeout = 15 * time.Second
 
 // versionSafety gates rollout safety (issue 10): preflight per account,
 // remediation failures in the failure budget, one approval per finding,

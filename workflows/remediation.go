@@ -388,5 +388,23 @@ func (r *remediation) finish(ctx workflow.Context) (RemediationState, error) {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, SAOutcome.ValueSet(r.st.Status)); err != nil {
 		return r.st, err
 	}
+	if r.safety && workflow.GetVersion(ctx, versionEvidence, workflow.DefaultVersion, 1) == 1 {
+		r.record(ctx)
+	}
 	return r.st, nil
+}
+
+// record writes the remediation's outcome and decision trail to the
+// evidence store (the worker reads r.st through the remediation query).
+// A store that refuses is logged: the decision is in history regardless.
+func (r *remediation) record(ctx workflow.Context) {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 10,
+		},
+	})
+	if err := workflow.ExecuteActivity(actx, ActivityRecordRemediation, RecordRemediationInput{ID: r.st.ID}).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("remediation not recorded in the evidence store", "remediation_id", r.st.ID, "error", err)
+	}
 }

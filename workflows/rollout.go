@@ -100,6 +100,8 @@ type RolloutState struct {
 	Runs int `json:"runs"`
 	// ExpiredExemptions: expired when compiled or when the rollout started.
 	ExpiredExemptions []string `json:"expired_exemptions,omitempty"`
+	// StartedAt is when the first run planned the waves (versionEvidence).
+	StartedAt time.Time `json:"started_at,omitzero"`
 }
 
 // maxListedFailures bounds the failed accounts a rollout lists (the rest
@@ -216,6 +218,8 @@ type rollout struct {
 	safety bool
 	// lean is versionLeanChecks (see api.go).
 	lean bool
+	// evidence is versionEvidence: the run's manifest in the evidence store.
+	evidence bool
 }
 
 // OrgRollout walks the organization: discover, plan waves, run one
@@ -231,6 +235,7 @@ func OrgRollout(ctx workflow.Context, in RolloutInput) (RolloutResult, error) {
 	}
 	r.safety = workflow.GetVersion(ctx, versionSafety, workflow.DefaultVersion, 1) == 1
 	r.lean = r.safety && workflow.GetVersion(ctx, versionLeanChecks, workflow.DefaultVersion, 1) == 1
+	r.evidence = r.lean && workflow.GetVersion(ctx, versionEvidence, workflow.DefaultVersion, 1) == 1
 	if in.Rollback != nil && !r.safety {
 		return RolloutResult{}, temporal.NewNonRetryableApplicationError("rollback needs a newer worker", "InvalidInput", nil)
 	}
@@ -338,6 +343,10 @@ func (r *rollout) run(ctx workflow.Context) (RolloutResult, error) {
 			total += w.Total
 		}
 		logger.Info("rollout planned", "accounts", total, "skipped", len(skipped), "waves", len(waves))
+		if r.evidence {
+			r.st.StartedAt = workflow.Now(ctx)
+			r.recordRun(ctx, "running")
+		}
 	}
 	r.st.Runs++
 
@@ -418,10 +427,54 @@ func (r *rollout) run(ctx workflow.Context) (RolloutResult, error) {
 		outcome = "stopped"
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SAOutcome.ValueSet(outcome))
+	if r.evidence {
+		r.recordRun(ctx, outcome)
+	}
 	if r.st.StoppedReason != "" {
 		return res, temporal.NewNonRetryableApplicationError(r.st.StoppedReason, "FailureBudgetExceeded", nil, res)
 	}
 	return res, nil
+}
+
+// recordRun writes the run's manifest to the evidence store: "running"
+// once the waves are planned, "completed" or "stopped" at the end. A
+// store that refuses is logged; the rollout's own work stands.
+func (r *rollout) recordRun(ctx workflow.Context, status string) {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 10,
+		},
+	})
+	in := RecordRunInput{
+		RunID: r.in.RunID, Pack: PackName(r.in.Set), Digest: r.in.Set.Digest, Mode: r.in.Mode,
+		RequestedBy: r.in.RequestedBy, Requester: r.in.Requester, Reason: r.in.Reason,
+		StartedAt: r.st.StartedAt, Status: status, Stopped: r.st.StoppedReason,
+	}
+	if status != "running" {
+		in.FinishedAt = workflow.Now(ctx)
+		var c AccountResult
+		for _, w := range r.st.Waves {
+			c.add(w.Counts)
+		}
+		in.Counts = &c
+	}
+	if err := workflow.ExecuteActivity(actx, ActivityRecordRun, in).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("run manifest not recorded in the evidence store", "status", status, "error", err)
+	}
+}
+
+// PackName names a compiled set for the evidence store's trend: the base
+// name of the directory it was loaded from, or its short digest.
+func PackName(set guardrails.Set) string {
+	src := strings.TrimRight(strings.ReplaceAll(set.Source, "\\", "/"), "/")
+	if i := strings.LastIndexByte(src, '/'); i >= 0 {
+		src = src[i+1:]
+	}
+	if src == "" || src == "." {
+		return "pack-" + guardrails.ShortDigest(set.Digest)
+	}
+	return src
 }
 
 // overlapsOrg reports that wave i is the organization wave of a check or

@@ -40,6 +40,11 @@ func preflightStub(_ context.Context, in PreflightInput) (PreflightOutput, error
 	return PreflightOutput{RoleARN: "arn:aws:iam::" + in.AccountID + ":role/OrgguardExecutionRole", Enabled: in.Regions}, nil
 }
 func releaseStub(context.Context, ReleaseRunInput) error { return nil }
+func finishStub(context.Context, FinishBaselineInput) (FinishBaselineOutput, error) {
+	return FinishBaselineOutput{}, nil
+}
+func recordRunStub(context.Context, RecordRunInput) error                 { return nil }
+func recordRemediationStub(context.Context, RecordRemediationInput) error { return nil }
 func pendingStub(context.Context, PendingForFindingInput) (PendingForFindingOutput, error) {
 	return PendingForFindingOutput{}, nil
 }
@@ -56,6 +61,9 @@ func planUndoStub(context.Context, PlanUndoInput) (PlanUndoOutput, error) {
 func registerStubs(env *testsuite.TestWorkflowEnvironment) {
 	env.RegisterActivityWithOptions(preflightStub, activity.RegisterOptions{Name: ActivityPreflightAccount})
 	env.RegisterActivityWithOptions(releaseStub, activity.RegisterOptions{Name: ActivityReleaseRun})
+	env.RegisterActivityWithOptions(finishStub, activity.RegisterOptions{Name: ActivityFinishBaseline})
+	env.RegisterActivityWithOptions(recordRunStub, activity.RegisterOptions{Name: ActivityRecordRun})
+	env.RegisterActivityWithOptions(recordRemediationStub, activity.RegisterOptions{Name: ActivityRecordRemediation})
 	env.RegisterActivityWithOptions(pendingStub, activity.RegisterOptions{Name: ActivityPendingForFinding})
 	env.RegisterActivityWithOptions(outcomesStub, activity.RegisterOptions{Name: ActivityRemediationOutcomes})
 	env.RegisterActivityWithOptions(loadAppliedStub, activity.RegisterOptions{Name: ActivityLoadAppliedChanges})

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
@@ -40,6 +41,8 @@ type flags struct {
 	mgmtRoleARN   string
 	maxActivities int
 	trustConfig   string
+	evidence      evidenceFlags
+	devRetention  time.Duration
 }
 
 func main() {
@@ -83,11 +86,13 @@ stopping and restarting it resumes in-flight workflows.`,
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fl.BoolVar(&f.dev, "dev", false, "also run an embedded Temporal server and Web UI (development and demos)")
 	fl.IntVar(&f.devPort, "dev-port", 7233, "with --dev: gRPC port of the embedded server")
+	fl.DurationVar(&f.devRetention, "dev-retention", 30*24*time.Hour, "with --dev: how long closed workflows (their history) are kept; evidence outlives it in the evidence store")
 	fl.IntVar(&f.uiPort, "ui-port", 8233, "with --dev: Web UI port (0 = any free port, -1 = no UI)")
 	fl.StringVar(&f.roleName, "role-name", envOr("ORGGUARD_ROLE_NAME", awsclient.DefaultRoleName), "role assumed in each member account (env ORGGUARD_ROLE_NAME)")
 	fl.StringVar(&f.externalID, "external-id", os.Getenv("ORGGUARD_EXTERNAL_ID"), "external ID the member roles require (env ORGGUARD_EXTERNAL_ID)")
 	fl.StringVar(&f.mgmtRoleARN, "management-role-arn", os.Getenv("ORGGUARD_MANAGEMENT_ROLE_ARN"), "role to assume for Organizations calls (default: the worker's own credentials)")
 	fl.IntVar(&f.maxActivities, "max-concurrent-activities", 50, "activities (AWS work) in flight at once")
+	f.evidence.register(fl)
 	fl.StringVar(&f.trustConfig, "trust-config", os.Getenv("ORGGUARD_TRUST_CONFIG"), "trust config (HCL): trusted OIDC issuers and the governance floor; see docs/security.md (env ORGGUARD_TRUST_CONFIG; --dev: the built-in dev issuer)")
 	return cmd
 }
@@ -158,6 +163,11 @@ func run(parent context.Context, f flags) error {
 		return err
 	}
 	defer c.Close()
+	if f.dev {
+		if err := setRetention(ctx, c, f.temporal.Namespace, f.devRetention); err != nil {
+			return err
+		}
+	}
 
 	factory, err := awsclient.Load(ctx, awsclient.Options{RoleName: f.roleName, ExternalID: f.externalID, ManagementRoleARN: f.mgmtRoleARN})
 	if err != nil {
@@ -167,6 +177,12 @@ func run(parent context.Context, f flags) error {
 	acts.Identity = f.temporal.Identity
 	acts.Trust = trust
 	acts.Temporal = c
+	store, err := f.evidence.open(ctx, factory, f.temporal.StateDir)
+	if err != nil {
+		return err
+	}
+	acts.Evidence = store
+	logger.Info("evidence store", zap.String("where", store.B.Where()))
 	w := workerapp.New(c, acts, workerapp.Options{MaxConcurrentActivities: f.maxActivities})
 	logger.Info("worker starting", zap.String("address", f.temporal.Address), zap.String("namespace", f.temporal.Namespace),
 		zap.String("task_queue", workflows.TaskQueue), zap.String("role_name", f.roleName), zap.String("version", version.String()))
@@ -202,6 +218,7 @@ func startDev(ctx context.Context, f flags, logger *zap.Logger, withIssuer bool)
 		UIPort:           f.uiPort,
 		SearchAttributes: workflows.SearchAttributes(),
 		Logger:           logger,
+		Retention:        f.devRetention,
 	})
 	if err != nil {
 		if idp != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -217,4 +218,19 @@ func TestClassifyServiceCodes(t *testing.T) {
 			})
 		}
 	}
+}
+
+func TestPropagationDelayGrows(t *testing.T) {
+	want := []time.Duration{2 * time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second, 10 * time.Second}
+	for i, attempt := range []int32{0, 1, 2, 3, 4, 5, 100} {
+		require.Equal(t, want[i], PropagationDelay(attempt), "attempt %d", attempt)
+	}
+	err := WithPropagationDelay(Propagating("iam:PassRole not visible yet"), 2)
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, err, &app)
+	require.Equal(t, ErrPropagation, app.Type())
+	require.Equal(t, 4*time.Second, app.NextRetryDelay())
+	require.Contains(t, app.Error(), "iam:PassRole not visible yet")
+	other := errors.New("throttled")
+	require.Same(t, other, WithPropagationDelay(other, 3))
 }

@@ -142,6 +142,10 @@ func New(root aws.Config, opts Options) *Factory {
 		creds: map[credKey]*list.Element{}, lru: list.New()}
 }
 
+// Base is the worker's own configuration (its credentials, no role
+// assumed): for the worker's own resources, such as the evidence bucket.
+func (f *Factory) Base() aws.Config { return f.root.Copy() }
+
 // Region is the root configuration's region.
 func (f *Factory) Region() string { return f.root.Region }
 

@@ -54,7 +54,21 @@ func (f auditFlags) query(now time.Time) (string, error) {
 	}
 	eq(workflows.SAAccountID.GetName(), f.account)
 	eq(workflows.SAGuardrail.GetName(), f.guardrail)
-	eq(workflows.SAControl.GetName(), f.control)
+	if f.control != "" {
+		// "CIS 5.4" also finds the versioned forms packs now write ("CIS
+		// v3.0.0 5.4"), so an auditor need not know which version a pack used.
+		vals := []string{f.control}
+		if ref, _, ok := guardrails.ParseControl(f.control); ok && ref.Framework == "CIS" && ref.Version == guardrails.VersionUnspecified {
+			for _, v := range guardrails.CISVersions {
+				vals = append(vals, "CIS "+v+" "+ref.ID)
+			}
+		}
+		quoted := make([]string, len(vals))
+		for i, v := range vals {
+			quoted[i] = "'" + strings.ReplaceAll(v, "'", "\\'") + "'"
+		}
+		parts = append(parts, fmt.Sprintf("%s IN (%s)", workflows.SAControl.GetName(), strings.Join(quoted, ", ")))
+	}
 	eq(workflows.SAOutcome.GetName(), f.outcome)
 	eq(workflows.SAApprover.GetName(), f.approver)
 	eq(workflows.SARunID.GetName(), f.run)

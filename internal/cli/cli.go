@@ -106,7 +106,7 @@ Exit codes: 0 ok; 1 findings, failures or a refused request; 2 usage error.`,
 		rollbackCmd(a), statusCmd(a), controlCmd(a, "pause"), controlCmd(a, "resume"), controlCmd(a, "cancel"),
 		approvalsCmd(a), voteCmd(a, true), voteCmd(a, false),
 		auditCmd(a), scheduleCmd(a), demoCmd(a), doctorCmd(a),
-		loginCmd(a), logoutCmd(a), whoamiCmd(a), packCmd(),
+		loginCmd(a), logoutCmd(a), whoamiCmd(a), packCmd(), reportCmd(a),
 	)
 	return root
 }

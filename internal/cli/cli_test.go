@@ -62,8 +62,12 @@ func TestUsageErrors(t *testing.T) {
 func TestAuditQueryQuotesValues(t *testing.T) {
 	q, err := auditFlags{control: "CIS 5.4", account: "1' OR '1'='1"}.query(nowForTest)
 	require.NoError(t, err)
-	require.Contains(t, q, `OrgguardControl = 'CIS 5.4'`)
+	// An unversioned CIS ID matches every benchmark version's form.
+	require.Contains(t, q, `OrgguardControl IN ('CIS 5.4', 'CIS v1.2.0 5.4', 'CIS v1.4.0 5.4', 'CIS v3.0.0 5.4')`)
 	require.Contains(t, q, `OrgguardAccountId = '1\' OR \'1\'=\'1'`)
+	q, err = auditFlags{control: "FSBP EC2.2'"}.query(nowForTest)
+	require.NoError(t, err)
+	require.Contains(t, q, `OrgguardControl IN ('FSBP EC2.2\'')`)
 }
 
 var nowForTest = mustTime("2026-11-24T12:00:00Z")

@@ -254,8 +254,8 @@ func (a *app) demo(ctx context.Context, out io.Writer, f demoFlags) error {
 		}
 
 		st.step("Audit: what happened, who approved, under which controls")
-		demoEcho(out, cliPrefix, "audit", "--kind", "remediation", "--control", "CIS 5.4", "--run", res.Progress.RunID)
-		_ = Run(ctx, []string{"--state-dir", dir, "audit", "--kind", "remediation", "--control", "CIS 5.4", "--run", res.Progress.RunID}, out, out)
+		demoEcho(out, cliPrefix, "audit", "--kind", "remediation", "--control", "CIS v3.0.0 5.4", "--run", res.Progress.RunID)
+		_ = Run(ctx, []string{"--state-dir", dir, "audit", "--kind", "remediation", "--control", "CIS v3.0.0 5.4", "--run", res.Progress.RunID}, out, out)
 		demoEcho(out, cliPrefix, "audit", "history", first.ID)
 		_ = Run(ctx, []string{"--state-dir", dir, "audit", "history", first.ID}, out, out)
 
@@ -273,7 +273,22 @@ func (a *app) demo(ctx context.Context, out io.Writer, f demoFlags) error {
 	}
 	printGuardrailTable(ctx, c, again, out)
 
+	st.step("Report: the apply run's evidence for auditors, from the evidence store (%s)", filepath.Join(dir, "evidence"))
+	reportPath := filepath.Join(dir, "report-"+res.Progress.RunID+".html")
+	demoEcho(out, cliPrefix, "report", res.Progress.RunID, "-o", reportPath)
+	if code := Run(ctx, []string{"--state-dir", dir, "report", res.Progress.RunID, "-o", reportPath}, out, out); code != 0 {
+		return silentExit(code)
+	}
+	csvPath := filepath.Join(dir, "report-"+res.Progress.RunID+".csv")
+	demoEcho(out, cliPrefix, "report", res.Progress.RunID, "--format", "csv", "--framework", "cis", "-o", csvPath)
+	if code := Run(ctx, []string{"--state-dir", dir, "report", res.Progress.RunID, "--format", "csv", "--framework", "cis", "-o", csvPath}, out, out); code != 0 {
+		return silentExit(code)
+	}
+
 	fmt.Fprintf(out, "\nDemo complete. Temporal Web UI: %s (histories of every run above).\n", dev.UI)
+	if abs, err := filepath.Abs(reportPath); err == nil {
+		fmt.Fprintf(out, "HTML report: %s\n", abs)
+	}
 	if f.keep {
 		fmt.Fprintf(out, "The simulator, worker and Web UI keep running; try:\n  %s approvals list\n  %s audit\nCtrl-C to stop.\n", cliPrefix, cliPrefix)
 		<-ctx.Done()

@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -150,6 +151,34 @@ func TestPlanThenApprovalGatedApply(t *testing.T) {
 		}
 	}
 	require.True(t, found, fmt.Sprintf("resource %s not re-checked", rem.Resource))
+
+	// The evidence store has the apply run: one CSV row per finding with
+	// versioned controls, and the remediation with its verified approver.
+	e.eventuallyCLI(t, 30*time.Second, func(c *assert.CollectT, out string) { assert.Contains(c, out, rem.Resource) },
+		"report", rem.RunID, "--format", "csv", "--framework", "cis")
+	code, out = e.CLI("report", rem.RunID, "--format", "csv")
+	require.Equal(t, 0, code, out)
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	require.NoError(t, err, out)
+	var sgRow []string
+	for _, r := range rows[1:] {
+		if r[7] == rem.Resource && r[1] == rem.AccountID {
+			sgRow = r
+		}
+	}
+	require.NotNil(t, sgRow, "no CSV row for %s in account %s:\n%s", rem.Resource, rem.AccountID, out)
+	require.Contains(t, sgRow[11], "CIS v3.0.0 5.4", "versioned control IDs")
+	require.Equal(t, []string{rem.ID, workflows.RemRemediated, "alice", "pass"}, []string{sgRow[15], sgRow[16], sgRow[17], sgRow[9]})
+	html := filepath.Join(t.TempDir(), "report.html")
+	code, out = e.CLI("report", rem.RunID, "-o", html)
+	require.Equal(t, 0, code, out)
+	body, err := os.ReadFile(html)
+	require.NoError(t, err)
+	require.Contains(t, string(body), "Compliance heatmap")
+	require.Contains(t, string(body), "CIS AWS Foundations Benchmark v3.0.0 5.4")
+	// A check run's evidence lands too.
+	e.eventuallyCLI(t, 30*time.Second, func(c *assert.CollectT, out string) { assert.Contains(c, out, "\"status\":\"completed\"") },
+		"report", res.Progress.RunID, "--format", "json")
 
 	// ORGGUARD_RECORD_HISTORIES=<tag> records this run's histories for the
 	// workflows package to replay (workflows/testdata/histories/*-<tag>.json):

@@ -19,7 +19,7 @@ package evidence
 import (
 	"time"
 
-	"github.com/orgguard/orgguard/internal/identity"
+	"github.com/orgguard/orgguard/guardrails"
 	"github.com/orgguard/orgguard/workflows"
 )
 
@@ -28,14 +28,7 @@ const SchemaVersion = 1
 
 // Control is one framework mapping with its framework version, e.g.
 // {CIS, "CIS AWS Foundations Benchmark", "v3.0.0", "5.4"}.
-type Control struct {
-	// Framework is the short name: CIS, FSBP, PCI, NIST CSF.
-	Framework string `json:"framework"`
-	// Title is the framework's full name.
-	Title   string `json:"title"`
-	Version string `json:"version"`
-	ID      string `json:"id"`
-}
+type Control = guardrails.ControlRef
 
 // Record is one finding of one run: account × region × guardrail × resource.
 type Record struct {
@@ -73,23 +66,11 @@ type Record struct {
 	RecordedAt time.Time `json:"recorded_at"`
 }
 
-// RunManifest describes one run.
+// RunManifest describes one run: what the rollout knows of it (pack,
+// digest, mode, verified requester, times, status, counts).
 type RunManifest struct {
-	Schema      int                 `json:"schema"`
-	RunID       string              `json:"run_id"`
-	Pack        string              `json:"pack"`
-	PackDigest  string              `json:"pack_digest"`
-	Mode        string              `json:"mode"`
-	RequestedBy string              `json:"requested_by,omitempty"`
-	Requester   *identity.Principal `json:"requester,omitempty"`
-	Reason      string              `json:"reason,omitempty"`
-	StartedAt   time.Time           `json:"started_at"`
-	// FinishedAt is zero while the run is in progress (or was cut short).
-	FinishedAt time.Time `json:"finished_at,omitzero"`
-	// Status is running, completed, failed or canceled.
-	Status string `json:"status"`
-	// Counts are the run's totals when it finished.
-	Counts *workflows.AccountResult `json:"counts,omitempty"`
+	Schema int `json:"schema"`
+	workflows.RecordRunInput
 }
 
 // RemediationRecord is one remediation workflow's outcome and decision

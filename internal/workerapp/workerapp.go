@@ -34,6 +34,9 @@ func Register(r worker.Registry, acts *activities.Activities) {
 		workflows.ActivityLoadTrust:           acts.LoadTrust,
 		workflows.ActivityPreflightAccount:    acts.PreflightAccount,
 		workflows.ActivityReleaseRun:          acts.ReleaseRun,
+		workflows.ActivityFinishBaseline:      acts.FinishBaseline,
+		workflows.ActivityRecordRun:           acts.RecordRun,
+		workflows.ActivityRecordRemediation:   acts.RecordRemediation,
 		workflows.ActivityPendingForFinding:   acts.PendingForFinding,
 		workflows.ActivityRemediationOutcomes: acts.RemediationOutcomes,
 		workflows.ActivityPlanUndo:            acts.PlanUndo,
@@ -56,7 +59,7 @@ func New(c client.Client, acts *activities.Activities, o Options) worker.Worker 
 	}
 	w := worker.New(c, workflows.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: o.MaxConcurrentActivities,
-		// Heartbeats reach the server every 10 s at most, well inside
+		// Heartbeats reach the server every 5 s at most, well inside
 		// workflows.ActivityHeartbeatTimeout (the SDK would otherwise
 		// hold them back for 80% of the timeout).
 		MaxHeartbeatThrottleInterval: activities.DefaultHeartbeatEvery,

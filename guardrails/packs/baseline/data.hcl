@@ -5,7 +5,7 @@ control "s3_account_public_access_block" {
   description = "All four S3 account-level public access block settings are on."
   severity    = "high"
   csf         = "PR.DS"
-  controls    = ["FSBP S3.1", "CIS 2.1.4"]
+  controls    = ["FSBP S3.1", "CIS v3.0.0 2.1.4"]
 
   remediation {
     mode = "auto"
@@ -60,7 +60,7 @@ control "ebs_default_encryption" {
   description = "EBS encryption by default is on in every governed region."
   severity    = "medium"
   csf         = "PR.DS"
-  controls    = ["CIS 2.2.1", "FSBP EC2.7"]
+  controls    = ["CIS v1.4.0 2.2.1", "FSBP EC2.7"]
 
   remediation {
     mode = "auto"
@@ -72,7 +72,7 @@ control "kms_key_rotation" {
   description = "Customer managed symmetric KMS keys rotate yearly."
   severity    = "medium"
   csf         = "PR.DS"
-  controls    = ["CIS 3.8", "FSBP KMS.4"]
+  controls    = ["CIS v1.4.0 3.8", "FSBP KMS.4"]
 
   settings {
     rotation_period_days = 365

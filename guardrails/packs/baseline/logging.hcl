@@ -6,7 +6,7 @@ control "cloudtrail" {
   severity    = "critical"
   csf         = "DE.CM"
   controls = [
-    "CIS 3.1", "CIS 3.2", "CIS 3.3", "CIS 3.4", "CIS 3.7",
+    "CIS v1.4.0 3.1", "CIS v1.4.0 3.2", "CIS v1.4.0 3.3", "CIS v1.4.0 3.4", "CIS v1.4.0 3.7",
     "FSBP CloudTrail.1", "FSBP CloudTrail.2", "FSBP CloudTrail.4", "FSBP CloudTrail.5",
   ]
 
@@ -26,7 +26,7 @@ control "root_activity_alarm" {
   description = "A metric filter on root user activity with an alarm to SNS."
   severity    = "high"
   csf         = "DE.CM"
-  controls    = ["CIS 1.7", "CIS 4.3", "FSBP CloudWatch.1"]
+  controls    = ["CIS v1.4.0 1.7", "CIS v1.4.0 4.3", "FSBP CloudWatch.1"]
   regions     = ["us-east-1"] # where the trail's global events arrive
 
   settings {
@@ -44,7 +44,7 @@ control "config_recorder" {
   description = "AWS Config records all supported and global resource types to an encrypted, private, TLS-only bucket with lifecycle expiry."
   severity    = "high"
   csf         = "ID.AM"
-  controls    = ["CIS 3.5", "FSBP Config.1"]
+  controls    = ["CIS v1.4.0 3.5", "FSBP Config.1"]
 
   settings {
     all_supported                 = true

@@ -9,7 +9,7 @@
 scp "deny_leave_organization" {
   description = "Member accounts cannot leave the organization (and escape its guardrails)."
   severity    = "high"
-  csf         = "PR.AC"
+  csf         = "PR.AA"
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -25,8 +25,8 @@ scp "deny_leave_organization" {
 scp "protect_audit_trail" {
   description = "Nobody in a member account can stop, delete or reconfigure CloudTrail."
   severity    = "critical"
-  csf         = "PR.PT"
-  controls    = ["CIS 3.1", "FSBP CloudTrail.1"]
+  csf         = "PR.PS"
+  controls    = ["CIS v1.4.0 3.1", "FSBP CloudTrail.1"]
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -70,8 +70,8 @@ scp "protect_detective_services" {
 scp "deny_root_user" {
   description = "The root user of member accounts can do nothing (the management account is not affected by SCPs)."
   severity    = "critical"
-  csf         = "PR.AC"
-  controls    = ["CIS 1.7"]
+  csf         = "PR.AA"
+  controls    = ["CIS v1.4.0 1.7"]
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -88,7 +88,7 @@ scp "deny_root_user" {
 scp "region_allowlist" {
   description = "Requests outside the governed regions are denied, except to global services."
   severity    = "high"
-  csf         = "PR.PT"
+  csf         = "PR.PS"
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -108,7 +108,7 @@ scp "region_allowlist" {
 scp "require_imdsv2" {
   description = "EC2 instances can only be launched with IMDSv2 (session tokens) required."
   severity    = "high"
-  csf         = "PR.PT"
+  csf         = "PR.PS"
   controls    = ["FSBP EC2.8"]
   policy = jsonencode({
     Version = "2012-10-17"
@@ -136,7 +136,7 @@ scp "protect_s3_account_public_access_block" {
   description = "The S3 account-level public access block cannot be changed in member accounts."
   severity    = "high"
   csf         = "PR.DS"
-  controls    = ["FSBP S3.1", "CIS 2.1.4"]
+  controls    = ["FSBP S3.1", "CIS v3.0.0 2.1.4"]
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -155,7 +155,7 @@ scp "protect_s3_account_public_access_block" {
 scp "protect_orgguard_role" {
   description = "Only orgguard's own management principal can change or delete the role orgguard assumes in member accounts."
   severity    = "critical"
-  csf         = "PR.AC"
+  csf         = "PR.AA"
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{

@@ -2,8 +2,8 @@ control "no_public_ssh_rdp" {
   kind        = "ec2.no_public_ssh_rdp"
   description = "No security group admits SSH or RDP from anywhere."
   severity    = "high"
-  csf         = "PR.AC"
-  controls    = ["CIS 5.2", "CIS 5.3", "FSBP EC2.13", "FSBP EC2.14", "PCI.EC2.5"]
+  csf         = "PR.AA"
+  controls    = ["CIS v3.0.0 5.2", "CIS v3.0.0 5.3", "FSBP EC2.13", "FSBP EC2.14", "PCI.EC2.5"]
   target      = target.prod
 
   remediation {
@@ -17,7 +17,7 @@ control "ebs_default_encryption" {
   description = "EBS encryption by default, everywhere the rollout goes."
   severity    = "medium"
   csf         = "PR.DS"
-  controls    = ["CIS 2.2.1", "FSBP EC2.7"]
+  controls    = ["CIS v1.4.0 2.2.1", "FSBP EC2.7"]
   target      = target.dev
   regions     = ["eu-west-1"]
 }
@@ -25,7 +25,7 @@ control "ebs_default_encryption" {
 scp "deny_leave_organization" {
   description = "Workload accounts cannot leave the organization."
   severity    = "high"
-  csf         = "PR.AC"
+  csf         = "PR.AA"
   policy      = file("policies/deny-leave-organization.json")
   attach_to   = [target.sandbox, local.ou.dev]
 }

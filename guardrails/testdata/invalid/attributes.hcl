@@ -15,7 +15,7 @@ control "sg" {
   kind     = "ec2.default_security_group_closed"
   severity = "urgent" # ERROR: Invalid severity
   csf      = "Protect" # ERROR: Invalid NIST CSF reference
-  controls = ["CIS 5.4", "EC2.2"] # ERROR: Unknown framework in control ID
+  controls = ["CIS v3.0.0 5.4", "EC2.2"] # ERROR: Unknown framework in control ID
   mode     = "auto" # ERROR: Unsupported argument
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/orgguard/orgguard/internal/cli"
 	"github.com/orgguard/orgguard/internal/devidp"
 	"github.com/orgguard/orgguard/internal/devserver"
+	"github.com/orgguard/orgguard/internal/evidence"
 	"github.com/orgguard/orgguard/internal/identity"
 	"github.com/orgguard/orgguard/internal/temporalclient"
 	"github.com/orgguard/orgguard/internal/workerapp"
@@ -108,6 +109,8 @@ func (e *Env) StartWorker() {
 	acts.Identity = "e2e-worker"
 	acts.Trust = e.Trust
 	acts.Temporal = e.Client
+	// Where the CLI's `report` looks by default: <state-dir>/evidence.
+	acts.Evidence = &evidence.Store{B: evidence.Dir{Root: filepath.Join(e.StateDir, "evidence")}}
 	e.Worker = workerapp.New(e.Client, acts, workerapp.Options{})
 	require.NoError(e.T, e.Worker.Start())
 	w := e.Worker

@@ -17,8 +17,8 @@ control "default_sg_closed" {
   kind        = "ec2.default_security_group_closed"
   description = "The default security group of every VPC has no rules."
   severity    = "high"
-  csf         = "PR.AC"
-  controls    = ["CIS 5.4", "FSBP EC2.2", "PCI.EC2.2"]
+  csf         = "PR.IR"
+  controls    = ["CIS v3.0.0 5.4", "FSBP EC2.2", "PCI.EC2.2"]
 
   remediation {
     mode            = var.mode

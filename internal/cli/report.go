@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/spf13/cobra"
+
+	"github.com/orgguard/orgguard/internal/evidence"
+	"github.com/orgguard/orgguard/internal/report"
+)
+
+// evidenceStore opens the store the CLI reads: --evidence, else
+// ORGGUARD_EVIDENCE, else <state-dir>/evidence (the dev worker's).
+func (a *app) evidenceStore(ctx context.Context, where string) (*evidence.Store, error) {
+	if where == "" {
+		where = os.Getenv("ORGGUARD_EVIDENCE")
+	}
+	if where == "" {
+		where = filepath.Join(a.temporal.StateDir, "evidence")
+	}
+	if rest, ok := strings.CutPrefix(where, "s3://"); ok {
+		bucket, prefix, _ := strings.Cut(rest, "/")
+		if bucket == "" {
+			return nil, failf(exitUsage, "--evidence %q: no bucket name", where)
+		}
+		if prefix != "" && !strings.HasSuffix(prefix, "/") {
+			prefix += "/"
+		}
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, failf(exitFindings, "--evidence %s: AWS configuration: %v", where, err)
+		}
+		return &evidence.Store{B: evidence.S3{Client: s3.NewFromConfig(cfg), Bucket: bucket, Prefix: prefix}}, nil
+	}
+	where = strings.TrimPrefix(where, "file://")
+	if fi, err := os.Stat(where); err != nil || !fi.IsDir() {
+		return nil, failf(exitFindings, "evidence store %s not found: run a worker first (it writes there), or pass --evidence DIR|s3://BUCKET/PREFIX", where)
+	}
+	return &evidence.Store{B: evidence.Dir{Root: where}}, nil
+}
+
+func reportCmd(a *app) *cobra.Command {
+	var format, framework, out, where string
+	var trend int
+	cmd := &cobra.Command{
+		Use:   "report RUN",
+		Short: "Write a run's evidence as an HTML, JSON or CSV report",
+		Long: `Read a run's findings from the evidence store the worker writes (docs/evidence.md) and write a report:
+
+  html  one self-contained, printable file: a heatmap of accounts (grouped by OU) × controls, a rollup per
+        framework and NIST CSF function and category, the trend across the pack's last runs, and the evidence
+        and decision trail of every failing finding
+  csv   one row per finding, with versioned control IDs ("CIS v3.0.0 5.4")
+  json  the run's manifest, every finding with its remediation record, and a summary
+
+--framework cis|fsbp|pci|csf keeps one framework's controls. Reports stream the store one account at a time.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := a.evidenceStore(cmd.Context(), where)
+			if err != nil {
+				return err
+			}
+			var w io.Writer = cmd.OutOrStdout()
+			var f *os.File
+			if out != "" && out != "-" {
+				if f, err = os.Create(out); err != nil {
+					return failf(exitFindings, "report: %v", err)
+				}
+				defer f.Close()
+				w = f
+			}
+			bw := bufio.NewWriterSize(w, 256<<10)
+			if err := report.Report(cmd.Context(), st, args[0], bw, report.Options{Format: format, Framework: framework, Trend: trend}); err != nil {
+				return failf(exitFindings, "report: %v", err)
+			}
+			if err := bw.Flush(); err != nil {
+				return failf(exitFindings, "report: %v", err)
+			}
+			if f != nil {
+				if err := f.Close(); err != nil {
+					return failf(exitFindings, "report: %v", err)
+				}
+				abs, _ := filepath.Abs(out)
+				fmt.Fprintln(cmd.ErrOrStderr(), "report written to", abs)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&format, "format", "html", "html, csv or json")
+	fl.StringVar(&framework, "framework", "", "only one framework's controls: cis, fsbp, pci or csf")
+	fl.StringVarP(&out, "output", "o", "", "write to this file (default: standard output)")
+	fl.StringVar(&where, "evidence", "", "evidence store: a directory or s3://BUCKET/PREFIX (env ORGGUARD_EVIDENCE; default <state-dir>/evidence)")
+	fl.IntVar(&trend, "trend", 10, "HTML: how many of the pack's runs the trend shows")
+	return cmd
+}
