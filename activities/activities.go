@@ -37,7 +37,7 @@ type Activities struct {
 	// those activities fail non-retryably).
 	Temporal client.Client
 	// Evidence is the evidence store the runs' records go to (nil: none,
-	// and FinishBaseline reports it in each baseline's result).
+	// and RecordBaseline fails non-retryably: the rollout counts it).
 	Evidence *evidence.Store
 	// HeartbeatEvery is how often CheckGuardrail and ApplyRemediation
 	// heartbeat while a kind runs; 0 means DefaultHeartbeatEvery.

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,31 +18,36 @@ import (
 // evidence store configured.
 const ErrNoEvidenceStore = "NoEvidenceStore"
 
-// FinishBaseline ends one account's baseline: it writes the account's
-// evidence records (the baseline's result, read through the calling
-// workflow's baseline query, so history carries no further copy of the
-// findings) and drops the run's cached credentials and reads for the
-// account. Rewriting the account's object on a retry is harmless: the
+// RecordBaseline writes one finished baseline's evidence records. It
+// reads the baseline's result from Temporal (a failed baseline's result is
+// in its error's details), so history carries no further copy of the
+// findings. Rewriting the account's object on a retry is harmless: the
 // same records replace the same key.
-func (a *Activities) FinishBaseline(ctx context.Context, in workflows.FinishBaselineInput) (workflows.FinishBaselineOutput, error) {
-	defer func() { _ = a.ReleaseRun(ctx, workflows.ReleaseRunInput{RunID: in.RunID, AccountID: in.Account.ID}) }()
+func (a *Activities) RecordBaseline(ctx context.Context, in workflows.RecordBaselineInput) (workflows.RecordBaselineOutput, error) {
 	if a.Evidence == nil {
-		return workflows.FinishBaselineOutput{EvidenceError: "this worker has no evidence store (--evidence)"}, nil
+		return workflows.RecordBaselineOutput{}, temporal.NewNonRetryableApplicationError("this worker has no evidence store (--evidence)", ErrNoEvidenceStore, nil)
 	}
-	if a.Temporal == nil || !activity.IsActivity(ctx) {
-		return workflows.FinishBaselineOutput{}, temporal.NewNonRetryableApplicationError(
-			"FinishBaseline reads the baseline through Temporal and this worker has no client", ErrNoEvidenceStore, nil)
-	}
-	info := activity.GetInfo(ctx)
-	v, err := a.Temporal.QueryWorkflow(ctx, info.WorkflowExecution.ID, info.WorkflowExecution.RunID, workflows.QueryBaseline)
-	if err != nil {
-		// Retryable: the frontend or the workflow's worker may be restarting.
-		return workflows.FinishBaselineOutput{}, fmt.Errorf("read baseline %s for its evidence: %w", info.WorkflowExecution.ID, err)
+	if a.Temporal == nil {
+		return workflows.RecordBaselineOutput{}, temporal.NewNonRetryableApplicationError(
+			"RecordBaseline reads the baseline through Temporal and this worker has no client", ErrNoEvidenceStore, nil)
 	}
 	var res workflows.BaselineResult
-	if err := v.Get(&res); err != nil {
-		return workflows.FinishBaselineOutput{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("decode baseline %s: %v", info.WorkflowExecution.ID, err), "InvalidState", err)
+	err := a.Temporal.GetWorkflow(ctx, in.WorkflowID, in.WorkflowRunID).Get(ctx, &res)
+	var app *temporal.ApplicationError
+	switch {
+	case err == nil:
+	case errors.As(err, &app) && app.HasDetails():
+		// CheckFailed / RemediationFailed carry the result.
+		if derr := app.Details(&res); derr != nil {
+			return workflows.RecordBaselineOutput{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("baseline %s: decode the result in its error: %v", in.WorkflowID, derr), "InvalidState", derr)
+		}
+	case errors.As(err, new(*temporal.CanceledError)), errors.As(err, new(*temporal.TerminatedError)), errors.As(err, new(*temporal.TimeoutError)), errors.As(err, &app):
+		// Ended without a result: nothing to record.
+		return workflows.RecordBaselineOutput{}, nil
+	default:
+		// Retryable: the frontend may be restarting.
+		return workflows.RecordBaselineOutput{}, fmt.Errorf("read baseline %s for its evidence: %w", in.WorkflowID, err)
 	}
 	kinds := map[string]guardrails.Guardrail{}
 	if in.Digest != "" {
@@ -56,15 +62,15 @@ func (a *Activities) FinishBaseline(ctx context.Context, in workflows.FinishBase
 		}
 	}
 	recs := BaselineRecords(in, res, kinds, time.Now().UTC())
-	if err := a.Evidence.PutAccount(ctx, in.RunID, in.Account.ID, recs); err != nil {
-		return workflows.FinishBaselineOutput{}, fmt.Errorf("account %s: %w", in.Account.ID, err)
+	if err := a.Evidence.PutAccount(ctx, in.RunID, in.Key, recs); err != nil {
+		return workflows.RecordBaselineOutput{}, fmt.Errorf("account %s: %w", in.Key, err)
 	}
-	return workflows.FinishBaselineOutput{Records: len(recs)}, nil
+	return workflows.RecordBaselineOutput{Records: len(recs)}, nil
 }
 
 // BaselineRecords turns one account's baseline result into evidence
 // records, one per item (account × region × guardrail × resource).
-func BaselineRecords(in workflows.FinishBaselineInput, res workflows.BaselineResult, set map[string]guardrails.Guardrail, at time.Time) []evidence.Record {
+func BaselineRecords(in workflows.RecordBaselineInput, res workflows.BaselineResult, set map[string]guardrails.Guardrail, at time.Time) []evidence.Record {
 	out := make([]evidence.Record, 0, len(res.Items))
 	for _, it := range res.Items {
 		f := it.Finding

@@ -58,10 +58,9 @@ const (
 	// in one account and region (versionLeanChecks); CheckGuardrail stays
 	// for verification re-checks and for baselines started before it.
 	ActivityCheckAccountRegion = "CheckAccountRegion"
-	// ActivityFinishBaseline (versionEvidence) ends an account's baseline:
-	// it writes the account's evidence records and releases the run's
-	// cached credentials (what ReleaseRun did), in one activity.
-	ActivityFinishBaseline = "FinishBaseline"
+	// ActivityRecordBaseline (versionEvidence) writes one account's
+	// evidence records, read from its finished baseline.
+	ActivityRecordBaseline = "RecordBaseline"
 	// ActivityRecordRun writes a run's manifest to the evidence store.
 	ActivityRecordRun = "RecordRun"
 	// ActivityRecordRemediation writes a finished remediation's outcome
@@ -69,29 +68,30 @@ const (
 	ActivityRecordRemediation = "RecordRemediation"
 )
 
-// versionEvidence gates the evidence store (issue 12): each baseline ends
-// with FinishBaseline instead of ReleaseRun, rollouts write their manifest
-// when they start and end, remediations their record when they end.
+// versionEvidence gates the evidence store (issue 12): the rollout
+// records each account's finished baseline (RecordBaseline, beside the
+// window: the next account does not wait for it) and its own manifest when
+// it starts and ends; remediations record themselves when they end.
 const versionEvidence = "evidence"
 
-// FinishBaselineInput names the account whose baseline ends. The records
-// are not in the input: the activity reads the baseline's result through
-// the baseline query of the calling workflow, so history does not carry
-// the findings a third time.
-type FinishBaselineInput struct {
-	RunID   string  `json:"run_id"`
+// RecordBaselineInput names a finished baseline whose result the worker
+// reads from Temporal (the result is not in the input: history does not
+// carry the findings a third time) and writes as evidence records.
+type RecordBaselineInput struct {
+	RunID string `json:"run_id"`
+	// Key is the account ID, or "organization" for the organization wave.
+	Key     string  `json:"key"`
 	Account Account `json:"account"`
 	Mode    Mode    `json:"mode"`
 	Digest  string  `json:"digest"`
+	// WorkflowID and WorkflowRunID name the baseline execution.
+	WorkflowID    string `json:"workflow_id"`
+	WorkflowRunID string `json:"workflow_run_id"`
 }
 
-// FinishBaselineOutput says whether the evidence was written.
-type FinishBaselineOutput struct {
+// RecordBaselineOutput counts the records written.
+type RecordBaselineOutput struct {
 	Records int `json:"records"`
-	// EvidenceError is set when the store refused the write after the
-	// activity's own retries (the baseline's result reports it; the
-	// account's outcome stays what its checks found).
-	EvidenceError string `json:"evidence_error,omitempty"`
 }
 
 // RecordRunInput is a run's manifest as the rollout knows it.

@@ -102,9 +102,6 @@ type BaselineResult struct {
 	// rollback's: rolled_back, refused, pending_approval, planned or
 	// nothing_to_roll_back.
 	Outcome string `json:"outcome,omitempty"`
-	// EvidenceError is set when the account's evidence could not be
-	// written to the evidence store (versionEvidence).
-	EvidenceError string `json:"evidence_error,omitempty"`
 }
 
 type baseline struct {
@@ -119,8 +116,6 @@ type baseline struct {
 	// applied counts the changes this baseline applied: the read cache's
 	// epoch for the checks that follow.
 	applied int
-	// evidence is versionEvidence: FinishBaseline writes the records.
-	evidence bool
 }
 
 // AccountBaseline checks every guardrail × region of one account and, in
@@ -137,7 +132,6 @@ func AccountBaseline(ctx workflow.Context, in BaselineInput) (BaselineResult, er
 	}
 	b.safety = workflow.GetVersion(ctx, versionSafety, workflow.DefaultVersion, 1) == 1
 	b.lean = b.safety && workflow.GetVersion(ctx, versionLeanChecks, workflow.DefaultVersion, 1) == 1
-	b.evidence = b.lean && workflow.GetVersion(ctx, versionEvidence, workflow.DefaultVersion, 1) == 1
 	heartbeat := 2 * time.Minute
 	if b.safety {
 		heartbeat = ActivityHeartbeatTimeout
@@ -207,11 +201,7 @@ func (b *baseline) run(ctx workflow.Context) (BaselineResult, error) {
 	if b.safety {
 		outcome = b.safeOutcome(outcome)
 		b.res.Outcome = outcome
-		if b.evidence {
-			b.finish(ctx)
-		} else {
-			b.release(ctx)
-		}
+		b.release(ctx)
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx,
 		SAKind.ValueSet(KindBaseline), SARunID.ValueSet(b.in.RunID), SAAccountID.ValueSet(b.in.Account.ID),
@@ -388,33 +378,6 @@ func (b *baseline) release(ctx workflow.Context) {
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 2},
 	})
 	_ = workflow.ExecuteActivity(rctx, ActivityReleaseRun, ReleaseRunInput{RunID: b.in.RunID, AccountID: b.in.Account.ID}).Get(ctx, nil)
-}
-
-// finish writes the account's evidence (the worker reads this baseline's
-// result through the baseline query, so b.res must be final here) and
-// releases the run's cached credentials. A store that keeps refusing is
-// reported in the result, not as a failure of the account: its checks
-// and changes stand.
-func (b *baseline) finish(ctx workflow.Context) {
-	fctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 2 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 10,
-		},
-	})
-	var out FinishBaselineOutput
-	err := workflow.ExecuteActivity(fctx, ActivityFinishBaseline, FinishBaselineInput{
-		RunID: b.in.RunID, Account: b.in.Account, Mode: b.in.Mode, Digest: b.in.Digest,
-	}).Get(ctx, &out)
-	switch {
-	case err != nil:
-		b.res.EvidenceError = errorMessage(err)
-	case out.EvidenceError != "":
-		b.res.EvidenceError = out.EvidenceError
-	}
-	if b.res.EvidenceError != "" {
-		workflow.GetLogger(ctx).Error("evidence not recorded", "account_id", b.in.Account.ID, "error", b.res.EvidenceError)
-	}
 }
 
 // runStage checks the given guardrails × regions at once (the worker's

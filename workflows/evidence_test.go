@@ -11,14 +11,50 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/orgguard/orgguard/guardrails"
 	"github.com/orgguard/orgguard/internal/identity"
 )
 
 // A rollout writes its manifest twice (planned, then completed with the
-// counts), and each account's baseline ends with one FinishBaseline
-// naming it, after the baseline's result is final, instead of ReleaseRun.
-func TestRolloutAndBaselinesRecordEvidence(t *testing.T) {
+// counts) and each account's finished baseline once, naming its execution.
+func TestRolloutRecordsEvidence(t *testing.T) {
+	env, runs, recorded := evidenceRollout(t, nil)
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, *runs, 2)
+	first, last := (*runs)[0], (*runs)[1]
+	require.Equal(t, "running", first.Status)
+	require.Equal(t, "baseline", first.Pack)
+	require.False(t, first.StartedAt.IsZero())
+	require.Nil(t, first.Counts)
+	require.Equal(t, "completed", last.Status)
+	require.Equal(t, first.StartedAt, last.StartedAt)
+	require.False(t, last.FinishedAt.Before(last.StartedAt))
+	require.NotNil(t, last.Counts)
+	require.Len(t, *recorded, 3, "every account: %v", *recorded)
+	for key, in := range *recorded {
+		require.Equal(t, AccountBaselineID("r1", key), in.WorkflowID)
+		require.NotEmpty(t, in.WorkflowRunID)
+		require.Equal(t, ModeCheck, in.Mode)
+	}
+}
+
+// A store that keeps refusing does not fail the accounts: the rollout
+// completes and its progress says how many were not recorded.
+func TestEvidenceErrorDoesNotFailTheRollout(t *testing.T) {
+	attempts := 0
+	env, _, _ := evidenceRollout(t, func() error {
+		attempts++
+		return errors.New("s3:PutObject: service unavailable")
+	})
+	require.NoError(t, env.GetWorkflowError())
+	var res RolloutResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, 3, res.Progress.Waves[0].Succeeded)
+	require.Equal(t, 3, res.Progress.EvidenceMissed)
+	require.Contains(t, res.Progress.EvidenceError, "service unavailable")
+	require.Equal(t, 3*10, attempts, "retried up to the policy's 10 attempts per account")
+}
+
+func evidenceRollout(t *testing.T, fail func() error) (*testsuite.TestWorkflowEnvironment, *[]RecordRunInput, *map[string]RecordBaselineInput) {
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestWorkflowEnvironment()
 	registerStubs(env)
@@ -26,59 +62,26 @@ func TestRolloutAndBaselinesRecordEvidence(t *testing.T) {
 	env.RegisterWorkflowWithOptions(AccountBaseline, workflow.RegisterOptions{Name: WorkflowAccountBaseline})
 	mockTrust(env, trustSnapshot(t))
 	onChecks(env, finds(CheckOutput{Findings: []Finding{{GuardrailID: sgGuardrail.ID, Resource: "sg-1", Status: StatusCompliant}}}))
-	var runs []RecordRunInput
+	runs := &[]RecordRunInput{}
 	env.OnActivity(ActivityRecordRun, mock.Anything, mock.Anything).Return(func(_ context.Context, in RecordRunInput) error {
-		runs = append(runs, in)
+		*runs = append(*runs, in)
 		return nil
 	})
-	finished := map[string]int{}
-	env.OnActivity(ActivityFinishBaseline, mock.Anything, mock.Anything).Return(func(_ context.Context, in FinishBaselineInput) (FinishBaselineOutput, error) {
-		finished[in.Account.ID]++
-		require.Equal(t, "r1", in.RunID)
-		require.Equal(t, ModeCheck, in.Mode)
-		return FinishBaselineOutput{Records: 1}, nil
+	recorded := &map[string]RecordBaselineInput{}
+	env.OnActivity(ActivityRecordBaseline, mock.Anything, mock.Anything).Return(func(_ context.Context, in RecordBaselineInput) (RecordBaselineOutput, error) {
+		if fail != nil {
+			return RecordBaselineOutput{}, fail()
+		}
+		if _, dup := (*recorded)[in.Key]; dup {
+			t.Errorf("account %s recorded twice", in.Key)
+		}
+		(*recorded)[in.Key] = in
+		return RecordBaselineOutput{Records: 1}, nil
 	})
-	env.OnActivity(ActivityReleaseRun, mock.Anything, mock.Anything).Return(func(context.Context, ReleaseRunInput) error {
-		t.Error("ReleaseRun called: FinishBaseline releases the run's credentials now")
-		return nil
-	}).Maybe()
 	set := rolloutSet()
 	set.Source = "guardrails/packs/baseline"
 	env.ExecuteWorkflow(OrgRollout, RolloutInput{RunID: "r1", Set: set, Mode: ModeCheck, Concurrency: 2, RequestedBy: "ccoe"})
-	require.NoError(t, env.GetWorkflowError())
-
-	require.Len(t, runs, 2)
-	require.Equal(t, "running", runs[0].Status)
-	require.Equal(t, "baseline", runs[0].Pack)
-	require.False(t, runs[0].StartedAt.IsZero())
-	require.Nil(t, runs[0].Counts)
-	require.Equal(t, "completed", runs[1].Status)
-	require.Equal(t, runs[0].StartedAt, runs[1].StartedAt)
-	require.False(t, runs[1].FinishedAt.Before(runs[1].StartedAt))
-	require.NotNil(t, runs[1].Counts)
-	require.Len(t, finished, 3, "every account: %v", finished)
-	for acct, n := range finished {
-		require.Equal(t, 1, n, acct)
-	}
-}
-
-// A store that keeps refusing does not fail the account: its result says
-// so in EvidenceError.
-func TestEvidenceErrorDoesNotFailTheAccount(t *testing.T) {
-	env := baselineEnv(t)
-	onChecks(env, finds(CheckOutput{Findings: []Finding{{GuardrailID: sgGuardrail.ID, Resource: "sg-1", Status: StatusCompliant}}}))
-	attempts := 0
-	env.OnActivity(ActivityFinishBaseline, mock.Anything, mock.Anything).Return(func(context.Context, FinishBaselineInput) (FinishBaselineOutput, error) {
-		attempts++
-		return FinishBaselineOutput{}, errors.New("s3:PutObject: service unavailable")
-	})
-	env.ExecuteWorkflow("TestBaselineParent", BaselineInput{RunID: "r1", Account: Account{ID: "111111111111"}, Guardrails: []guardrails.Guardrail{sgGuardrail}, Mode: ModeCheck})
-	require.NoError(t, env.GetWorkflowError())
-	var res BaselineResult
-	require.NoError(t, env.GetWorkflowResult(&res))
-	require.Equal(t, "compliant", res.Outcome)
-	require.Contains(t, res.EvidenceError, "service unavailable")
-	require.Equal(t, 10, attempts, "retried up to the policy's 10 attempts")
+	return env, runs, recorded
 }
 
 // A remediation records itself once, when it ends, whatever the ending.

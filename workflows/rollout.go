@@ -102,6 +102,10 @@ type RolloutState struct {
 	ExpiredExemptions []string `json:"expired_exemptions,omitempty"`
 	// StartedAt is when the first run planned the waves (versionEvidence).
 	StartedAt time.Time `json:"started_at,omitzero"`
+	// EvidenceMissed counts accounts whose records the evidence store
+	// refused (after the activity's retries); EvidenceError is the first.
+	EvidenceMissed int    `json:"evidence_missed,omitempty"`
+	EvidenceError  string `json:"evidence_error,omitempty"`
 }
 
 // maxListedFailures bounds the failed accounts a rollout lists (the rest
@@ -193,6 +197,10 @@ type Progress struct {
 	Totals        AccountResult       `json:"totals"` // summed counts (AccountID empty)
 	// ExpiredExemptions no longer apply; listed so their owners renew or drop them.
 	ExpiredExemptions []string `json:"expired_exemptions,omitempty"`
+	// EvidenceMissed counts accounts whose evidence records were not
+	// written (EvidenceError is the first error).
+	EvidenceMissed int    `json:"evidence_missed,omitempty"`
+	EvidenceError  string `json:"evidence_error,omitempty"`
 }
 
 // WaveProgress counts accounts per state in one wave.
@@ -218,8 +226,11 @@ type rollout struct {
 	safety bool
 	// lean is versionLeanChecks (see api.go).
 	lean bool
-	// evidence is versionEvidence: the run's manifest in the evidence store.
+	// evidence is versionEvidence: the run's manifest and each account's
+	// records in the evidence store.
 	evidence bool
+	// evidencePending counts RecordBaseline activities in flight.
+	evidencePending int
 }
 
 // OrgRollout walks the organization: discover, plan waves, run one
@@ -377,17 +388,25 @@ func (r *rollout) run(ctx workflow.Context) (RolloutResult, error) {
 			w.Running++
 			r.started++
 			fut := r.startBaseline(ctx, acct, w.Org)
-			wave := r.st.Wave
+			wave, org := r.st.Wave, w.Org
+			if r.evidence {
+				r.evidencePending++
+			}
 			workflow.Go(ctx, func(ctx workflow.Context) {
 				var res BaselineResult
 				err := fut.Get(ctx, &res)
 				r.record(wave, acct, res, err)
 				running--
+				if r.evidence {
+					// Beside the window: the next account starts meanwhile.
+					r.recordBaseline(ctx, acct, org, fut)
+					r.evidencePending--
+				}
 			})
 			if r.started >= r.canEvery() || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 				// Drain the window so no child is in flight across the boundary:
 				// nothing is lost (results are in state) or repeated (Next moved).
-				if err := workflow.Await(ctx, func() bool { return running == 0 }); err != nil {
+				if err := workflow.Await(ctx, func() bool { return running == 0 && r.evidencePending == 0 }); err != nil {
 					return r.result(), err
 				}
 				if !(w.Next == len(w.Accounts) && r.st.Wave == len(r.st.Waves)-1) {
@@ -419,6 +438,9 @@ func (r *rollout) run(ctx workflow.Context) (RolloutResult, error) {
 			logger.Warn("rollout stopped", "reason", r.st.StoppedReason)
 			break
 		}
+	}
+	if err := workflow.Await(ctx, func() bool { return r.evidencePending == 0 }); err != nil {
+		return r.result(), err
 	}
 	r.done = true
 	res := r.result()
@@ -461,6 +483,34 @@ func (r *rollout) recordRun(ctx workflow.Context, status string) {
 	}
 	if err := workflow.ExecuteActivity(actx, ActivityRecordRun, in).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("run manifest not recorded in the evidence store", "status", status, "error", err)
+	}
+}
+
+// recordBaseline writes one finished baseline's evidence. A child that
+// never started has nothing to record (its account's result says why).
+func (r *rollout) recordBaseline(ctx workflow.Context, a Account, org bool, fut workflow.ChildWorkflowFuture) {
+	var we workflow.Execution
+	if err := fut.GetChildWorkflowExecution().Get(ctx, &we); err != nil {
+		return
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 10,
+		},
+	})
+	key := a.ID
+	if org {
+		key = "organization"
+	}
+	in := RecordBaselineInput{RunID: r.in.RunID, Key: key, Account: a, Mode: r.in.Mode, Digest: r.in.Set.Digest,
+		WorkflowID: we.ID, WorkflowRunID: we.RunID}
+	if err := workflow.ExecuteActivity(actx, ActivityRecordBaseline, in).Get(ctx, nil); err != nil {
+		r.st.EvidenceMissed++
+		if r.st.EvidenceError == "" {
+			r.st.EvidenceError = key + ": " + errorMessage(err)
+		}
+		workflow.GetLogger(ctx).Error("evidence not recorded", "account_id", key, "error", err)
 	}
 }
 
@@ -760,6 +810,7 @@ func (r *rollout) progress() Progress {
 	p.StoppedReason = r.st.StoppedReason
 	p.Skipped = r.st.Skipped
 	p.ExpiredExemptions = r.st.ExpiredExemptions
+	p.EvidenceMissed, p.EvidenceError = r.st.EvidenceMissed, r.st.EvidenceError
 	switch {
 	case r.st.StoppedReason != "":
 		p.State = "stopped"

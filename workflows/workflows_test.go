@@ -40,8 +40,8 @@ func preflightStub(_ context.Context, in PreflightInput) (PreflightOutput, error
 	return PreflightOutput{RoleARN: "arn:aws:iam::" + in.AccountID + ":role/OrgguardExecutionRole", Enabled: in.Regions}, nil
 }
 func releaseStub(context.Context, ReleaseRunInput) error { return nil }
-func finishStub(context.Context, FinishBaselineInput) (FinishBaselineOutput, error) {
-	return FinishBaselineOutput{}, nil
+func recordBaselineStub(context.Context, RecordBaselineInput) (RecordBaselineOutput, error) {
+	return RecordBaselineOutput{}, nil
 }
 func recordRunStub(context.Context, RecordRunInput) error                 { return nil }
 func recordRemediationStub(context.Context, RecordRemediationInput) error { return nil }
@@ -61,7 +61,7 @@ func planUndoStub(context.Context, PlanUndoInput) (PlanUndoOutput, error) {
 func registerStubs(env *testsuite.TestWorkflowEnvironment) {
 	env.RegisterActivityWithOptions(preflightStub, activity.RegisterOptions{Name: ActivityPreflightAccount})
 	env.RegisterActivityWithOptions(releaseStub, activity.RegisterOptions{Name: ActivityReleaseRun})
-	env.RegisterActivityWithOptions(finishStub, activity.RegisterOptions{Name: ActivityFinishBaseline})
+	env.RegisterActivityWithOptions(recordBaselineStub, activity.RegisterOptions{Name: ActivityRecordBaseline})
 	env.RegisterActivityWithOptions(recordRunStub, activity.RegisterOptions{Name: ActivityRecordRun})
 	env.RegisterActivityWithOptions(recordRemediationStub, activity.RegisterOptions{Name: ActivityRecordRemediation})
 	env.RegisterActivityWithOptions(pendingStub, activity.RegisterOptions{Name: ActivityPendingForFinding})

@@ -239,6 +239,9 @@ func renderProgress(p workflows.Progress) string {
 func printSummary(out io.Writer, p workflows.Progress) {
 	t := p.Totals
 	fmt.Fprintf(out, "\nRun %s (%s): %s\n", p.RunID, p.Mode, p.State)
+	if p.EvidenceMissed > 0 {
+		fmt.Fprintf(out, "  evidence: %d account(s) not recorded in the evidence store, e.g. %s\n", p.EvidenceMissed, p.EvidenceError)
+	}
 	if p.StoppedReason != "" {
 		fmt.Fprintf(out, "  stopped: %s\n", p.StoppedReason)
 	}

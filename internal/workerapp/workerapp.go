@@ -34,7 +34,7 @@ func Register(r worker.Registry, acts *activities.Activities) {
 		workflows.ActivityLoadTrust:           acts.LoadTrust,
 		workflows.ActivityPreflightAccount:    acts.PreflightAccount,
 		workflows.ActivityReleaseRun:          acts.ReleaseRun,
-		workflows.ActivityFinishBaseline:      acts.FinishBaseline,
+		workflows.ActivityRecordBaseline:      acts.RecordBaseline,
 		workflows.ActivityRecordRun:           acts.RecordRun,
 		workflows.ActivityRecordRemediation:   acts.RecordRemediation,
 		workflows.ActivityPendingForFinding:   acts.PendingForFinding,
