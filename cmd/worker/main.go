@@ -43,6 +43,7 @@ type flags struct {
 	trustConfig   string
 	evidence      evidenceFlags
 	devRetention  time.Duration
+	pollers       int
 }
 
 func main() {
@@ -92,6 +93,7 @@ stopping and restarting it resumes in-flight workflows.`,
 	fl.StringVar(&f.externalID, "external-id", os.Getenv("ORGGUARD_EXTERNAL_ID"), "external ID the member roles require (env ORGGUARD_EXTERNAL_ID)")
 	fl.StringVar(&f.mgmtRoleARN, "management-role-arn", os.Getenv("ORGGUARD_MANAGEMENT_ROLE_ARN"), "role to assume for Organizations calls (default: the worker's own credentials)")
 	fl.IntVar(&f.maxActivities, "max-concurrent-activities", 50, "activities (AWS work) in flight at once")
+	fl.IntVar(&f.pollers, "pollers", 0, "task pollers of each kind (0: scaled by the SDK on the server's feedback)")
 	f.evidence.register(fl)
 	fl.StringVar(&f.trustConfig, "trust-config", os.Getenv("ORGGUARD_TRUST_CONFIG"), "trust config (HCL): trusted OIDC issuers and the governance floor; see docs/security.md (env ORGGUARD_TRUST_CONFIG; --dev: the built-in dev issuer)")
 	return cmd
@@ -183,7 +185,7 @@ func run(parent context.Context, f flags) error {
 	}
 	acts.Evidence = store
 	logger.Info("evidence store", zap.String("where", store.B.Where()))
-	w := workerapp.New(c, acts, workerapp.Options{MaxConcurrentActivities: f.maxActivities})
+	w := workerapp.New(c, acts, workerapp.Options{MaxConcurrentActivities: f.maxActivities, Pollers: f.pollers})
 	logger.Info("worker starting", zap.String("address", f.temporal.Address), zap.String("namespace", f.temporal.Namespace),
 		zap.String("task_queue", workflows.TaskQueue), zap.String("role_name", f.roleName), zap.String("version", version.String()))
 	// Run returns when ctx's signal arrives; Stop inside lets running

@@ -50,6 +50,9 @@ func Register(r worker.Registry, acts *activities.Activities) {
 type Options struct {
 	// MaxConcurrentActivities bounds AWS calls in flight from this worker.
 	MaxConcurrentActivities int
+	// Pollers fixes the number of task pollers of each kind; 0 lets the
+	// SDK scale them (1 to 100) on the server's feedback.
+	Pollers int
 }
 
 // New creates a worker on the orgguard task queue with everything registered.
@@ -57,7 +60,7 @@ func New(c client.Client, acts *activities.Activities, o Options) worker.Worker 
 	if o.MaxConcurrentActivities <= 0 {
 		o.MaxConcurrentActivities = 50
 	}
-	w := worker.New(c, workflows.TaskQueue, worker.Options{
+	opts := worker.Options{
 		MaxConcurrentActivityExecutionSize: o.MaxConcurrentActivities,
 		// Heartbeats reach the server every 5 s at most, well inside
 		// workflows.ActivityHeartbeatTimeout (the SDK would otherwise
@@ -66,7 +69,19 @@ func New(c client.Client, acts *activities.Activities, o Options) worker.Worker 
 		// Shutdown lets running activities finish (or heartbeat-time-out)
 		// before the process exits.
 		WorkerStopTimeout: 30 * time.Second,
-	})
+	}
+	// Two pollers per kind (the SDK's fixed default) hand out one task per
+	// long poll each: with 50 accounts in flight the tasks of a rollout
+	// wait for a poller. Scaled pollers open more polls while the server
+	// says tasks are waiting, and close them when it is idle.
+	if o.Pollers > 0 {
+		opts.WorkflowTaskPollerBehavior = worker.NewPollerBehaviorSimpleMaximum(worker.PollerBehaviorSimpleMaximumOptions{MaximumNumberOfPollers: max(2, o.Pollers)})
+		opts.ActivityTaskPollerBehavior = worker.NewPollerBehaviorSimpleMaximum(worker.PollerBehaviorSimpleMaximumOptions{MaximumNumberOfPollers: o.Pollers})
+	} else {
+		opts.WorkflowTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
+		opts.ActivityTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
+	}
+	w := worker.New(c, workflows.TaskQueue, opts)
 	Register(w, acts)
 	return w
 }
