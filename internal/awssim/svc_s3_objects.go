@@ -115,7 +115,7 @@ type s3Version struct {
 
 // s3ObjectLockConfiguration is ObjectLockConfiguration.
 type s3ObjectLockConfiguration struct {
-	ObjectLockEnabled string           `xml:"ObjectLockEnabled,omitempty"`
+	ObjectLockEnabled string            `xml:"ObjectLockEnabled,omitempty"`
 	Rule              *s3ObjectLockRule `xml:"Rule,omitempty"`
 }
 

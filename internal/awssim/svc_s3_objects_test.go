@@ -599,9 +599,9 @@ func TestS3AWSChunkedDecoding(t *testing.T) {
 		}
 	}
 	for _, b := range []string{
-		"b\r\nHello world\r\n",              // no final chunk
-		"c\r\nHello world\r\n0\r\n\r\n",     // size larger than data
-		"zz\r\nHello world\r\n0\r\n\r\n",    // bad size
+		"b\r\nHello world\r\n",                    // no final chunk
+		"c\r\nHello world\r\n0\r\n\r\n",           // size larger than data
+		"zz\r\nHello world\r\n0\r\n\r\n",          // bad size
 		"b\r\nHello world\r\n0\r\nbroken\r\n\r\n", // trailer without colon
 		good + "extra",
 	} {
