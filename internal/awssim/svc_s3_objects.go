@@ -70,6 +70,9 @@ func (o *s3Object) current() *s3Version {
 }
 
 func (o *s3Object) version(id string) *s3Version {
+	if o == nil {
+		return nil
+	}
 	for _, v := range o.versions {
 		if v.ID == id {
 			return v
@@ -216,6 +219,11 @@ func s3PutObject(req *request) (any, error) {
 		return nil, err
 	}
 	h := req.HTTP.Header
+	// S3 does not take bodies of unknown length (Transfer-Encoding:
+	// chunked), nor aws-chunked ones without their decoded length.
+	if req.HTTP.ContentLength < 0 || (strings.Contains(strings.ToLower(h.Get("Content-Encoding")), "aws-chunked") && h.Get("X-Amz-Decoded-Content-Length") == "") {
+		return nil, newError(http.StatusLengthRequired, "MissingContentLength", "You must provide the Content-Length HTTP header.")
+	}
 	if req.HTTP.ContentLength > s3MaxObjectSize {
 		return nil, s3TooLarge(req.HTTP.ContentLength)
 	}
@@ -336,6 +344,9 @@ func s3TooLarge(n int64) *apiError {
 }
 
 func (o *s3Object) remove(id string) *s3Version {
+	if o == nil {
+		return nil
+	}
 	for i, v := range o.versions {
 		if v.ID == id {
 			o.versions = append(o.versions[:i], o.versions[i+1:]...)

@@ -523,7 +523,11 @@ func TestS3PutObjectAWSChunkedOverTLS(t *testing.T) {
 	bucket := aws.String("orgguard-tls-100000000001")
 	must[*s3.CreateBucketOutput](t)(c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: bucket, ObjectLockEnabledForBucket: aws.Bool(true)}))
 
-	body := bytes.Repeat([]byte("evidence "), 20000) // 180 kB: several 64 KiB chunks
+	body := bytes.Repeat([]byte("evidence "), 20000) // 180 kB
+	// A body the SDK cannot measure (a plain io.Reader) goes without a
+	// length, which S3 refuses.
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: aws.String("streamed.jsonl"), Body: struct{ io.Reader }{bytes.NewReader(body)}})
+	requireCode(t, err, "MissingContentLength")
 	out := must[*s3.PutObjectOutput](t)(c.PutObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: aws.String("big.jsonl"), Body: bytes.NewReader(body),
 		ObjectLockMode: s3types.ObjectLockModeGovernance, ObjectLockRetainUntilDate: aws.Time(time.Now().Add(time.Hour))}))
 	if aws.ToString(out.ChecksumCRC32) == "" {
@@ -538,7 +542,7 @@ func TestS3PutObjectAWSChunkedOverTLS(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(encodings) != 1 || encodings[0] != "aws-chunked STREAMING-UNSIGNED-PAYLOAD-TRAILER x-amz-checksum-crc32" {
+	if len(encodings) != 2 || encodings[1] != "aws-chunked STREAMING-UNSIGNED-PAYLOAD-TRAILER x-amz-checksum-crc32" {
 		t.Errorf("PutObject was sent as %q; the test wants the SDK's aws-chunked trailer encoding", encodings)
 	}
 }
@@ -597,6 +601,11 @@ func TestS3AWSChunkedDecoding(t *testing.T) {
 		if got, _, err := s3RequestChecksum(http.Header{"X-Amz-Checksum-" + alg: {v}}, nil, body); err != nil || got != alg {
 			t.Errorf("%s: %v", alg, err)
 		}
+	}
+	// Several chunks, with chunk extensions, and no trailer.
+	multi := "6;chunk-signature=x\r\nHello \r\n5\r\nworld\r\n0\r\n\r\n"
+	if body, trailer, err := decodeAWSChunked([]byte(multi)); err != nil || string(body) != "Hello world" || len(trailer) != 0 {
+		t.Errorf("multi-chunk decode = %q %v %v", body, trailer, err)
 	}
 	for _, b := range []string{
 		"b\r\nHello world\r\n",                    // no final chunk

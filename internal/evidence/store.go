@@ -345,11 +345,9 @@ func (d Dir) Get(_ context.Context, key string) (io.ReadCloser, error) {
 func (d Dir) List(_ context.Context, prefix string) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		// The prefix's directory part is walked; names are filtered by the rest.
-		dir := prefix
+		dir := ""
 		if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
 			dir = prefix[:i]
-		} else {
-			dir = ""
 		}
 		var keys []string
 		root := d.Root
@@ -363,7 +361,9 @@ func (d Dir) List(_ context.Context, prefix string) iter.Seq2[string, error] {
 		}
 		err := filepath.WalkDir(root, func(p string, e os.DirEntry, err error) error {
 			if err != nil {
-				if errors.Is(err, os.ErrNotExist) {
+				// No such directory (or a file where one would be):
+				// nothing has the prefix.
+				if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 					return filepath.SkipAll
 				}
 				return err
