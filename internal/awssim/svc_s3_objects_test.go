@@ -102,7 +102,7 @@ func TestS3ObjectPutGetHeadDelete(t *testing.T) {
 	// which has no body to carry a code).
 	must[*s3.PutObjectOutput](t)(c.PutObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: aws.String("runs/r1/run.json"), Body: strings.NewReader("v2")}))
 	get = must[*s3.GetObjectOutput](t)(c.GetObject(ctx, &s3.GetObjectInput{Bucket: bucket, Key: aws.String("runs/r1/run.json")}))
-	if body := readAll(t, get.Body); body != "v2" || aws.ToString(get.ContentType) != "binary/octet-stream" {
+	if body := readAll(t, get.Body); body != "v2" || aws.ToString(get.ContentType) != "application/octet-stream" {
 		t.Errorf("after replace: %q %q", body, aws.ToString(get.ContentType))
 	}
 	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: bucket, Key: aws.String("runs/none")})
