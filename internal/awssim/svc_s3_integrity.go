@@ -32,17 +32,21 @@ func s3StripAWSChunked(enc string) string {
 }
 
 // s3DecodePayload returns the object body and any trailing headers. It
-// checks a hex x-amz-content-sha256 against the body (the signature covers
-// the header, not the body) and decodes the aws-chunked encoding
-// aws-sdk-go-v2 uses over HTTPS (STREAMING-UNSIGNED-PAYLOAD-TRAILER: the
-// body in chunks, then the checksum as a trailer).
+// decodes the aws-chunked content encoding aws-sdk-go-v2 uses over HTTPS
+// (the body in chunks, then the checksum as a trailer; signed
+// STREAMING-UNSIGNED-PAYLOAD-TRAILER, or UNSIGNED-PAYLOAD when payload
+// signing is off) and checks a hex x-amz-content-sha256 against the body
+// (the signature covers the header, not the body).
 func s3DecodePayload(req *request) ([]byte, http.Header, error) {
 	h := req.HTTP.Header
 	payload := h.Get("X-Amz-Content-Sha256")
+	chunked := strings.Contains(strings.ToLower(h.Get("Content-Encoding")), "aws-chunked")
 	switch {
-	case payload == "" || payload == "UNSIGNED-PAYLOAD":
-		return req.Body, nil, nil
-	case payload == "STREAMING-UNSIGNED-PAYLOAD-TRAILER":
+	case strings.HasPrefix(payload, "STREAMING-") && payload != "STREAMING-UNSIGNED-PAYLOAD-TRAILER":
+		// Signed chunks (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]) are
+		// what other SDKs send; aws-sdk-go-v2 never does.
+		return nil, nil, newError(http.StatusNotImplemented, "NotImplemented", "the simulator does not implement the %s payload signing mode", payload)
+	case chunked || payload == "STREAMING-UNSIGNED-PAYLOAD-TRAILER":
 		body, trailer, err := decodeAWSChunked(req.Body)
 		if err != nil {
 			return nil, nil, errBadRequest("IncompleteBody", "The request body is not valid aws-chunked encoding: %v", err)
@@ -59,10 +63,8 @@ func s3DecodePayload(req *request) ([]byte, http.Header, error) {
 			}
 		}
 		return body, trailer, nil
-	case strings.HasPrefix(payload, "STREAMING-"):
-		// Signed chunks (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]) are
-		// what other SDKs send; aws-sdk-go-v2 never does.
-		return nil, nil, newError(http.StatusNotImplemented, "NotImplemented", "the simulator does not implement the %s payload signing mode", payload)
+	case payload == "" || payload == "UNSIGNED-PAYLOAD":
+		return req.Body, nil, nil
 	default:
 		sum := sha256.Sum256(req.Body)
 		if !strings.EqualFold(payload, hex.EncodeToString(sum[:])) {
