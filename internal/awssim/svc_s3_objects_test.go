@@ -30,11 +30,21 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
+// objectConfig is mgmtConfig with the checksum settings
+// config.LoadDefaultConfig resolves by default (a literal aws.Config leaves
+// them unset, and the S3 client then sends no checksum unless required).
+func objectConfig(s *Server) aws.Config {
+	cfg := mgmtConfig(s, "us-east-1")
+	cfg.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenSupported
+	cfg.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenSupported
+	return cfg
+}
+
 // objectTestBucket creates a bucket in the management account (whose keys
 // never expire, so tests may step the server clock over retention periods).
 func objectTestBucket(t *testing.T, s *Server, name string, lock bool, opt ...func(*s3.Options)) *s3.Client {
 	t.Helper()
-	c := s3.NewFromConfig(mgmtConfig(s, "us-east-1"), opt...)
+	c := s3.NewFromConfig(objectConfig(s), opt...)
 	in := &s3.CreateBucketInput{Bucket: aws.String(name)}
 	if lock {
 		in.ObjectLockEnabledForBucket = aws.Bool(true)
@@ -352,7 +362,7 @@ func TestS3ObjectLock(t *testing.T) {
 
 	// Object Lock needs a Content-MD5 or checksum: a client that sends no
 	// checksum (only "when required") is refused.
-	bare := s3.NewFromConfig(mgmtConfig(s, "us-east-1"), func(o *s3.Options) { o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired })
+	bare := s3.NewFromConfig(objectConfig(s), func(o *s3.Options) { o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired })
 	_, err = bare.PutObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: aws.String("k"), Body: strings.NewReader("x")})
 	requireCode(t, err, "InvalidRequest")
 	if err == nil || !strings.Contains(err.Error(), "Content-MD5 OR x-amz-checksum- HTTP header is required") {
@@ -514,7 +524,7 @@ func TestS3PutObjectAWSChunkedOverTLS(t *testing.T) {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close() })
 
-	cfg := mgmtConfig(s, "us-east-1")
+	cfg := objectConfig(s)
 	cfg.BaseEndpoint = aws.String("https://" + ln.Addr().String())
 	cfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool}
