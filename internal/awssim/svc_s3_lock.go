@@ -49,8 +49,13 @@ func s3LockHeaders(req *request, b *s3Bucket, now time.Time) (mode string, until
 	if mode == "" && date == "" && hold == "" {
 		return "", time.Time{}, false, nil
 	}
-	if b.ObjectLock == nil {
-		return "", time.Time{}, false, errBadRequest("InvalidRequest", "Bucket is missing ObjectLockConfiguration")
+	// The headers are checked before the bucket: one of mode and date
+	// alone is InvalidArgument even on a bucket without Object Lock.
+	if (mode == "") != (date == "") {
+		return "", time.Time{}, false, errBadRequest("InvalidArgument", "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied")
+	}
+	if mode != "" && mode != "GOVERNANCE" && mode != "COMPLIANCE" {
+		return "", time.Time{}, false, errBadRequest("InvalidArgument", "Unknown wormMode directive.")
 	}
 	switch hold {
 	case "", "OFF":
@@ -59,14 +64,11 @@ func s3LockHeaders(req *request, b *s3Bucket, now time.Time) (mode string, until
 	default:
 		return "", time.Time{}, false, errBadRequest("InvalidArgument", "Legal Hold must be either of 'ON' or 'OFF'")
 	}
-	if mode == "" && date == "" {
+	if b.ObjectLock == nil {
+		return "", time.Time{}, false, errBadRequest("InvalidRequest", "Bucket is missing ObjectLockConfiguration")
+	}
+	if mode == "" {
 		return "", time.Time{}, legalHold, nil
-	}
-	if mode == "" || date == "" {
-		return "", time.Time{}, false, errBadRequest("InvalidArgument", "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied")
-	}
-	if mode != "GOVERNANCE" && mode != "COMPLIANCE" {
-		return "", time.Time{}, false, errBadRequest("InvalidArgument", "Unknown wormMode directive.")
 	}
 	until, perr := time.Parse(time.RFC3339Nano, date)
 	if perr != nil {

@@ -671,9 +671,13 @@ func s3DeleteObject(req *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, byVersion, err := s3VersionArg(req)
-	if err != nil {
-		return nil, err
+	// S3 does not validate the format of a version ID it is asked to
+	// delete: a version that does not exist is a successful no-op that
+	// echoes the ID.
+	vs, byVersion := req.HTTP.URL.Query()["versionId"]
+	var id string
+	if byVersion {
+		id = vs[0]
 	}
 	obj := b.objects[key]
 	out := http.Header{}
@@ -710,8 +714,8 @@ func s3DeleteObject(req *request) (any, error) {
 	}
 	v := obj.version(id)
 	if v == nil {
-		// S3 answers success for a version that does not exist.
-		return &restResponse{Status: http.StatusNoContent}, nil
+		out.Set("X-Amz-Version-Id", id)
+		return &restResponse{Status: http.StatusNoContent, Header: out}, nil
 	}
 	if !v.DeleteMarker {
 		if err := s3CheckRetention(req, v); err != nil {

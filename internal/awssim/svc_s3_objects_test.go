@@ -331,6 +331,11 @@ func TestS3ObjectLock(t *testing.T) {
 		BypassGovernanceRetention: aws.Bool(true)}))
 	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: bucket, Key: aws.String("runs/r1/run.json"), VersionId: v1.VersionId})
 	requireCode(t, err, "NoSuchVersion")
+	// Deleting a version that does not exist succeeds and echoes the ID.
+	gone := must[*s3.DeleteObjectOutput](t)(c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String("runs/r1/run.json"), VersionId: v1.VersionId}))
+	if aws.ToString(gone.VersionId) != aws.ToString(v1.VersionId) || aws.ToBool(gone.DeleteMarker) {
+		t.Errorf("deleting a deleted version = %q marker %v", aws.ToString(gone.VersionId), aws.ToBool(gone.DeleteMarker))
+	}
 	// Removing the delete marker brings v2 back.
 	must[*s3.DeleteObjectOutput](t)(c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String("runs/r1/run.json"), VersionId: del.VersionId}))
 	cur := must[*s3.GetObjectOutput](t)(c.GetObject(ctx, &s3.GetObjectInput{Bucket: bucket, Key: aws.String("runs/r1/run.json")}))
@@ -381,6 +386,10 @@ func TestS3ObjectLockRefusedWithoutLockConfiguration(t *testing.T) {
 	if !strings.Contains(err.Error(), "Bucket is missing ObjectLockConfiguration") {
 		t.Errorf("error = %v", err)
 	}
+	// One of mode and date alone is refused for what it is, before the
+	// bucket is looked at.
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: aws.String("k"), Body: strings.NewReader("x"), ObjectLockMode: s3types.ObjectLockModeGovernance})
+	requireCode(t, err, "InvalidArgument")
 	_, err = c.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: bucket})
 	requireCode(t, err, "ObjectLockConfigurationNotFoundError")
 	ver := must[*s3.GetBucketVersioningOutput](t)(c.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: bucket}))
@@ -488,6 +497,10 @@ func TestS3ListObjectsV2(t *testing.T) {
 	requireCode(t, err, "InvalidArgument")
 	_, err = c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: bucket, MaxKeys: aws.Int32(-1)})
 	requireCode(t, err, "InvalidArgument")
+	zero := must[*s3.ListObjectsV2Output](t)(c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: bucket, MaxKeys: aws.Int32(0)}))
+	if aws.ToInt32(zero.KeyCount) != 0 || aws.ToBool(zero.IsTruncated) || zero.NextContinuationToken != nil || aws.ToInt32(zero.MaxKeys) != 0 {
+		t.Errorf("max-keys 0 = KeyCount %d truncated %v next %v", aws.ToInt32(zero.KeyCount), aws.ToBool(zero.IsTruncated), zero.NextContinuationToken)
+	}
 	empty := must[*s3.ListObjectsV2Output](t)(c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: bucket, Prefix: aws.String("nothing/")}))
 	if aws.ToInt32(empty.KeyCount) != 0 || aws.ToBool(empty.IsTruncated) || len(empty.Contents) != 0 {
 		t.Errorf("empty listing = %+v", empty)
