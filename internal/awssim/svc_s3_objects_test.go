@@ -650,3 +650,35 @@ func errorCodeOf(err error) string {
 	}
 	return ""
 }
+
+// Objects live in memory: one over s3MaxObjectSize, or one that would take
+// a bucket past s3MaxBucketBytes, is refused and nothing is stored.
+func TestS3ObjectSizeBounds(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{})
+	c := objectTestBucket(t, s, "orgguard-bounds-100000000001", false)
+	bucket := aws.String("orgguard-bounds-100000000001")
+
+	_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: aws.String("big"), Body: bytes.NewReader(make([]byte, s3MaxObjectSize+1))})
+	requireCode(t, err, "EntityTooLarge")
+	must[*s3.PutObjectOutput](t)(c.PutObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: aws.String("small"), Body: strings.NewReader("0123456789")}))
+
+	s.mu.Lock()
+	_, b := s.findBucket("orgguard-bounds-100000000001")
+	if b.storedBytes != 10 {
+		t.Errorf("stored bytes = %d, want 10", b.storedBytes)
+	}
+	b.storedBytes = s3MaxBucketBytes - 5 // as if the bucket were nearly full
+	s.mu.Unlock()
+
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: aws.String("more"), Body: strings.NewReader("0123456789")})
+	requireCode(t, err, "EntityTooLarge")
+	// Replacing an object frees its old body first; deleting frees it.
+	must[*s3.PutObjectOutput](t)(c.PutObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: aws.String("small"), Body: strings.NewReader("01234567890123")}))
+	must[*s3.DeleteObjectOutput](t)(c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String("small")}))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if want := int64(s3MaxBucketBytes - 5 - 10); b.storedBytes != want {
+		t.Errorf("stored bytes = %d, want %d", b.storedBytes, want)
+	}
+}
