@@ -396,6 +396,13 @@ func TestEvidenceBucketTemplate(t *testing.T) {
 	if r := granted["s3:ListBucket"]; !tagged(r, "!GetAtt", byType["AWS::S3::Bucket"][0]+".Arn") {
 		t.Errorf("s3:ListBucket is not limited to the bucket")
 	}
+	for _, st := range path(wp, "PolicyDocument", "Statement").Content {
+		if slices.Contains(strs(get(st, "Action")), "s3:ListBucket") {
+			if p := path(st, "Condition", "StringLike", "s3:prefix"); p == nil || p.Tag != "!Sub" || p.Value != "${EvidencePrefix}*" {
+				t.Errorf("s3:ListBucket is not limited to the prefix (StringLike s3:prefix, which also refuses listings without one)")
+			}
+		}
+	}
 	if r := granted["kms:GenerateDataKey"]; !tagged(r, "!GetAtt", key+".Arn") {
 		t.Errorf("kms:GenerateDataKey is not limited to the evidence key")
 	}

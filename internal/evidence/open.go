@@ -45,9 +45,9 @@ var (
 //	file:///var/lib/x      a local directory (created if missing)
 //	/var/lib/x, ./x        a local directory
 //
-// For S3 it checks that the bucket is reachable (s3:HeadBucket, which the
-// s3:ListBucket permission allows) so that a wrong name, region or role
-// fails at start and not at the first write.
+// For S3 it lists one key under the prefix (s3:ListBucket, the permission
+// the store needs anyway, scoped to the prefix) so that a wrong bucket,
+// region, prefix policy or role fails at start and not at the first write.
 func Open(ctx context.Context, spec string, cfg aws.Config, opts Options) (Store, error) {
 	spec = strings.TrimSpace(spec)
 	if spec == "" {
@@ -138,8 +138,9 @@ func openS3(ctx context.Context, spec, rest string, cfg aws.Config, opts Options
 		LockDays: opts.LockDays,
 		Now:      opts.Now,
 	}
-	if _, err := b.Client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		return Store{}, fmt.Errorf("evidence store %s: s3:HeadBucket %s in %s: %w", b.Where(), bucket, cfg.Region, err)
+	probe := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix), MaxKeys: aws.Int32(1)}
+	if _, err := b.Client.ListObjectsV2(ctx, probe); err != nil {
+		return Store{}, fmt.Errorf("evidence store %s: s3:ListObjectsV2 %s in %s: %w", b.Where(), bucket, cfg.Region, err)
 	}
 	return Store{B: b}, nil
 }

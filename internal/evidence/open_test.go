@@ -102,7 +102,7 @@ func TestOpenS3(t *testing.T) {
 	}
 	// A bucket that is not there fails at Open, naming it and the action.
 	_, err = Open(ctx, "s3://orgguard-missing-bucket/ev", e.cfg, Options{})
-	if err == nil || !strings.Contains(err.Error(), "s3:HeadBucket orgguard-missing-bucket in us-east-1") {
+	if err == nil || !strings.Contains(err.Error(), "s3:ListObjectsV2 orgguard-missing-bucket in us-east-1") || !strings.Contains(err.Error(), "NoSuchBucket") {
 		t.Errorf("Open of a missing bucket: %v", err)
 	}
 }
