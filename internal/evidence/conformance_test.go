@@ -225,7 +225,7 @@ func TestDirRefusesKeysOutsideRoot(t *testing.T) {
 	t.Parallel()
 	d := Dir{Root: t.TempDir() + "/store"}
 	ctx := context.Background()
-	for _, k := range []string{"../escape", "/etc/passwd", "a/../../b", "a//b", "a/", "", "./a", ".."} {
+	for _, k := range []string{"../escape", "/etc/passwd", "a/../../b", "a//b", "a/", "", "./a", "..", ".", "a\\b"} {
 		if err := d.Put(ctx, k, []byte("x")); err == nil {
 			t.Errorf("Put(%q) succeeded", k)
 		}

@@ -282,7 +282,7 @@ func (d Dir) Where() string { return "dir " + d.Root }
 // clean relative path ("../x", "/x", "a//b", "a/") would leave Root or
 // alias another key, so it is refused.
 func (d Dir) path(key string) (string, error) {
-	if key == "" || path.Clean(key) != key || path.IsAbs(key) || key == ".." || strings.HasPrefix(key, "../") ||
+	if key == "" || key == "." || path.Clean(key) != key || path.IsAbs(key) || key == ".." || strings.HasPrefix(key, "../") ||
 		strings.ContainsRune(key, '\\') || strings.ContainsRune(key, 0) {
 		return "", fmt.Errorf("%s: invalid key %q: want a clean relative path", d.Where(), key)
 	}
