@@ -19,6 +19,9 @@ import (
 // get PermanentRedirect, as in AWS, so clients must use the bucket's region
 // (ListBuckets reports it, as does GetBucketLocation).
 //
+// Bucket configuration lives here; objects, versioning and Object Lock in
+// svc_s3_objects.go, svc_s3_lock.go, svc_s3_list.go and svc_s3_integrity.go.
+//
 // Requests are path-style (http://endpoint/bucket?encryption). The SDK uses
 // path style by itself when BaseEndpoint is an IP address such as
 // http://127.0.0.1:4566; with a host name it needs UsePathStyle.
