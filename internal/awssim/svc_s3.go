@@ -19,6 +19,9 @@ import (
 // get PermanentRedirect, as in AWS, so clients must use the bucket's region
 // (ListBuckets reports it, as does GetBucketLocation).
 //
+// Bucket configuration lives here; objects, versioning and Object Lock in
+// svc_s3_objects.go, svc_s3_lock.go, svc_s3_list.go and svc_s3_integrity.go.
+//
 // Requests are path-style (http://endpoint/bucket?encryption). The SDK uses
 // path style by itself when BaseEndpoint is an IP address such as
 // http://127.0.0.1:4566; with a host name it needs UsePathStyle.
@@ -27,7 +30,7 @@ func s3Service() *service {
 		Name:     "s3",
 		Protocol: protoRESTXML,
 		XMLNS:    s3XMLNS,
-		Routes: []route{
+		Routes: append(s3ObjectRoutes(), []route{
 			{Method: "GET", Pattern: "/", Op: "ListBuckets", Handler: s3ListBuckets},
 			{Method: "GET", Pattern: "/{Bucket}", Query: "encryption", Op: "GetBucketEncryption", Handler: s3GetBucketEncryption},
 			{Method: "PUT", Pattern: "/{Bucket}", Query: "encryption", Op: "PutBucketEncryption", Handler: s3PutBucketEncryption},
@@ -44,7 +47,7 @@ func s3Service() *service {
 			{Method: "GET", Pattern: "/{Bucket}", Query: "location", Op: "GetBucketLocation", Handler: s3GetBucketLocation},
 			{Method: "PUT", Pattern: "/{Bucket}", Op: "CreateBucket", Handler: s3CreateBucket},
 			{Method: "HEAD", Pattern: "/{Bucket}", Op: "HeadBucket", Handler: s3HeadBucket},
-		},
+		}...),
 		Init: s3Init,
 	}
 }
@@ -68,6 +71,16 @@ type s3Bucket struct {
 	// Lifecycle is the LifecycleConfiguration document as the client sent
 	// it; S3 returns the same document.
 	Lifecycle []byte
+
+	// Versioning is "" (never enabled), Enabled or Suspended.
+	Versioning string
+	// ObjectLock is nil unless Object Lock is enabled (at creation, or by
+	// PutObjectLockConfiguration on a versioned bucket).
+	ObjectLock *s3ObjectLockConfiguration
+	// objects holds the bucket's keys (svc_s3_objects.go); storedBytes is
+	// the size of all their versions, bounded by s3MaxBucketBytes.
+	objects     map[string]*s3Object
+	storedBytes int64
 }
 
 // s3PublicAccessBlock is PublicAccessBlockConfiguration, the same shape in S3
@@ -194,6 +207,9 @@ func s3BucketFor(req *request) (*s3Bucket, error) {
 		return nil, newError(http.StatusMovedPermanently, "PermanentRedirect",
 			"The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint. (bucket region %s)", b.Region)
 	}
+	if b.objects == nil {
+		b.objects = map[string]*s3Object{}
+	}
 	return b, nil
 }
 
@@ -291,6 +307,16 @@ func s3CreateBucket(req *request) (any, error) {
 			"The %s location constraint is incompatible for the region specific endpoint this request was sent to.", region)
 	}
 	region = req.Region
+	lock := false
+	if v := req.HTTP.Header.Get("X-Amz-Bucket-Object-Lock-Enabled"); v != "" {
+		switch strings.ToLower(v) {
+		case "true":
+			lock = true
+		case "false":
+		default:
+			return nil, errBadRequest("InvalidArgument", "x-amz-bucket-object-lock-enabled must be true or false")
+		}
+	}
 	if owner, b := req.srv.findBucket(name); b != nil {
 		if owner != req.Account {
 			return nil, errConflict("BucketAlreadyExists",
@@ -305,10 +331,17 @@ func s3CreateBucket(req *request) (any, error) {
 	}
 	// Since 2023 new buckets get SSE-S3 and all four public access block
 	// settings; only seeded (legacy) buckets lack them.
-	s3StateOf(req.Account).buckets[name] = &s3Bucket{
+	nb := &s3Bucket{
 		Name: name, Region: region, Created: req.srv.now().UTC().Truncate(time.Millisecond),
 		Encryption: defaultSSE(), PAB: &s3PublicAccessBlock{true, true, true, true},
+		objects: map[string]*s3Object{},
 	}
+	if lock {
+		// Object Lock at creation turns versioning on for good.
+		nb.ObjectLock = &s3ObjectLockConfiguration{ObjectLockEnabled: "Enabled"}
+		nb.Versioning = "Enabled"
+	}
+	s3StateOf(req.Account).buckets[name] = nb
 	loc := "/" + name
 	if region != "us-east-1" {
 		loc = "http://" + name + ".s3.amazonaws.com/"

@@ -17,11 +17,12 @@ import (
 )
 
 // S3 is Blobs on an S3 bucket: objects under Prefix, encrypted with
-// SSE-KMS (KMSKeyID, or the bucket's default key when empty), optionally
-// locked for LockDays under Object Lock (the bucket must have been created
-// with Object Lock on: deploy/cloudformation's security-account template
-// does). A rewrite of a locked object adds a version; the locked earlier
-// versions stay, which is what an auditor wants.
+// SSE-KMS (KMSKeyID, or the bucket's default encryption when empty, which
+// must then be SSE-KMS: Put checks what S3 applied), optionally locked for
+// LockDays under Object Lock (the bucket must have been created with Object
+// Lock on: deploy/cloudformation/evidence-bucket.yaml does). A rewrite of a
+// locked object adds a version; the locked earlier versions stay, which is
+// what an auditor wants. Open builds one from "s3://bucket/prefix".
 type S3 struct {
 	Client   *s3.Client
 	Bucket   string
@@ -37,13 +38,20 @@ func (s S3) Where() string { return "s3://" + s.Bucket + "/" + s.Prefix }
 
 func (s S3) Put(ctx context.Context, key string, body []byte) error {
 	in := &s3.PutObjectInput{
-		Bucket:               aws.String(s.Bucket),
-		Key:                  aws.String(s.Prefix + key),
-		Body:                 bytes.NewReader(body),
-		ContentType:          aws.String(contentType(key)),
-		ServerSideEncryption: types.ServerSideEncryptionAwsKms,
+		Bucket:      aws.String(s.Bucket),
+		Key:         aws.String(s.Prefix + key),
+		Body:        bytes.NewReader(body),
+		ContentType: aws.String(contentType(key)),
+		// Always a checksum: S3 verifies the body, and Object Lock (by
+		// this Put or by the bucket's default retention) refuses puts
+		// without one, even when the SDK is configured to send checksums
+		// only when required (AWS_REQUEST_CHECKSUM_CALCULATION).
+		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32,
 	}
 	if s.KMSKeyID != "" {
+		// Only with a key ID: aws:kms alone means the AWS managed key
+		// aws/s3, not the bucket's default key (PutObject API reference).
+		in.ServerSideEncryption = types.ServerSideEncryptionAwsKms
 		in.SSEKMSKeyId = aws.String(s.KMSKeyID)
 	}
 	if s.LockDays > 0 {
@@ -57,11 +65,17 @@ func (s S3) Put(ctx context.Context, key string, body []byte) error {
 		}
 		in.ObjectLockMode = mode
 		in.ObjectLockRetainUntilDate = aws.Time(now().Add(time.Duration(s.LockDays) * 24 * time.Hour).UTC())
-		// Object Lock puts need a checksum; the SDK adds one.
-		in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32
 	}
-	if _, err := s.Client.PutObject(ctx, in); err != nil {
+	out, err := s.Client.PutObject(ctx, in)
+	if err != nil {
 		return fmt.Errorf("evidence store %s: s3:PutObject %s: %w", s.Where(), key, err)
+	}
+	// Evidence must not sit under SSE-S3 because the bucket's default
+	// encryption was changed: say so loudly (the object is written; a
+	// retry after fixing the bucket, or with a KMS key ID, rewrites it).
+	if out.ServerSideEncryption != types.ServerSideEncryptionAwsKms && out.ServerSideEncryption != types.ServerSideEncryptionAwsKmsDsse {
+		return fmt.Errorf("evidence store %s: s3:PutObject %s: stored with server-side encryption %q, not SSE-KMS: set the bucket's default encryption to aws:kms or configure a KMS key ID",
+			s.Where(), key, out.ServerSideEncryption)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // ErrNotFound is returned by Blobs.Get for a key that does not exist.
@@ -47,18 +49,21 @@ func packKey(pack, started, run string) string {
 	return "packs/" + safe(pack) + "/" + safe(started) + "_" + safe(run)
 }
 
-// safe keeps a key segment to a portable character set.
+// safe keeps a key segment to a portable character set: every byte
+// outside [A-Za-z0-9._-] (each byte of a multi-byte UTF-8 character, and
+// "~" itself) becomes "~xx", so unsafe can reverse it exactly.
 func safe(s string) string {
 	if s == "" {
 		return "_"
 	}
 	var b strings.Builder
-	for _, r := range s {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
-			b.WriteRune(r)
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
+			b.WriteByte(c)
 		default:
-			fmt.Fprintf(&b, "~%02x", r)
+			fmt.Fprintf(&b, "~%02x", c)
 		}
 	}
 	out := b.String()
@@ -75,9 +80,8 @@ func unsafe(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		if s[i] == '~' && i+2 < len(s) {
-			var r int
-			if _, err := fmt.Sscanf(s[i+1:i+3], "%02x", &r); err == nil {
-				b.WriteByte(byte(r))
+			if v, err := hex.DecodeString(s[i+1 : i+3]); err == nil {
+				b.WriteByte(v[0])
 				i += 2
 				continue
 			}
@@ -273,18 +277,29 @@ type Dir struct{ Root string }
 
 func (d Dir) Where() string { return "dir " + d.Root }
 
-func (d Dir) path(key string) string {
-	return filepath.Join(d.Root, filepath.FromSlash(path.Clean(key)))
+// path maps a key to a file under Root. Keys come from the layout's
+// builders, but Blobs is an interface anyone may call: a key that is not a
+// clean relative path ("../x", "/x", "a//b", "a/") would leave Root or
+// alias another key, so it is refused.
+func (d Dir) path(key string) (string, error) {
+	if key == "" || key == "." || path.Clean(key) != key || path.IsAbs(key) || key == ".." || strings.HasPrefix(key, "../") ||
+		strings.ContainsRune(key, '\\') || strings.ContainsRune(key, 0) {
+		return "", fmt.Errorf("%s: invalid key %q: want a clean relative path", d.Where(), key)
+	}
+	return filepath.Join(d.Root, filepath.FromSlash(key)), nil
 }
 
 func (d Dir) Put(_ context.Context, key string, body []byte) error {
-	p := d.path(key)
+	p, err := d.path(key)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
-		return fmt.Errorf("evidence store %s: %w", d.Root, err)
+		return fmt.Errorf("evidence store %s: write %s: %w", d.Root, key, err)
 	}
 	f, err := os.CreateTemp(filepath.Dir(p), ".put-*")
 	if err != nil {
-		return fmt.Errorf("evidence store %s: %w", d.Root, err)
+		return fmt.Errorf("evidence store %s: write %s: %w", d.Root, key, err)
 	}
 	tmp := f.Name()
 	_, werr := f.Write(body)
@@ -305,27 +320,50 @@ func (d Dir) Put(_ context.Context, key string, body []byte) error {
 }
 
 func (d Dir) Get(_ context.Context, key string) (io.ReadCloser, error) {
-	f, err := os.Open(d.path(key))
-	if errors.Is(err, os.ErrNotExist) {
+	p, err := d.path(key)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return nil, fmt.Errorf("%s: %s: %w", d.Where(), key, ErrNotFound)
 	}
-	return f, err
+	if err != nil {
+		return nil, fmt.Errorf("evidence store %s: read %s: %w", d.Root, key, err)
+	}
+	// A directory is a key prefix, not an object (as in S3).
+	if st, err := f.Stat(); err != nil || st.IsDir() {
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("evidence store %s: read %s: %w", d.Root, key, err)
+		}
+		return nil, fmt.Errorf("%s: %s: %w", d.Where(), key, ErrNotFound)
+	}
+	return f, nil
 }
 
 func (d Dir) List(_ context.Context, prefix string) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		// The prefix's directory part is walked; names are filtered by the rest.
-		dir := prefix
+		dir := ""
 		if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
 			dir = prefix[:i]
-		} else {
-			dir = ""
 		}
 		var keys []string
-		root := d.path(dir)
+		root := d.Root
+		if dir != "" {
+			p, err := d.path(dir)
+			if err != nil {
+				yield("", err)
+				return
+			}
+			root = p
+		}
 		err := filepath.WalkDir(root, func(p string, e os.DirEntry, err error) error {
 			if err != nil {
-				if errors.Is(err, os.ErrNotExist) {
+				// No such directory (or a file where one would be):
+				// nothing has the prefix.
+				if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 					return filepath.SkipAll
 				}
 				return err
