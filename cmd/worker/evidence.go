@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/pflag"
 	namespacepb "go.temporal.io/api/namespace/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -32,42 +31,27 @@ func (e *evidenceFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&e.where, "evidence", os.Getenv("ORGGUARD_EVIDENCE"),
 		"evidence store: s3://BUCKET/PREFIX or a directory (env ORGGUARD_EVIDENCE; default <state-dir>/evidence)")
 	fl.StringVar(&e.kmsKey, "evidence-kms-key", os.Getenv("ORGGUARD_EVIDENCE_KMS_KEY"), "S3 store: KMS key ID or ARN for SSE-KMS (default: the bucket's default key)")
-	fl.StringVar(&e.lockMode, "evidence-lock-mode", "GOVERNANCE", "S3 store with Object Lock: GOVERNANCE or COMPLIANCE")
+	fl.StringVar(&e.lockMode, "evidence-lock-mode", "", "S3 store with Object Lock: GOVERNANCE (default) or COMPLIANCE")
 	fl.IntVar(&e.lockDays, "evidence-lock-days", 0, "S3 store with Object Lock: days each object is retained (0: the bucket's default retention)")
 }
 
-// open builds the store. A directory is created when missing; an S3
-// bucket is written with the worker's own credentials.
-func (e evidenceFlags) open(_ context.Context, factory *awsclient.Factory, stateDir string) (*evidence.Store, error) {
+// open builds the store (evidence.Open). A directory is created when
+// missing; an S3 bucket is written with the worker's own credentials, and
+// one list call checks bucket, region and permissions at start.
+func (e evidenceFlags) open(ctx context.Context, factory *awsclient.Factory, stateDir string) (*evidence.Store, error) {
 	where := e.where
 	if where == "" {
 		where = filepath.Join(stateDir, "evidence")
 	}
-	if rest, ok := strings.CutPrefix(where, "s3://"); ok {
-		bucket, prefix, _ := strings.Cut(rest, "/")
-		if bucket == "" {
-			return nil, fmt.Errorf("--evidence %q: no bucket name", where)
-		}
-		if prefix != "" && !strings.HasSuffix(prefix, "/") {
-			prefix += "/"
-		}
-		mode := strings.ToUpper(e.lockMode)
-		if mode != "GOVERNANCE" && mode != "COMPLIANCE" {
-			return nil, fmt.Errorf("--evidence-lock-mode %q: want GOVERNANCE or COMPLIANCE", e.lockMode)
-		}
-		if e.lockDays < 0 {
-			return nil, fmt.Errorf("--evidence-lock-days %d: must not be negative", e.lockDays)
-		}
-		return &evidence.Store{B: evidence.S3{
-			Client: s3.NewFromConfig(factory.Base()), Bucket: bucket, Prefix: prefix,
-			KMSKeyID: e.kmsKey, LockMode: mode, LockDays: e.lockDays,
-		}}, nil
+	var opts evidence.Options
+	if strings.HasPrefix(where, "s3://") {
+		opts = evidence.Options{KMSKeyID: e.kmsKey, LockMode: e.lockMode, LockDays: e.lockDays}
 	}
-	where = strings.TrimPrefix(where, "file://")
-	if err := os.MkdirAll(where, 0o750); err != nil {
+	st, err := evidence.Open(ctx, where, factory.Base(), opts)
+	if err != nil {
 		return nil, fmt.Errorf("--evidence %s: %w", where, err)
 	}
-	return &evidence.Store{B: evidence.Dir{Root: where}}, nil
+	return &st, nil
 }
 
 // setRetention makes the dev namespace keep closed workflows for d: the

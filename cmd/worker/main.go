@@ -167,6 +167,9 @@ func run(parent context.Context, f flags) error {
 	defer c.Close()
 	if f.dev {
 		if err := setRetention(ctx, c, f.temporal.Namespace, f.devRetention); err != nil {
+			if ctx.Err() != nil {
+				return nil // stopped while starting
+			}
 			return err
 		}
 	}

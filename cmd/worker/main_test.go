@@ -1,6 +1,9 @@
 package main
 
 import (
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
 	"context"
 	"encoding/json"
 	"net/http"
@@ -23,7 +26,13 @@ func TestDevTwiceOnSameStateDir(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		ctx, cancel := context.WithCancel(context.Background())
 		cmd := newCommand()
-		cmd.SetArgs([]string{"--dev", "--state-dir", dir, "--dev-port", "0", "--ui-port", "0", "--log-level", "warn"})
+		args := []string{"--dev", "--state-dir", dir, "--dev-port", "0", "--ui-port", "0", "--log-level", "warn"}
+		wantRetention := 30 * 24 * time.Hour
+		if i == 1 {
+			// A restart with another retention updates the namespace.
+			args, wantRetention = append(args, "--dev-retention", "48h"), 48*time.Hour
+		}
+		cmd.SetArgs(args)
 		done := make(chan error, 1)
 		go func() { done <- cmd.ExecuteContext(ctx) }()
 
@@ -57,6 +66,14 @@ func TestDevTwiceOnSameStateDir(t *testing.T) {
 			resp.Body.Close()
 			return resp.StatusCode == http.StatusOK
 		}, time.Minute, 100*time.Millisecond, "web UI at %s", st.UI)
+
+		c, err := client.Dial(client.Options{HostPort: st.Address})
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			desc, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
+			return err == nil && desc.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration() == wantRetention
+		}, time.Minute, 100*time.Millisecond, "run %d: namespace retention %s", i+1, wantRetention)
+		c.Close()
 
 		// A second dev worker on the same directory is refused with a reason.
 		second := newCommand()

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/cobra"
 
 	"github.com/orgguard/orgguard/internal/evidence"
@@ -26,25 +26,26 @@ func (a *app) evidenceStore(ctx context.Context, where string) (*evidence.Store,
 	if where == "" {
 		where = filepath.Join(a.temporal.StateDir, "evidence")
 	}
-	if rest, ok := strings.CutPrefix(where, "s3://"); ok {
-		bucket, prefix, _ := strings.Cut(rest, "/")
-		if bucket == "" {
-			return nil, failf(exitUsage, "--evidence %q: no bucket name", where)
-		}
-		if prefix != "" && !strings.HasSuffix(prefix, "/") {
-			prefix += "/"
-		}
+	if strings.HasPrefix(where, "s3://") {
 		cfg, err := config.LoadDefaultConfig(ctx)
 		if err != nil {
 			return nil, failf(exitFindings, "--evidence %s: AWS configuration: %v", where, err)
 		}
-		return &evidence.Store{B: evidence.S3{Client: s3.NewFromConfig(cfg), Bucket: bucket, Prefix: prefix}}, nil
+		st, err := evidence.Open(ctx, where, cfg, evidence.Options{})
+		if err != nil {
+			return nil, failf(exitFindings, "%v", err)
+		}
+		return &st, nil
 	}
-	where = strings.TrimPrefix(where, "file://")
-	if fi, err := os.Stat(where); err != nil || !fi.IsDir() {
-		return nil, failf(exitFindings, "evidence store %s not found: run a worker first (it writes there), or pass --evidence DIR|s3://BUCKET/PREFIX", where)
+	dir := strings.TrimPrefix(where, "file://")
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, failf(exitFindings, "evidence store %s not found: run a worker first (it writes there), or pass --evidence DIR|s3://BUCKET/PREFIX", dir)
 	}
-	return &evidence.Store{B: evidence.Dir{Root: where}}, nil
+	st, err := evidence.Open(ctx, where, aws.Config{}, evidence.Options{})
+	if err != nil {
+		return nil, failf(exitFindings, "%v", err)
+	}
+	return &st, nil
 }
 
 func reportCmd(a *app) *cobra.Command {
