@@ -1,9 +1,6 @@
 package main
 
 import (
-	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
-
 	"context"
 	"encoding/json"
 	"net/http"
@@ -13,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/orgguard/orgguard/internal/temporalclient"
 )

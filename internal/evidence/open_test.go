@@ -1,8 +1,6 @@
 package evidence
 
 import (
-	"github.com/orgguard/orgguard/workflows"
-
 	"context"
 	"os"
 	"path/filepath"
@@ -10,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/orgguard/orgguard/workflows"
 )
 
 func TestOpenDirectory(t *testing.T) {
