@@ -219,19 +219,19 @@ func Finding(r evidence.Record, region string, m Meta) types.AwsSecurityFinding 
 		AwsAccountId:  aws.String(r.AccountID),
 		Region:        aws.String(region),
 		Types:         []string{typ},
-		// CreatedAt is when the provider first saw the issue; orgguard
-		// does not remember that across runs, and Security Hub keeps
-		// what the provider sends, so it is the run's time of check.
-		CreatedAt:     aws.String(recorded.UTC().Format(time.RFC3339Nano)),
-		UpdatedAt:     aws.String(now),
-		LastObservedAt: aws.String(recorded.UTC().Format(time.RFC3339Nano)),
-		Severity:      severity,
-		Title:         aws.String(clip(title(r), maxTitle)),
-		Description:   aws.String(clip(description(r), maxDescription)),
-		Resources:     []types.Resource{resource(r, region, partition)},
-		Compliance:    &types.Compliance{Status: compliance, RelatedRequirements: reqs},
-		ProductFields: fields,
-		RecordState:   types.RecordStateActive,
+		// CreatedAt and FirstObservedAt are the time of this check; the
+		// exporter keeps those of a finding Security Hub already has.
+		CreatedAt:       aws.String(recorded.UTC().Format(time.RFC3339Nano)),
+		FirstObservedAt: aws.String(recorded.UTC().Format(time.RFC3339Nano)),
+		UpdatedAt:       aws.String(now),
+		LastObservedAt:  aws.String(recorded.UTC().Format(time.RFC3339Nano)),
+		Severity:        severity,
+		Title:           aws.String(clip(title(r), maxTitle)),
+		Description:     aws.String(clip(description(r), maxDescription)),
+		Resources:       []types.Resource{resource(r, region, partition)},
+		Compliance:      &types.Compliance{Status: compliance, RelatedRequirements: reqs},
+		ProductFields:   fields,
+		RecordState:     types.RecordStateActive,
 		FindingProviderFields: &types.FindingProviderFields{
 			Severity: &types.FindingProviderSeverity{Label: label, Original: aws.String(original)},
 			Types:    []string{typ},

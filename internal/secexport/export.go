@@ -102,7 +102,11 @@ type Failure struct {
 
 func (f Failure) String() string {
 	what := fmt.Sprintf("finding %s", f.FindingID)
-	if f.FindingID == "" {
+	switch {
+	case f.FindingID != "":
+	case f.Findings == 1:
+		what = "1 finding"
+	default:
 		what = fmt.Sprintf("%d findings", f.Findings)
 	}
 	msg := f.Message
@@ -130,10 +134,10 @@ type AccountResult struct {
 
 // Summary totals an export.
 type Summary struct {
-	RunID                                              string
-	Accounts                                           int
-	Imported, Updated, Resolved, Archived, Failed      int
-	Failures                                           []Failure
+	RunID                                         string
+	Accounts                                      int
+	Imported, Updated, Resolved, Archived, Failed int
+	Failures                                      []Failure
 }
 
 // Export sends the findings of one run to Security Hub, account by
@@ -346,6 +350,11 @@ func (x *regionExport) export(ctx context.Context, recs []evidence.Record) error
 	for _, r := range recs {
 		f := Finding(r, x.region, meta)
 		id := aws.ToString(f.Id)
+		if p := existing[id]; p != nil && p.finding.CreatedAt != nil {
+			// The issue was first seen when the finding was created.
+			f.CreatedAt = p.finding.CreatedAt
+			f.FirstObservedAt = cmp.Or(p.finding.FirstObservedAt, p.finding.CreatedAt)
+		}
 		if _, dup := findings[id]; !dup {
 			order = append(order, id)
 		}
@@ -533,11 +542,15 @@ type limited struct {
 }
 
 func (l *limited) BatchImportFindings(ctx context.Context, in *securityhub.BatchImportFindingsInput, o ...func(*securityhub.Options)) (*securityhub.BatchImportFindingsOutput, error) {
-	return retried(ctx, l.x.opts, l.imp, func() (*securityhub.BatchImportFindingsOutput, error) { return l.api.BatchImportFindings(ctx, in, o...) })
+	return retried(ctx, l.x.opts, l.imp, func() (*securityhub.BatchImportFindingsOutput, error) {
+		return l.api.BatchImportFindings(ctx, in, o...)
+	})
 }
 
 func (l *limited) BatchUpdateFindings(ctx context.Context, in *securityhub.BatchUpdateFindingsInput, o ...func(*securityhub.Options)) (*securityhub.BatchUpdateFindingsOutput, error) {
-	return retried(ctx, l.x.opts, l.upd, func() (*securityhub.BatchUpdateFindingsOutput, error) { return l.api.BatchUpdateFindings(ctx, in, o...) })
+	return retried(ctx, l.x.opts, l.upd, func() (*securityhub.BatchUpdateFindingsOutput, error) {
+		return l.api.BatchUpdateFindings(ctx, in, o...)
+	})
 }
 
 func (l *limited) GetFindings(ctx context.Context, in *securityhub.GetFindingsInput, o ...func(*securityhub.Options)) (*securityhub.GetFindingsOutput, error) {
