@@ -64,7 +64,7 @@ func getAll(t *testing.T, c *securityhub.Client, f *shtypes.AwsSecurityFindingFi
 	return out
 }
 
-func byID(t *testing.T, c *securityhub.Client, account, id string) shtypes.AwsSecurityFinding {
+func findingByID(t *testing.T, c *securityhub.Client, account, id string) shtypes.AwsSecurityFinding {
 	t.Helper()
 	got := getAll(t, c, &shtypes.AwsSecurityFindingFilters{
 		Id:         []shtypes.StringFilter{{Value: aws.String(id), Comparison: shtypes.StringFilterComparisonEquals}},
@@ -234,7 +234,7 @@ func TestSecurityHubBatchUpdateAndReimport(t *testing.T) {
 		codes["missing"] != "FindingNotFound" || codes["dup"] != "DuplicatedFindingIdentifier" || len(out.UnprocessedFindings) != 3 {
 		t.Fatalf("update = processed %+v, unprocessed %v", out.ProcessedFindings, codes)
 	}
-	f := byID(t, c, demoWebProd, "f")
+	f := findingByID(t, c, demoWebProd, "f")
 	if f.Workflow.Status != shtypes.WorkflowStatusNotified || aws.ToString(f.Note.Text) != "owner paged" || aws.ToString(f.Note.UpdatedBy) != "alice" ||
 		f.Severity.Label != shtypes.SeverityLabelLow || aws.ToInt32(f.Severity.Normalized) != 1 || f.VerificationState != shtypes.VerificationStateTruePositive ||
 		f.UserDefinedFields["ticket"] != "SEC-1" || aws.ToString(f.UpdatedAt) != "2026-12-01T10:00:00Z" {
@@ -254,7 +254,7 @@ func TestSecurityHubBatchUpdateAndReimport(t *testing.T) {
 	again.VerificationState = shtypes.VerificationStateFalsePositive
 	again.UserDefinedFields = map[string]string{"ticket": "overwritten"}
 	imp(again)
-	f = byID(t, c, demoWebProd, "f")
+	f = findingByID(t, c, demoWebProd, "f")
 	if aws.ToString(f.Title) != "new title" || aws.ToString(f.UpdatedAt) != "2026-12-02T10:00:00Z" || aws.ToInt32(f.Confidence) != 10 ||
 		f.FindingProviderFields.Severity.Label != shtypes.SeverityLabelCritical {
 		t.Errorf("provider-owned attributes not updated: %+v", f)
@@ -294,7 +294,7 @@ func TestSecurityHubBatchUpdateAndReimport(t *testing.T) {
 			resolve("f")
 		}
 		imp(st.finding)
-		if got := byID(t, c, demoWebProd, "f").Workflow.Status; got != st.workflow {
+		if got := findingByID(t, c, demoWebProd, "f").Workflow.Status; got != st.workflow {
 			t.Errorf("%s: workflow = %s, want %s", st.name, got, st.workflow)
 		}
 	}
@@ -303,7 +303,7 @@ func TestSecurityHubBatchUpdateAndReimport(t *testing.T) {
 		Workflow: &shtypes.WorkflowUpdate{Status: shtypes.WorkflowStatusSuppressed}})
 	imp(withCompliance(shtypes.ComplianceStatusPassed, ""))
 	imp(withCompliance(shtypes.ComplianceStatusFailed, ""))
-	if got := byID(t, c, demoWebProd, "f").Workflow.Status; got != shtypes.WorkflowStatusSuppressed {
+	if got := findingByID(t, c, demoWebProd, "f").Workflow.Status; got != shtypes.WorkflowStatusSuppressed {
 		t.Errorf("suppressed finding reopened: %s", got)
 	}
 

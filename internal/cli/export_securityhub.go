@@ -43,6 +43,9 @@ func exportSecurityHubWith(ctx context.Context, store evidence.Store, runID stri
 	sum, err := secexport.Export(ctx, store, runID, configs, opts)
 	fmt.Fprintf(out, "Security Hub export of run %s: %d accounts, %d imported, %d updated, %d resolved (%d archived), %d failed\n",
 		runID, sum.Accounts, sum.Imported, sum.Updated, sum.Resolved, sum.Archived, sum.Failed)
+	if sum.Skipped > 0 {
+		fmt.Fprintf(out, "  %d findings left as they are: Security Hub holds them from a later run\n", sum.Skipped)
+	}
 	if err != nil {
 		return failf(exitFindings, "security hub export of run %s: %v", runID, err)
 	}

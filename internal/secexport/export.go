@@ -127,6 +127,9 @@ type AccountResult struct {
 	// findings that pass are resolved as they are imported, as Security
 	// Hub's own control findings are, and counted as imported only.
 	Imported, Updated, Resolved, Archived int
+	// Skipped are findings Security Hub holds from a later run than the
+	// one exported: exporting an old run again does not roll them back.
+	Skipped int
 	// Failed counts findings not imported or not resolved.
 	Failed   int
 	Failures []Failure
@@ -134,10 +137,10 @@ type AccountResult struct {
 
 // Summary totals an export.
 type Summary struct {
-	RunID                                         string
-	Accounts                                      int
-	Imported, Updated, Resolved, Archived, Failed int
-	Failures                                      []Failure
+	RunID                                                  string
+	Accounts                                               int
+	Imported, Updated, Resolved, Archived, Skipped, Failed int
+	Failures                                               []Failure
 }
 
 // Export sends the findings of one run to Security Hub, account by
@@ -218,6 +221,7 @@ func (s *Summary) add(r AccountResult) {
 	s.Updated += r.Updated
 	s.Resolved += r.Resolved
 	s.Archived += r.Archived
+	s.Skipped += r.Skipped
 	s.Failed += r.Failed
 	s.Failures = append(s.Failures, r.Failures...)
 }
@@ -265,6 +269,16 @@ func exportAccount(ctx context.Context, store evidence.Store, m evidence.RunMani
 	}
 	byRegion := map[string][]evidence.Record{}
 	for _, r := range recs {
+		if r.AccountID == "" {
+			r.AccountID = account
+		}
+		if r.AccountID != account {
+			// Security Hub would refuse the whole batch for it.
+			res.Failures = append(res.Failures, Failure{Account: account, Region: r.Region, Action: "evidence",
+				FindingID: FindingID(r), Findings: 1, Message: fmt.Sprintf("record of account %s stored under account %s; not exported", r.AccountID, account)})
+			res.Failed++
+			continue
+		}
 		region := r.Region
 		if region == "" || region == workflows.OrgRegion {
 			region = opts.HomeRegion
@@ -350,6 +364,11 @@ func (x *regionExport) export(ctx context.Context, recs []evidence.Record) error
 	for _, r := range recs {
 		f := Finding(r, x.region, meta)
 		id := aws.ToString(f.Id)
+		if p := existing[id]; p != nil && observedAfter(p.finding, r.RecordedAt) {
+			p.seen = true
+			x.res.Skipped++
+			continue
+		}
 		if p := existing[id]; p != nil && p.finding.CreatedAt != nil {
 			// The issue was first seen when the finding was created.
 			f.CreatedAt = p.finding.CreatedAt
@@ -398,7 +417,8 @@ func (x *regionExport) export(ctx context.Context, recs []evidence.Record) error
 	// applies) and resolved.
 	var stale []string
 	for id, p := range existing {
-		if !p.seen && findings[id].Id == nil {
+		// A finding a later run wrote is that run's to resolve.
+		if !p.seen && findings[id].Id == nil && !observedAfter(p.finding, x.run.StartedAt) {
 			stale = append(stale, id)
 		}
 	}
@@ -412,6 +432,9 @@ func (x *regionExport) export(ctx context.Context, recs []evidence.Record) error
 			f.UpdatedAt = aws.String(meta.Now.UTC().Format(time.RFC3339Nano))
 			f.ProductFields = providerFields(f.ProductFields)
 			f.ProductFields[FieldArchivedByRun] = x.run.RunID
+			// When the resource was last known to be gone: an export of an
+			// older run then leaves the archived finding alone.
+			f.ProductFields[FieldRecordedAt] = cmp.Or(x.run.StartedAt, meta.Now).UTC().Format(time.RFC3339)
 			archive = append(archive, f)
 		}
 	}
@@ -438,6 +461,13 @@ func (x *regionExport) export(ctx context.Context, recs []evidence.Record) error
 		}
 	}
 	return x.resolve(ctx, resolve)
+}
+
+// observedAfter reports whether the finding records a check later than t
+// (orgguard/recorded_at, second precision); false when either is unknown.
+func observedAfter(f types.AwsSecurityFinding, t time.Time) bool {
+	at, err := time.Parse(time.RFC3339, f.ProductFields[FieldRecordedAt])
+	return err == nil && !t.IsZero() && at.After(t.Truncate(time.Second))
 }
 
 // existing reads the findings orgguard exported before in this account

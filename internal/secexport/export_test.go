@@ -83,7 +83,7 @@ func (e *env) putRun(t *testing.T, run string, started time.Time, recs ...eviden
 	}
 	by := map[string][]evidence.Record{}
 	for _, r := range recs {
-		r.RunID, r.PackDigest = run, "sha256:"+run
+		r.RunID, r.PackDigest, r.RecordedAt = run, "sha256:"+run, started.Add(time.Minute)
 		by[r.AccountID] = append(by[r.AccountID], r)
 	}
 	for acct, rs := range by {
@@ -233,6 +233,21 @@ func TestExportRoundTrip(t *testing.T) {
 	if f := e.findings(t, webProd)[FindingID(webSG)]; f.Compliance.Status != types.ComplianceStatusFailed || f.Workflow.Status != types.WorkflowStatusNew {
 		t.Errorf("drifted again: compliance %s workflow %s", f.Compliance.Status, f.Workflow.Status)
 	}
+
+	// Exporting run 1 again changes nothing: Security Hub holds later
+	// observations of every finding, the archived one included.
+	before := e.findings(t, webProd)
+	sum = e.export(t, "run-1", Options{})
+	if sum.Skipped != 5 || sum.Imported+sum.Updated+sum.Resolved+sum.Archived+sum.Failed != 0 {
+		t.Errorf("export of an older run = %+v", sum)
+	}
+	for id, f := range e.findings(t, webProd) {
+		b := before[id]
+		if f.Compliance.Status != b.Compliance.Status || f.RecordState != b.RecordState || f.Workflow.Status != b.Workflow.Status ||
+			f.ProductFields[FieldRunID] != b.ProductFields[FieldRunID] {
+			t.Errorf("%s rolled back by an older run: %+v", id, f)
+		}
+	}
 }
 
 var findingIndex = regexp.MustCompile(`^Findings\.\d+\.Id$`)
@@ -362,5 +377,62 @@ func TestExportKeepsOtherPacksFindings(t *testing.T) {
 	}
 	if f := e.findings(t, webProd)[FindingID(r)]; f.RecordState != types.RecordStateActive || f.Workflow.Status != types.WorkflowStatusNew {
 		t.Errorf("baseline finding after the pci export: %s %s", f.RecordState, f.Workflow.Status)
+	}
+}
+
+func TestExportHoldsAtMostConcurrencyAccounts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	accounts := []string{"100000000002", "100000000003", "100000000004", "100000000005", "100000000006", webProd}
+	var recs []evidence.Record
+	for _, a := range accounts {
+		recs = append(recs, rec(a, "no-public-ssh", sg(a, "sg-1"), "non_compliant"))
+	}
+	misfiled := rec(payDev, "no-public-ssh", sg(payDev, "sg-1"), "non_compliant")
+	recs = append(recs, misfiled)
+	e.putRun(t, "run-1", time.Now(), recs...)
+	// Store the pay-dev record under web-prod as well: it is reported,
+	// never sent with web-prod's credentials.
+	webRecs, err := e.store.AccountRecords(ctx, "run-1", webProd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	misfiled.RunID = "run-1"
+	if err := e.store.PutAccount(ctx, "run-1", webProd, append(webRecs, misfiled)); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu              sync.Mutex
+		started         = map[string]bool{}
+		inFlight, maxIn int
+	)
+	configs := func(c context.Context, account, region string) (aws.Config, error) {
+		mu.Lock()
+		if !started[account] {
+			started[account] = true
+			inFlight++
+			maxIn = max(maxIn, inFlight)
+		}
+		mu.Unlock()
+		return FactoryConfigs(e.factory, "run-1")(c, account, region)
+	}
+	sum, err := Export(ctx, e.store, "run-1", configs, Options{Concurrency: 2, Backoff: time.Millisecond,
+		Progress: func(AccountResult) { mu.Lock(); inFlight--; mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Accounts != len(accounts)+1 || maxIn > 2 || maxIn < 1 {
+		t.Errorf("accounts %d, at most %d in flight (want <= 2)", sum.Accounts, maxIn)
+	}
+	i := slices.IndexFunc(sum.Failures, func(f Failure) bool { return f.Action == "evidence" })
+	if i < 0 || sum.Failures[i].Account != webProd || sum.Failures[i].FindingID != FindingID(misfiled) {
+		t.Errorf("misfiled record not reported: %+v", sum.Failures)
+	}
+	for _, c := range e.sim.CallsMatching(awssim.CallFilter{Service: "securityhub", Operation: "BatchImportFindings"}) {
+		for k, v := range c.Params {
+			if strings.HasSuffix(k, ".AwsAccountId") && v != c.AccountID {
+				t.Errorf("account %s sent a finding of %s", c.AccountID, v)
+			}
+		}
 	}
 }
