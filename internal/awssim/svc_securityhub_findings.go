@@ -348,7 +348,11 @@ func (st *securityHubState) upsert(req *request, f shFinding) {
 			}
 		}
 	}
-	shNormalizeSeverity(fpf["Severity"])
+	// FindingProviderSeverity holds Label and Original only.
+	if sev, ok := fpf["Severity"].(map[string]any); ok {
+		delete(sev, "Normalized")
+		delete(sev, "Product")
+	}
 	f["FindingProviderFields"] = fpf
 
 	old := st.findImported(product, id)
@@ -387,6 +391,7 @@ func (st *securityHubState) upsert(req *request, f shFinding) {
 			f[k] = shCopy(fpf[k])
 		}
 	}
+	shNormalizeSeverity(f["Severity"])
 	for _, k := range []string{"CompanyName", "ProductName"} {
 		if _, ok := f[k]; !ok {
 			f[k] = prev[k]

@@ -54,10 +54,10 @@ func hubClient(t *testing.T, s *Server, account string) *securityhub.Client {
 	return c
 }
 
-func getAll(t *testing.T, c *securityhub.Client, f *shtypes.AwsSecurityFindingFilters, max int32) []shtypes.AwsSecurityFinding {
+func getAll(t *testing.T, c *securityhub.Client, f *shtypes.AwsSecurityFindingFilters, pageSize int32) []shtypes.AwsSecurityFinding {
 	t.Helper()
 	var out []shtypes.AwsSecurityFinding
-	p := securityhub.NewGetFindingsPaginator(c, &securityhub.GetFindingsInput{Filters: f, MaxResults: aws.Int32(max)})
+	p := securityhub.NewGetFindingsPaginator(c, &securityhub.GetFindingsInput{Filters: f, MaxResults: aws.Int32(pageSize)})
 	for p.HasMorePages() {
 		out = append(out, must[*securityhub.GetFindingsOutput](t)(p.NextPage(ctx)).Findings...)
 	}

@@ -245,7 +245,8 @@ func TestExportRoundTrip(t *testing.T) {
 		b := before[id]
 		if f.Compliance.Status != b.Compliance.Status || f.RecordState != b.RecordState || f.Workflow.Status != b.Workflow.Status ||
 			f.ProductFields[FieldRunID] != b.ProductFields[FieldRunID] {
-			t.Errorf("%s rolled back by an older run: %+v", id, f)
+			t.Errorf("%s rolled back by an older run: compliance %s record %s workflow %s run %s", id,
+				f.Compliance.Status, f.RecordState, f.Workflow.Status, f.ProductFields[FieldRunID])
 		}
 	}
 }
