@@ -300,7 +300,7 @@ func exportAccount(ctx context.Context, store evidence.Store, m evidence.RunMani
 			x.fail("aws configuration", "", len(byRegion[region]), err)
 			continue
 		}
-		x.api = &limited{api: opts.NewClient(cfg), x: x,
+		x.api = &limited{api: opts.NewClient(cfg), opts: opts,
 			imp: rate.NewLimiter(rate.Limit(opts.Rates.Import), 1),
 			upd: rate.NewLimiter(rate.Limit(opts.Rates.Update), 1),
 			get: rate.NewLimiter(rate.Limit(opts.Rates.Get), 1)}
@@ -567,24 +567,24 @@ func (x *regionExport) resolve(ctx context.Context, ids []string) error {
 // fails with a 5xx.
 type limited struct {
 	api           API
-	x             *regionExport
+	opts          Options
 	imp, upd, get *rate.Limiter
 }
 
 func (l *limited) BatchImportFindings(ctx context.Context, in *securityhub.BatchImportFindingsInput, o ...func(*securityhub.Options)) (*securityhub.BatchImportFindingsOutput, error) {
-	return retried(ctx, l.x.opts, l.imp, func() (*securityhub.BatchImportFindingsOutput, error) {
+	return retried(ctx, l.opts, l.imp, func() (*securityhub.BatchImportFindingsOutput, error) {
 		return l.api.BatchImportFindings(ctx, in, o...)
 	})
 }
 
 func (l *limited) BatchUpdateFindings(ctx context.Context, in *securityhub.BatchUpdateFindingsInput, o ...func(*securityhub.Options)) (*securityhub.BatchUpdateFindingsOutput, error) {
-	return retried(ctx, l.x.opts, l.upd, func() (*securityhub.BatchUpdateFindingsOutput, error) {
+	return retried(ctx, l.opts, l.upd, func() (*securityhub.BatchUpdateFindingsOutput, error) {
 		return l.api.BatchUpdateFindings(ctx, in, o...)
 	})
 }
 
 func (l *limited) GetFindings(ctx context.Context, in *securityhub.GetFindingsInput, o ...func(*securityhub.Options)) (*securityhub.GetFindingsOutput, error) {
-	return retried(ctx, l.x.opts, l.get, func() (*securityhub.GetFindingsOutput, error) { return l.api.GetFindings(ctx, in, o...) })
+	return retried(ctx, l.opts, l.get, func() (*securityhub.GetFindingsOutput, error) { return l.api.GetFindings(ctx, in, o...) })
 }
 
 func retried[T any](ctx context.Context, opts Options, lim *rate.Limiter, call func() (T, error)) (T, error) {
