@@ -22,6 +22,10 @@ import (
 	"github.com/orgguard/orgguard/workflows"
 )
 
+// Permissions are the IAM actions the export calls as the member role;
+// deploy/iam/member-role-policy.json grants them.
+var Permissions = []string{"securityhub:BatchImportFindings", "securityhub:BatchUpdateFindings", "securityhub:GetFindings"}
+
 // API is the part of the Security Hub client the exporter uses.
 type API interface {
 	BatchImportFindings(context.Context, *securityhub.BatchImportFindingsInput, ...func(*securityhub.Options)) (*securityhub.BatchImportFindingsOutput, error)

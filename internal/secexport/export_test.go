@@ -186,6 +186,12 @@ func TestExportRoundTrip(t *testing.T) {
 	if pay := e.findings(t, payDev); len(pay) != 2 || pay[FindingID(payKey)].Compliance.Status != types.ComplianceStatusFailed {
 		t.Errorf("payments-dev findings = %+v", pay)
 	}
+	// The member role's policy allows what the export calls.
+	for _, c := range e.sim.CallsMatching(awssim.CallFilter{Service: "securityhub"}) {
+		if a := "securityhub:" + c.Operation; c.Operation != "EnableSecurityHub" && !slices.Contains(Permissions, a) {
+			t.Errorf("the export called %s, which Permissions lacks", a)
+		}
+	}
 	// Every import was made by the finding's own account.
 	for _, c := range e.sim.CallsMatching(awssim.CallFilter{Service: "securityhub", Operation: "BatchImportFindings"}) {
 		for k, v := range c.Params {
