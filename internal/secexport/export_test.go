@@ -443,3 +443,45 @@ func TestExportHoldsAtMostConcurrencyAccounts(t *testing.T) {
 		}
 	}
 }
+
+// corrupting breaks one finding on its way to Security Hub.
+type corrupting struct {
+	API
+	id string
+}
+
+func (c corrupting) BatchImportFindings(ctx context.Context, in *securityhub.BatchImportFindingsInput, o ...func(*securityhub.Options)) (*securityhub.BatchImportFindingsOutput, error) {
+	for i := range in.Findings {
+		if aws.ToString(in.Findings[i].Id) == c.id {
+			in.Findings[i].SchemaVersion = aws.String("2019-01-01")
+		}
+	}
+	return c.API.BatchImportFindings(ctx, in, o...)
+}
+
+func TestExportReportsRefusedFindings(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.enableHub(t, webProd)
+	bad := rec(webProd, "no-public-ssh", sg(webProd, "sg-bad"), "compliant")
+	e.putRun(t, "run-1", time.Now(), rec(webProd, "no-public-ssh", sg(webProd, "sg-1"), "compliant"), bad)
+	sum := e.export(t, "run-1", Options{NewClient: func(cfg aws.Config) API {
+		return corrupting{API: securityhub.NewFromConfig(cfg), id: FindingID(bad)}
+	}})
+	if sum.Imported != 1 || sum.Failed != 1 || len(sum.Failures) != 1 {
+		t.Fatalf("export = %+v", sum)
+	}
+	f := sum.Failures[0]
+	if f.Account != webProd || f.Region != usEast1 || f.Action != "securityhub:BatchImportFindings" || f.FindingID != FindingID(bad) ||
+		f.Code != "InvalidInput" || !strings.Contains(f.Message, "SchemaVersion") {
+		t.Errorf("failure = %+v", f)
+	}
+	// The refused finding is neither in Security Hub nor resolved.
+	got := e.findings(t, webProd)
+	if _, ok := got[FindingID(bad)]; ok || len(got) != 1 {
+		t.Errorf("findings = %d, refused one present: %v", len(got), ok)
+	}
+	if n := len(e.sim.CallsMatching(awssim.CallFilter{Service: "securityhub", Operation: "BatchUpdateFindings", OnlySuccess: true})); n != 1 {
+		t.Errorf("BatchUpdateFindings calls = %d, want 1", n)
+	}
+}
