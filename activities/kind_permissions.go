@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/orgguard/orgguard/internal/secexport"
 )
 
 // Permissioned is implemented by guardrail kinds that declare the IAM
@@ -103,6 +105,9 @@ func (a *Activities) Policies(memberRole string) (member, management PolicyDocum
 	var mem, mgmt []string
 	mgmt = append(mgmt, discoveryPermissions...)
 	mem = append(mem, preflightPermissions...)
+	// The Security Hub export (orgguard report --export securityhub)
+	// imports each account's findings as that account's member role.
+	mem = append(mem, secexport.Permissions...)
 	for key, actions := range a.KindPermissions() {
 		if managementKinds[key] {
 			mgmt = append(mgmt, actions...)

@@ -37,6 +37,7 @@ var DefaultLimits = map[string]Limit{
 	"securityhub:BatchEnableStandards":   {RPS: 1, Burst: 1, Fixed: true},
 	"securityhub:BatchDisableStandards":  {RPS: 1, Burst: 1, Fixed: true},
 	"securityhub:UpdateStandardsControl": {RPS: 1, Burst: 1, Fixed: true},
+	"securityhub:GetFindings":            {RPS: 3, Burst: 6, Fixed: true}, // its published quota
 	"securityhub:*":                      {RPS: 10, Burst: 30, Fixed: true},
 	"sts:*":                              {RPS: 600, Burst: 600, Fixed: true},
 	"organizations:*":                    {RPS: 4, Burst: 20},

@@ -100,7 +100,14 @@ func AWSQuotas() []Fault {
 		{Service: "ec2", Operation: "AuthorizeSecurityGroupIngress", Throttle: &Throttle{Burst: 50, RatePerSecond: 5}},
 		{Service: "ec2", Operation: "RevokeSecurityGroupIngress", Throttle: &Throttle{Burst: 50, RatePerSecond: 5}},
 		{Service: "iam", Throttle: &Throttle{Burst: 20, RatePerSecond: 10}},
+		// Security Hub's published throttling limits (the API reference's
+		// introduction, also in the SDK's package documentation), per
+		// account and Region.
 		{Service: "securityhub", Operation: "BatchEnableStandards", Throttle: &Throttle{Burst: 1, RatePerSecond: 1}},
+		{Service: "securityhub", Operation: "UpdateStandardsControl", Throttle: &Throttle{Burst: 5, RatePerSecond: 1}},
+		{Service: "securityhub", Operation: "GetFindings", Throttle: &Throttle{Burst: 6, RatePerSecond: 3}},
+		{Service: "securityhub", Operation: "BatchImportFindings", Throttle: &Throttle{Burst: 30, RatePerSecond: 10}},
+		{Service: "securityhub", Operation: "BatchUpdateFindings", Throttle: &Throttle{Burst: 30, RatePerSecond: 10}},
 	}
 }
 

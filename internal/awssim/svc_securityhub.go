@@ -11,11 +11,13 @@ import (
 	"time"
 )
 
-// Security Hub (REST-JSON, signing name "securityhub"). Findings are not
-// stored: GetFindings evaluates each enabled control against the account's
-// current state with the Config rule evaluators (svc_config_rules.go), so a
-// fixed resource's finding turns PASSED at once. Each standard carries a
-// subset of its real controls: the ones orgguard's baseline maps to.
+// Security Hub (REST-JSON, signing name "securityhub"). Control findings are
+// not stored: GetFindings evaluates each enabled control against the
+// account's current state with the Config rule evaluators
+// (svc_config_rules.go), so a fixed resource's finding turns PASSED at once.
+// Each standard carries a subset of its real controls: the ones orgguard's
+// baseline maps to. Findings imported by finding providers are stored
+// (svc_securityhub_findings.go) and returned after the control findings.
 func securityHubService() *service {
 	return &service{
 		Name:     "securityhub",
@@ -35,6 +37,8 @@ func securityHubService() *service {
 			{Method: "GET", Pattern: "/standards", Op: "DescribeStandards", Handler: shDescribeStandards},
 			{Method: "GET", Pattern: "/standards/controls/{StandardsSubscriptionArn+}", Op: "DescribeStandardsControls", Handler: shDescribeStandardsControls},
 			{Method: "PATCH", Pattern: "/standards/control/{StandardsControlArn+}", Op: "UpdateStandardsControl", Handler: shUpdateStandardsControl},
+			{Method: "POST", Pattern: "/findings/import", Op: "BatchImportFindings", Handler: shBatchImportFindings},
+			{Method: "PATCH", Pattern: "/findings/batchupdate", Op: "BatchUpdateFindings", Handler: shBatchUpdateFindings},
 			{Method: "POST", Pattern: "/findings", Op: "GetFindings", Handler: shGetFindings},
 		},
 	}
@@ -136,6 +140,9 @@ type securityHubState struct {
 	subscribed time.Time
 	generator  string
 	subs       []*shSubscription
+	// imported findings in import order, indexed by shKey(ProductArn, Id).
+	imported    []*shImported
+	importedIdx map[string]int
 }
 
 type shSubscription struct {
@@ -652,8 +659,9 @@ func shRootActivityFilter(s *Server, a *account, region string, _ map[string]str
 	return account1(a, ok, "", "No metric filter and alarm for root user activity on a multi-Region trail's log group.")
 }
 
-// shStringFilter is one StringFilter of GetFindings.
+// shStringFilter is one StringFilter (or MapFilter, with Key) of GetFindings.
 type shStringFilter struct {
+	Key        string
 	Value      string
 	Comparison string
 }
@@ -676,33 +684,6 @@ func (f shStringFilter) match(v string) bool {
 	return false
 }
 
-// shFilterFields extracts the filterable string fields GetFindings supports.
-var shFilterFields = map[string]func(f shFinding) []string{
-	"Id":               func(f shFinding) []string { return []string{f["Id"].(string)} },
-	"GeneratorId":      func(f shFinding) []string { return []string{f["GeneratorId"].(string)} },
-	"AwsAccountId":     func(f shFinding) []string { return []string{f["AwsAccountId"].(string)} },
-	"Region":           func(f shFinding) []string { return []string{f["Region"].(string)} },
-	"ProductName":      func(f shFinding) []string { return []string{f["ProductName"].(string)} },
-	"CompanyName":      func(f shFinding) []string { return []string{f["CompanyName"].(string)} },
-	"Title":            func(f shFinding) []string { return []string{f["Title"].(string)} },
-	"RecordState":      func(f shFinding) []string { return []string{f["RecordState"].(string)} },
-	"SeverityLabel":    func(f shFinding) []string { return []string{f["Severity"].(map[string]any)["Label"].(string)} },
-	"ComplianceStatus": func(f shFinding) []string { return []string{f["Compliance"].(map[string]any)["Status"].(string)} },
-	"ComplianceSecurityControlId": func(f shFinding) []string {
-		return []string{f["Compliance"].(map[string]any)["SecurityControlId"].(string)}
-	},
-	"ComplianceAssociatedStandardsId": func(f shFinding) []string {
-		var out []string
-		for _, s := range f["Compliance"].(map[string]any)["AssociatedStandards"].([]map[string]string) {
-			out = append(out, s["StandardsId"])
-		}
-		return out
-	},
-	"WorkflowStatus": func(f shFinding) []string { return []string{f["Workflow"].(map[string]string)["Status"]} },
-	"ResourceType":   func(f shFinding) []string { return []string{f["Resources"].([]map[string]string)[0]["Type"]} },
-	"ResourceId":     func(f shFinding) []string { return []string{f["Resources"].([]map[string]string)[0]["Id"]} },
-}
-
 func shGetFindings(req *request) (any, error) {
 	var in struct {
 		Filters    map[string][]shStringFilter
@@ -720,20 +701,18 @@ func shGetFindings(req *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	for k := range in.Filters {
-		if shFilterFields[k] == nil {
-			return nil, errBadRequest("InvalidInputException", "The simulator does not support the finding filter %s", k)
-		}
+	if err := shValidFilters(in.Filters); err != nil {
+		return nil, err
 	}
 	var list []shFinding
-	for _, f := range shFindings(req, st) {
+	for _, f := range append(shFindings(req, st), st.importedFindings()...) {
 		ok := true
 		for k, filters := range in.Filters {
-			vals := shFilterFields[k](f)
 			// Filters of one field: EQUALS/PREFIX/CONTAINS are ORed,
 			// negative comparisons ANDed, as in Security Hub.
 			pos, posMatch := false, false
 			for _, flt := range filters {
+				vals, _ := shFilterValues(f, k, flt)
 				neg := strings.HasPrefix(flt.Comparison, "NOT_") || flt.Comparison == "PREFIX_NOT_EQUALS"
 				hit := slices.ContainsFunc(vals, flt.match)
 				if neg {
@@ -755,7 +734,12 @@ func shGetFindings(req *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]any{"Findings": append([]shFinding{}, page...)}
+	// The answer is encoded after the server lock is released: copies.
+	found := make([]shFinding, len(page))
+	for i, f := range page {
+		found[i] = shCopy(f).(shFinding)
+	}
+	out := map[string]any{"Findings": found}
 	if next != "" {
 		out["NextToken"] = next
 	}

@@ -176,6 +176,19 @@ func TestPlanThenApprovalGatedApply(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(body), "Compliance heatmap")
 	require.Contains(t, string(body), "CIS AWS Foundations Benchmark v3.0.0 5.4")
+	// ASFF, as the Security Hub export sends it.
+	code, out = e.CLI("report", rem.RunID, "--format", "asff")
+	require.Equal(t, 0, code, out)
+	var asff struct {
+		Findings []struct {
+			Id, GeneratorId, AwsAccountId string
+			Compliance                    struct{ Status string }
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &asff), out)
+	require.Len(t, asff.Findings, len(rows)-1, "one ASFF finding per record")
+	code, out = e.CLI("report", rem.RunID, "--export", "nowhere")
+	require.Equal(t, 2, code, out)
 	// A check run's evidence lands too.
 	e.eventuallyCLI(t, 30*time.Second, func(c *assert.CollectT, out string) { assert.Contains(c, out, "\"status\":\"completed\"") },
 		"report", res.Progress.RunID, "--format", "json")
