@@ -21,6 +21,7 @@ import (
 	"github.com/orgguard/orgguard/guardrails"
 	"github.com/orgguard/orgguard/internal/awsclient"
 	"github.com/orgguard/orgguard/internal/identity"
+	"github.com/orgguard/orgguard/internal/notify"
 	"github.com/orgguard/orgguard/workflows"
 )
 
@@ -41,6 +42,13 @@ type Activities struct {
 	// CheckParallelism bounds the guardrails CheckAccountRegion checks at
 	// once; 0 means DefaultCheckParallelism.
 	CheckParallelism int
+	// Notify is the worker's notification config (--notify-config): where
+	// NotifyEvent sends events besides the approval policies' destinations.
+	// Nil: only those, and the log.
+	Notify *notify.Config
+	// NotifyRetry bounds webhook retries within one NotifyEvent attempt;
+	// zero means notify.DefaultRetryPolicy.
+	NotifyRetry notify.RetryPolicy
 	kinds            map[string]Kind
 	roles            *roleWriter
 	reads            *readCache

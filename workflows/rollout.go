@@ -52,6 +52,10 @@ type RolloutInput struct {
 	// applied instead of checking: plan shows the reverse changes, apply
 	// applies them per each guardrail's remediation mode (approvals too).
 	Rollback *RollbackSpec `json:"rollback,omitempty"`
+	// Schedule is set by the workflow itself (a value given at start is
+	// ignored) when a Temporal Schedule started the run: the run ID the
+	// schedule was created with. Carried across continue-as-new.
+	Schedule string `json:"schedule,omitempty"`
 }
 
 // RollbackSpec says what to roll back.
@@ -100,6 +104,11 @@ type RolloutState struct {
 	Runs int `json:"runs"`
 	// ExpiredExemptions: expired when compiled or when the rollout started.
 	ExpiredExemptions []string `json:"expired_exemptions,omitempty"`
+	// Drift lists accounts of a scheduled run with non-compliant findings
+	// (the first maxEventAccounts; DriftAccounts counts all), for the
+	// drift event (versionNotifyEvents).
+	Drift         []AccountResult `json:"drift,omitempty"`
+	DriftAccounts int             `json:"drift_accounts,omitempty"`
 }
 
 // maxListedFailures bounds the failed accounts a rollout lists (the rest
@@ -216,6 +225,8 @@ type rollout struct {
 	safety bool
 	// lean is versionLeanChecks (see api.go).
 	lean bool
+	// notify is versionNotifyEvents (see api.go and notify.go).
+	notify bool
 }
 
 // OrgRollout walks the organization: discover, plan waves, run one
@@ -231,6 +242,7 @@ func OrgRollout(ctx workflow.Context, in RolloutInput) (RolloutResult, error) {
 	}
 	r.safety = workflow.GetVersion(ctx, versionSafety, workflow.DefaultVersion, 1) == 1
 	r.lean = r.safety && workflow.GetVersion(ctx, versionLeanChecks, workflow.DefaultVersion, 1) == 1
+	r.notify = workflow.GetVersion(ctx, versionNotifyEvents, workflow.DefaultVersion, 1) == 1
 	if in.Rollback != nil && !r.safety {
 		return RolloutResult{}, temporal.NewNonRetryableApplicationError("rollback needs a newer worker", "InvalidInput", nil)
 	}
@@ -246,6 +258,9 @@ func (r *rollout) setup(ctx workflow.Context) error {
 	// A Temporal Schedule appends the scheduled time to the workflow ID it
 	// starts; the run ID follows, so every scheduled run has its own
 	// children and remediations.
+	if r.in.State == nil {
+		r.in.Schedule = scheduleOf(workflow.GetInfo(ctx).WorkflowExecution.ID, r.in.RunID)
+	}
 	if id := workflow.GetInfo(ctx).WorkflowExecution.ID; strings.HasPrefix(id, RolloutID("")) && id != RolloutID(r.in.RunID) {
 		r.in.RunID = strings.TrimPrefix(id, RolloutID(""))
 	}
@@ -412,6 +427,7 @@ func (r *rollout) run(ctx workflow.Context) (RolloutResult, error) {
 		}
 	}
 	r.done = true
+	r.announceEnd(ctx)
 	res := r.result()
 	outcome := "completed"
 	if r.st.StoppedReason != "" {
@@ -650,6 +666,7 @@ func (r *rollout) record(wave int, a Account, res BaselineResult, err error) {
 	ar.AccountID = a.ID
 	ar.OK = err == nil
 	w.Counts.add(ar)
+	r.noteDrift(ar)
 	if r.holds() {
 		for _, id := range res.Pending {
 			w.Held = append(w.Held, HeldRemediation{ID: id, AccountID: a.ID})
