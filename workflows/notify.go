@@ -20,6 +20,9 @@ const maxEventAccounts = 20
 // (the latest; escalations and supersedes send again).
 const maxKeptDeliveries = 20
 
+// notifyAttempts bounds the NotifyEvent attempts of one event.
+const notifyAttempts = 5
+
 // notifyOptions: one attempt delivers to every destination, retrying 429
 // and 5xx inside the activity (heartbeating); an attempt that stops for a
 // long Retry-After asks for its next retry with that delay. Five attempts
@@ -29,7 +32,7 @@ func notifyOptions(ctx workflow.Context) workflow.Context {
 		StartToCloseTimeout: 2 * time.Minute,
 		HeartbeatTimeout:    ActivityHeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: 5,
+			InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: notifyAttempts,
 		},
 	})
 }
@@ -40,7 +43,7 @@ func deliver(ctx workflow.Context, in NotifyEventInput) []Delivery {
 	var out NotifyEventOutput
 	if err := notifyEvent(notifyOptions(ctx), in).Get(ctx, &out); err != nil {
 		workflow.GetLogger(ctx).Warn("notification failed", "event", in.Event.Type, "event_id", in.Event.ID, "error", err)
-		return []Delivery{{Destination: "notifications", Event: in.Event.Type, Error: errorMessage(err), Attempts: 5, At: workflow.Now(ctx)}}
+		return []Delivery{{Destination: "notifications", Event: in.Event.Type, Error: errorMessage(err), Attempts: notifyAttempts, At: workflow.Now(ctx)}}
 	}
 	for _, d := range out.Deliveries {
 		if !d.OK {
