@@ -70,7 +70,11 @@ func (a *Activities) NotifyEvent(ctx context.Context, in workflows.NotifyEventIn
 	defer a.keepAliveWith(ctx, func() []any { return []any{snapshot()} })()
 
 	info := activity.GetInfo(ctx)
-	last := info.RetryPolicy != nil && info.RetryPolicy.MaximumAttempts > 0 && info.Attempt >= info.RetryPolicy.MaximumAttempts
+	maxAttempts := in.MaxAttempts
+	if maxAttempts <= 0 && info.RetryPolicy != nil {
+		maxAttempts = info.RetryPolicy.MaximumAttempts
+	}
+	last := maxAttempts > 0 && info.Attempt >= maxAttempts
 	var deferred time.Duration
 	var deferredTo []string
 	for _, d := range dests {

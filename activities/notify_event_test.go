@@ -350,7 +350,7 @@ func TestNotifyEventLastAttemptRecordsFailure(t *testing.T) {
 		ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Minute,
 			RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 2}})
 		var out workflows.NotifyEventOutput
-		err := workflow.ExecuteActivity(ctx, workflows.ActivityNotifyEvent, workflows.NotifyEventInput{Event: approvalEvent()}).Get(ctx, &out)
+		err := workflow.ExecuteActivity(ctx, workflows.ActivityNotifyEvent, workflows.NotifyEventInput{Event: approvalEvent(), MaxAttempts: 2}).Get(ctx, &out)
 		return out, err
 	}, workflow.RegisterOptions{Name: "notifyTwice"})
 	env.ExecuteWorkflow("notifyTwice")

@@ -572,6 +572,10 @@ type NotifyEventInput struct {
 	PolicyNotify *guardrails.Notify `json:"policy_notify,omitempty"`
 	// Policy names the approval policy PolicyNotify belongs to.
 	Policy string `json:"policy,omitempty"`
+	// MaxAttempts is the activity's MaximumAttempts: on its last attempt
+	// the activity records what it could not deliver instead of asking
+	// to be retried later.
+	MaxAttempts int32 `json:"max_attempts,omitempty"`
 }
 
 // NotifyEventOutput reports one delivery per destination.

@@ -40,6 +40,7 @@ func notifyOptions(ctx workflow.Context) workflow.Context {
 // deliver runs NotifyEvent and returns its deliveries; an activity that
 // failed every attempt becomes one failed delivery, never a failed workflow.
 func deliver(ctx workflow.Context, in NotifyEventInput) []Delivery {
+	in.MaxAttempts = notifyAttempts
 	var out NotifyEventOutput
 	if err := notifyEvent(notifyOptions(ctx), in).Get(ctx, &out); err != nil {
 		workflow.GetLogger(ctx).Warn("notification failed", "event", in.Event.Type, "event_id", in.Event.ID, "error", err)
@@ -53,7 +54,7 @@ func deliver(ctx workflow.Context, in NotifyEventInput) []Delivery {
 	return out.Deliveries
 }
 
-// remediationEvent describes the remediation as it stands.
+// event describes the remediation as it stands.
 func (r *remediation) event(ctx workflow.Context, t EventType, id string) Event {
 	st := r.st
 	re := &RemediationEvent{

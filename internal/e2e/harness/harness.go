@@ -23,6 +23,7 @@ import (
 	"github.com/orgguard/orgguard/internal/devidp"
 	"github.com/orgguard/orgguard/internal/devserver"
 	"github.com/orgguard/orgguard/internal/identity"
+	"github.com/orgguard/orgguard/internal/notify"
 	"github.com/orgguard/orgguard/internal/temporalclient"
 	"github.com/orgguard/orgguard/internal/workerapp"
 	"github.com/orgguard/orgguard/workflows"
@@ -39,6 +40,8 @@ type Options struct {
 	// TrustConfig, when set, returns the worker's trust config for the dev
 	// issuer at issuerURL; default: the dev worker's (devidp.TrustConfig).
 	TrustConfig func(issuerURL string) string
+	// Notify is the worker's notification config (--notify-config).
+	Notify *notify.Config
 }
 
 // Env is a running simulator, Temporal server and worker.
@@ -53,6 +56,8 @@ type Env struct {
 	// Issuer is the built-in dev OIDC issuer the worker trusts.
 	Issuer *devidp.Issuer
 	Trust  *identity.Provider
+	// Notify is the worker's notification config.
+	Notify *notify.Config
 }
 
 // New starts everything; t.Cleanup stops it.
@@ -95,7 +100,7 @@ func New(t testing.TB, seed *awssim.Seed, o Options) *Env {
 	cfg, diags := identity.LoadConfig(trustPath)
 	require.False(t, diags.HasErrors(), diags.Error())
 	require.NoError(t, temporalclient.WriteDevState(dir, temporalclient.DevState{Address: srv.FrontendAddr(), Namespace: "default", Issuer: idp.URL()}))
-	e := &Env{T: t, Seed: seed, Sim: sim, Server: srv, Client: c, StateDir: dir, Issuer: idp, Trust: identity.NewProvider(cfg, nil, nil)}
+	e := &Env{T: t, Seed: seed, Sim: sim, Server: srv, Client: c, StateDir: dir, Issuer: idp, Trust: identity.NewProvider(cfg, nil, nil), Notify: o.Notify}
 	e.StartWorker()
 	return e
 }
@@ -108,6 +113,7 @@ func (e *Env) StartWorker() {
 	acts.Identity = "e2e-worker"
 	acts.Trust = e.Trust
 	acts.Temporal = e.Client
+	acts.Notify = e.Notify
 	e.Worker = workerapp.New(e.Client, acts, workerapp.Options{})
 	require.NoError(e.T, e.Worker.Start())
 	w := e.Worker
