@@ -39,9 +39,6 @@ type Activities struct {
 	// HeartbeatEvery is how often CheckGuardrail and ApplyRemediation
 	// heartbeat while a kind runs; 0 means DefaultHeartbeatEvery.
 	HeartbeatEvery time.Duration
-	// CheckParallelism bounds the guardrails CheckAccountRegion checks at
-	// once; 0 means DefaultCheckParallelism.
-	CheckParallelism int
 	// Notify is the worker's notification config (--notify-config): where
 	// NotifyEvent sends events besides the approval policies' destinations.
 	// Nil: only those, and the log.
@@ -49,6 +46,9 @@ type Activities struct {
 	// NotifyRetry bounds webhook retries within one NotifyEvent attempt;
 	// zero means notify.DefaultRetryPolicy.
 	NotifyRetry notify.RetryPolicy
+	// CheckParallelism bounds the guardrails CheckAccountRegion checks at
+	// once; 0 means DefaultCheckParallelism.
+	CheckParallelism int
 	kinds            map[string]Kind
 	roles            *roleWriter
 	reads            *readCache

@@ -212,7 +212,9 @@ func TestNotifyEventRecordsRefusal(t *testing.T) {
 	var s struct{ Blocks []any }
 	require.NoError(t, json.Unmarshal(hooks.deliveries("/services/T000/B000/sEcReTtOkEn")[0].body, &s))
 	assert.NotEmpty(t, s.Blocks)
-	var tm struct{ Attachments []struct{ ContentType string } }
+	var tm struct {
+		Attachments []struct{ ContentType string }
+	}
 	require.NoError(t, json.Unmarshal(hooks.deliveries("/teams")[0].body, &tm))
 	require.Len(t, tm.Attachments, 1)
 	assert.Equal(t, "application/vnd.microsoft.card.adaptive", tm.Attachments[0].ContentType)

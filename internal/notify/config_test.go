@@ -92,7 +92,7 @@ policy_notify {
 func TestLoadConfigDiagnostics(t *testing.T) {
 	cases := []struct {
 		name, src, want string
-		env          map[string]string
+		env             map[string]string
 	}{
 		{"json without secret", `destination "siem" { url = "https://siem.example.com/x" }`, "Missing secret", nil},
 		{"unknown event", `destination "s" {
@@ -158,10 +158,10 @@ func TestRedactURL(t *testing.T) {
 	for in, want := range map[string]string{
 		slackURL: "https://hooks.slack.com/…",
 		"https://prod-00.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sig=xyz": "https://prod-00.westeurope.logic.azure.com:443/…",
-		"https://siem.example.com":  "https://siem.example.com",
-		"https://siem.example.com/": "https://siem.example.com",
+		"https://siem.example.com":           "https://siem.example.com",
+		"https://siem.example.com/":          "https://siem.example.com",
 		"https://siem.example.com?token=abc": "https://siem.example.com/…",
-		"not a url":                  "<webhook>",
+		"not a url":                          "<webhook>",
 	} {
 		assert.Equal(t, want, RedactURL(in), in)
 		assert.False(t, strings.Contains(RedactURL(in), "sEcReT") || strings.Contains(RedactURL(in), "sig="), in)

@@ -50,18 +50,18 @@ func events() map[string]workflows.Event {
 		Totals:        workflows.AccountResult{Compliant: 4, NonCompliant: 2},
 		Failed:        []workflows.AccountResult{{AccountID: "222222222222", Error: "assume role: AccessDenied"}, {AccountID: "333333333333", Error: "timed out"}}}
 	drift := &workflows.RolloutEvent{Mode: workflows.ModeCheck, RequestedBy: "ccoe-operator", Schedule: "sched-baseline-check", State: "completed",
-		Waves:  []workflows.WaveProgress{{Name: "all", Total: 30, Succeeded: 30}},
-		Totals: workflows.AccountResult{Compliant: 80, NonCompliant: 7},
-		Drift: []workflows.AccountResult{{AccountID: "111111111111", NonCompliant: 5, Compliant: 3}, {AccountID: "222222222222", NonCompliant: 2}},
+		Waves:         []workflows.WaveProgress{{Name: "all", Total: 30, Succeeded: 30}},
+		Totals:        workflows.AccountResult{Compliant: 80, NonCompliant: 7},
+		Drift:         []workflows.AccountResult{{AccountID: "111111111111", NonCompliant: 5, Compliant: 3}, {AccountID: "222222222222", NonCompliant: 2}},
 		DriftAccounts: 2}
 	return map[string]workflows.Event{
-		"approval_requested":      remediationEvent(workflows.EventApprovalRequested, workflows.RemPending),
-		"approval_superseded":     superseded,
-		"remediated":              remediated,
-		"remediation_failed":      failed,
+		"approval_requested":       remediationEvent(workflows.EventApprovalRequested, workflows.RemPending),
+		"approval_superseded":      superseded,
+		"remediated":               remediated,
+		"remediation_failed":       failed,
 		"remediation_not_verified": notVerified,
-		"approval_expired":        remediationEvent(workflows.EventApprovalExpired, workflows.RemExpired),
-		"rollout_stopped": {Type: workflows.EventRolloutStopped, ID: "apply-1/rollout_stopped", At: at, RunID: "apply-1", Digest: "sha256:pack", Rollout: rollout},
+		"approval_expired":         remediationEvent(workflows.EventApprovalExpired, workflows.RemExpired),
+		"rollout_stopped":          {Type: workflows.EventRolloutStopped, ID: "apply-1/rollout_stopped", At: at, RunID: "apply-1", Digest: "sha256:pack", Rollout: rollout},
 		"drift_detected": {Type: workflows.EventDriftDetected, ID: "sched-baseline-check-2026-12-03T06:00:00Z/drift_detected", At: at,
 			RunID: "sched-baseline-check-2026-12-03T06:00:00Z", Digest: "sha256:pack", Rollout: drift},
 	}
