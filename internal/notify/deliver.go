@@ -89,7 +89,7 @@ func (p *Poster) Post(ctx context.Context, d Destination, ev workflows.Event, bo
 	delay := pol.BaseDelay
 	for attempt := 1; ; attempt++ {
 		res.Attempts = attempt
-		status, retryAfter, err := p.once(ctx, d, ev, body, key)
+		status, ra, err := p.once(ctx, d, ev, body, key)
 		res.StatusCode = status
 		var wait time.Duration
 		switch {
@@ -102,12 +102,12 @@ func (p *Poster) Post(ctx context.Context, d Destination, ev workflows.Event, bo
 		case err != nil:
 			res.Err, wait = err.Error(), delay
 		case status == http.StatusTooManyRequests || status >= 500:
-			res.Err, wait = httpError(status, retryAfter), delay
-			if retryAfter.set {
-				wait = retryAfter.d
+			res.Err, wait = httpError(status, ra), delay
+			if ra.set {
+				wait = ra.d
 			}
 		default:
-			res.Err = httpError(status, retryAfter)
+			res.Err = httpError(status, ra)
 			return res
 		}
 		if attempt >= pol.MaxAttempts {
@@ -132,18 +132,20 @@ func (p *Poster) fits(ctx context.Context, d time.Duration) bool {
 	return !ok || p.Now().Add(d+deadlineMargin).Before(dl)
 }
 
-type retryAfter struct {
+// reply is what a receiver answered besides its status: its Retry-After
+// (d, when set) and the start of its body.
+type reply struct {
 	d    time.Duration
 	set  bool
 	body string
 }
 
-// once makes one signed request and returns the status, the Retry-After
-// and a network error (redacted).
-func (p *Poster) once(ctx context.Context, d Destination, ev workflows.Event, body []byte, key string) (int, retryAfter, error) {
+// once makes one signed request and returns the status, the reply and a
+// network error (redacted).
+func (p *Poster) once(ctx context.Context, d Destination, ev workflows.Event, body []byte, key string) (int, reply, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(body))
 	if err != nil {
-		return 0, retryAfter{}, errors.New(redactError(err, d.URL))
+		return 0, reply{}, errors.New(redactError(err, d.URL))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(HeaderIdempotencyKey, key)
@@ -160,12 +162,12 @@ func (p *Poster) once(ctx context.Context, d Destination, ev workflows.Event, bo
 	}
 	resp, err := p.Client.Do(req)
 	if err != nil {
-		return 0, retryAfter{}, errors.New(redactError(err, d.URL))
+		return 0, reply{}, errors.New(redactError(err, d.URL))
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	ra := retryAfter{body: redactError(errors.New(oneLine(string(snippet))), d.URL)}
+	ra := reply{body: redactError(errors.New(oneLine(string(snippet))), d.URL)}
 	ra.d, ra.set = parseRetryAfter(resp.Header.Get("Retry-After"), p.Now())
 	return resp.StatusCode, ra, nil
 }
@@ -186,7 +188,7 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
-func httpError(status int, ra retryAfter) string {
+func httpError(status int, ra reply) string {
 	msg := http.StatusText(status)
 	if msg == "" {
 		msg = "HTTP " + strconv.Itoa(status)
