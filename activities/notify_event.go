@@ -212,7 +212,10 @@ func (a *Activities) publishEvent(ctx context.Context, d notify.Destination, ev 
 	}
 	res := notify.Result{Attempts: 1, Err: err.Error()}
 	var app *temporal.ApplicationError
-	if !errors.As(err, &app) || !app.NonRetryable() {
+	if errors.As(err, &app) {
+		res.Err = app.Message()
+	}
+	if app == nil || !app.NonRetryable() {
 		res.Deferred = snsRetryLater
 	}
 	return res
