@@ -145,7 +145,7 @@ type reply struct {
 func (p *Poster) once(ctx context.Context, d Destination, ev workflows.Event, body []byte, key string) (int, reply, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(body))
 	if err != nil {
-		return 0, reply{}, errors.New(redactError(err, d.URL))
+		return 0, reply{}, errors.New(RedactError(err, d.URL))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(HeaderIdempotencyKey, key)
@@ -162,12 +162,12 @@ func (p *Poster) once(ctx context.Context, d Destination, ev workflows.Event, bo
 	}
 	resp, err := p.Client.Do(req)
 	if err != nil {
-		return 0, reply{}, errors.New(redactError(err, d.URL))
+		return 0, reply{}, errors.New(RedactError(err, d.URL))
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	ra := reply{body: redactError(errors.New(oneLine(string(snippet))), d.URL)}
+	ra := reply{body: RedactError(errors.New(oneLine(string(snippet))), d.URL)}
 	ra.d, ra.set = parseRetryAfter(resp.Header.Get("Retry-After"), p.Now())
 	return resp.StatusCode, ra, nil
 }

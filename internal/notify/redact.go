@@ -22,10 +22,9 @@ func RedactURL(raw string) string {
 	return out
 }
 
-// redactError removes the URL from an HTTP client error (a *url.Error
-// prints the full URL, token included) and, as a last resort, any
-// occurrence of secret in its text.
-func redactError(err error, rawURL string) string {
+// RedactError is err's text without rawURL's path and query: a *url.Error
+// from an HTTP client prints the full URL, token included.
+func RedactError(err error, rawURL string) string {
 	if err == nil {
 		return ""
 	}
