@@ -264,10 +264,11 @@ func TestSNSMessage(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(m.Message), &body), "the message is the generic JSON")
 	assert.Equal(t, Schema, body.Schema)
 	assert.Equal(t, ev.ID, body.ID)
-	assert.Less(t, len(m.Subject), 100)
-	assert.True(t, strings.HasPrefix(m.Subject, "orgguard: Approval needed: control.default_sg_closed in 111111111111"))
-	assert.True(t, strings.HasSuffix(m.Subject, "..."), "clipped: %q", m.Subject)
-	for _, r := range m.Subject {
+	assert.Equal(t, "orgguard: Approval needed: control.default_sg_closed in 111111111111 (prod-payments), eu-west-1", m.Subject)
+	long := snsSubject("orgguard: " + strings.Repeat("é", 30) + strings.Repeat("x", 150))
+	assert.Len(t, long, snsSubjectMax)
+	assert.True(t, strings.HasSuffix(long, "..."), "clipped: %q", long)
+	for _, r := range long {
 		assert.True(t, r >= 0x20 && r <= 0x7e, "printable ASCII: %q", r)
 	}
 	drift, err := SNS(events()["drift_detected"])
