@@ -148,21 +148,13 @@ func (a *Activities) deliverTo(ctx context.Context, d notify.Destination, ev wor
 	if err != nil {
 		return notify.Result{Attempts: 1, Err: err.Error()}
 	}
-	p := notify.Poster{Client: a.webhookClient(), Now: time.Now, Wait: waitCtx, Policy: a.NotifyRetry,
+	client := a.HTTP
+	if client == nil {
+		client = &http.Client{Timeout: 15 * time.Second}
+	}
+	p := notify.Poster{Client: client, Now: time.Now, Wait: waitCtx, Policy: a.NotifyRetry,
 		UserAgent: "orgguard/" + version.String()}
 	return p.Post(ctx, d, ev, body, ev.ID+"/"+d.Name)
-}
-
-// webhookClient is the activities' HTTP client without redirects: a
-// receiver that moved says so with its 3xx, and a signed body is not sent
-// on to a host nobody configured.
-func (a *Activities) webhookClient() *http.Client {
-	c := http.Client{Timeout: 15 * time.Second}
-	if a.HTTP != nil {
-		c = *a.HTTP
-	}
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &c
 }
 
 // waitCtx sleeps d unless ctx ends first (keepAlive heartbeats meanwhile).

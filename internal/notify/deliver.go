@@ -160,7 +160,11 @@ func (p *Poster) once(ctx context.Context, d Destination, ev workflows.Event, bo
 		req.Header.Set(HeaderTimestamp, ts)
 		req.Header.Set(HeaderSignature, sig)
 	}
-	resp, err := p.Client.Do(req)
+	// Redirects are not followed: a receiver that moved says so with its
+	// 3xx, and a signed body is not sent on to a host nobody configured.
+	c := *p.Client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(req)
 	if err != nil {
 		return 0, reply{}, errors.New(RedactError(err, d.URL))
 	}
