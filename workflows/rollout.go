@@ -255,12 +255,14 @@ func (r *rollout) setup(ctx workflow.Context) error {
 	default:
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("mode %q: want check, plan or apply", r.in.Mode), "InvalidInput", nil)
 	}
-	// A Temporal Schedule appends the scheduled time to the workflow ID it
-	// starts; the run ID follows, so every scheduled run has its own
-	// children and remediations.
+	// Which schedule started the run (for its drift event) is read before
+	// the run ID takes the workflow ID's, and only in the first run.
 	if r.in.State == nil {
 		r.in.Schedule = scheduleOf(workflow.GetInfo(ctx).WorkflowExecution.ID, r.in.RunID)
 	}
+	// A Temporal Schedule appends the scheduled time to the workflow ID it
+	// starts; the run ID follows, so every scheduled run has its own
+	// children and remediations.
 	if id := workflow.GetInfo(ctx).WorkflowExecution.ID; strings.HasPrefix(id, RolloutID("")) && id != RolloutID(r.in.RunID) {
 		r.in.RunID = strings.TrimPrefix(id, RolloutID(""))
 	}
