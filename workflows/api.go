@@ -555,13 +555,34 @@ type RolloutEvent struct {
 	State         string         `json:"state"`
 	StoppedReason string         `json:"stopped_reason,omitempty"`
 	Waves         []WaveProgress `json:"waves,omitempty"`
-	Totals        AccountResult  `json:"totals"`
+	Totals        EventCounts    `json:"totals"`
 	// Failed lists failed accounts (at most maxEventAccounts).
-	Failed []AccountResult `json:"failed,omitempty"`
+	Failed []EventAccount `json:"failed,omitempty"`
 	// Drift lists accounts with non-compliant findings (at most
 	// maxEventAccounts); DriftAccounts counts them all.
-	Drift         []AccountResult `json:"drift,omitempty"`
-	DriftAccounts int             `json:"drift_accounts,omitempty"`
+	Drift         []EventAccount `json:"drift,omitempty"`
+	DriftAccounts int            `json:"drift_accounts,omitempty"`
+}
+
+// EventCounts are a rollout's summed findings.
+type EventCounts struct {
+	Compliant       int `json:"compliant"`
+	NonCompliant    int `json:"non_compliant"`
+	Remediated      int `json:"remediated"`
+	PendingApproval int `json:"pending_approval"`
+	Exempted        int `json:"exempted,omitempty"`
+	Planned         int `json:"planned,omitempty"`
+	NotChecked      int `json:"not_checked,omitempty"`
+	NotApplicable   int `json:"not_applicable,omitempty"`
+}
+
+// EventAccount is one account a rollout event names: failed (Error), or
+// with non-compliant findings.
+type EventAccount struct {
+	AccountID    string `json:"account_id"`
+	Error        string `json:"error,omitempty"`
+	NonCompliant int    `json:"non_compliant,omitempty"`
+	Compliant    int    `json:"compliant,omitempty"`
 }
 
 // NotifyEventInput asks the worker to deliver an event.

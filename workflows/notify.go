@@ -130,7 +130,7 @@ func (r *rollout) noteDrift(ar AccountResult) {
 	}
 	r.st.DriftAccounts++
 	if len(r.st.Drift) < maxEventAccounts {
-		r.st.Drift = append(r.st.Drift, AccountResult{AccountID: ar.AccountID, NonCompliant: ar.NonCompliant, Planned: ar.Planned, Compliant: ar.Compliant})
+		r.st.Drift = append(r.st.Drift, EventAccount{AccountID: ar.AccountID, NonCompliant: ar.NonCompliant, Compliant: ar.Compliant})
 	}
 }
 
@@ -150,9 +150,14 @@ func (r *rollout) announceEnd(ctx workflow.Context) {
 	default:
 		return
 	}
+	tot := p.Totals
 	re := &RolloutEvent{Mode: r.in.Mode, RequestedBy: r.in.RequestedBy, Schedule: r.in.Schedule, State: p.State,
-		StoppedReason: p.StoppedReason, Waves: p.Waves, Totals: p.Totals, Drift: r.st.Drift, DriftAccounts: r.st.DriftAccounts}
-	re.Failed = p.Failed[:min(len(p.Failed), maxEventAccounts)]
+		StoppedReason: p.StoppedReason, Waves: p.Waves, Drift: r.st.Drift, DriftAccounts: r.st.DriftAccounts,
+		Totals: EventCounts{Compliant: tot.Compliant, NonCompliant: tot.NonCompliant, Remediated: tot.Remediated, PendingApproval: tot.PendingApproval,
+			Exempted: tot.Exempted, Planned: tot.Planned, NotChecked: tot.NotChecked, NotApplicable: tot.NotApplicable}}
+	for _, f := range p.Failed[:min(len(p.Failed), maxEventAccounts)] {
+		re.Failed = append(re.Failed, EventAccount{AccountID: f.AccountID, Error: f.Error})
+	}
 	id := r.in.RunID + "/" + string(t)
 	deliver(ctx, NotifyEventInput{Event: Event{Type: t, ID: id, At: workflow.Now(ctx), RunID: r.in.RunID, Digest: r.in.Set.Digest, Rollout: re}})
 }

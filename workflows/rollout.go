@@ -107,8 +107,8 @@ type RolloutState struct {
 	// Drift lists accounts of a scheduled run with non-compliant findings
 	// (the first maxEventAccounts; DriftAccounts counts all), for the
 	// drift event (versionNotifyEvents).
-	Drift         []AccountResult `json:"drift,omitempty"`
-	DriftAccounts int             `json:"drift_accounts,omitempty"`
+	Drift         []EventAccount `json:"drift,omitempty"`
+	DriftAccounts int            `json:"drift_accounts,omitempty"`
 }
 
 // maxListedFailures bounds the failed accounts a rollout lists (the rest

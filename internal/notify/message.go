@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -62,7 +63,20 @@ func NewMessage(ev workflows.Event) Message {
 
 // JSON is the format "json" body.
 func JSON(ev workflows.Event) ([]byte, error) {
-	return json.Marshal(NewMessage(ev))
+	return marshal(NewMessage(ev))
+}
+
+// marshal is json.Marshal without HTML escaping: "<", ">" and "&" stay as
+// they are in diffs and evidence (these bodies are never embedded in HTML),
+// so the raw body a receiver logs reads as the message does.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // plain is the view as plain text: facts, text, diff, commands.

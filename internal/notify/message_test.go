@@ -47,12 +47,12 @@ func events() map[string]workflows.Event {
 	rollout := &workflows.RolloutEvent{Mode: workflows.ModeApply, RequestedBy: "ccoe-operator", State: "stopped",
 		StoppedReason: `wave "canary": 2 of 3 accounts failed, over its failure budget (1 accounts); later waves were not started`,
 		Waves:         []workflows.WaveProgress{{Name: "canary", Total: 3, Succeeded: 1, Failed: 2}, {Name: "rest", Total: 9, Pending: 9}},
-		Totals:        workflows.AccountResult{Compliant: 4, NonCompliant: 2},
-		Failed:        []workflows.AccountResult{{AccountID: "222222222222", Error: "assume role: AccessDenied"}, {AccountID: "333333333333", Error: "timed out"}}}
+		Totals:        workflows.EventCounts{Compliant: 4, NonCompliant: 2},
+		Failed:        []workflows.EventAccount{{AccountID: "222222222222", Error: "assume role: AccessDenied"}, {AccountID: "333333333333", Error: "timed out"}}}
 	drift := &workflows.RolloutEvent{Mode: workflows.ModeCheck, RequestedBy: "ccoe-operator", Schedule: "sched-baseline-check", State: "completed",
 		Waves:         []workflows.WaveProgress{{Name: "all", Total: 30, Succeeded: 30}},
-		Totals:        workflows.AccountResult{Compliant: 80, NonCompliant: 7},
-		Drift:         []workflows.AccountResult{{AccountID: "111111111111", NonCompliant: 5, Compliant: 3}, {AccountID: "222222222222", NonCompliant: 2}},
+		Totals:        workflows.EventCounts{Compliant: 80, NonCompliant: 7},
+		Drift:         []workflows.EventAccount{{AccountID: "111111111111", NonCompliant: 5, Compliant: 3}, {AccountID: "222222222222", NonCompliant: 2}},
 		DriftAccounts: 2}
 	return map[string]workflows.Event{
 		"approval_requested":       remediationEvent(workflows.EventApprovalRequested, workflows.RemPending),

@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"encoding/json"
 	"strings"
 	"unicode/utf8"
 
@@ -53,7 +52,7 @@ func Slack(ev workflows.Event) ([]byte, error) {
 		blocks = append(blocks, block{Type: "section", Text: &text{"mrkdwn", "*To act*\n" + slackCode(strings.Join(cmds, "\n"))}})
 	}
 	blocks = append(blocks, block{Type: "context", Elements: []text{{"mrkdwn", slackEscape("orgguard · " + string(ev.Type) + " · " + ev.ID)}}})
-	return json.Marshal(struct {
+	return marshal(struct {
 		Text   string  `json:"text"`
 		Blocks []block `json:"blocks"`
 	}{Text: slackEscape(v.Title), Blocks: blocks})

@@ -1,8 +1,6 @@
 package notify
 
 import (
-	"encoding/json"
-
 	"github.com/orgguard/orgguard/workflows"
 )
 
@@ -48,7 +46,7 @@ func Teams(ev workflows.Event) ([]byte, error) {
 		"body":    body,
 		"msteams": map[string]any{"width": "Full"},
 	}
-	return json.Marshal(map[string]any{
+	return marshal(map[string]any{
 		"type": "message",
 		"attachments": []map[string]any{{
 			"contentType": "application/vnd.microsoft.card.adaptive",
