@@ -64,7 +64,9 @@ func (s *RemediationSuite) TestEventsPerOutcome() {
 			s.Equal(c.status, st.Status)
 			s.Equal(c.events, eventTypes(s.notified))
 			last := s.notified[len(s.notified)-1].Event
-			s.Equal(c.status, last.Remediation.Status, "the event carries the outcome")
+			if len(c.events) > 1 {
+				s.Equal(c.status, last.Remediation.Status, "the event carries the outcome")
+			}
 			s.Equal("rem-1", last.Remediation.ID)
 			s.Equal("r1", last.RunID)
 			s.Equal(PlannedChangeDigest(s.in), s.notified[0].Event.Remediation.ChangeDigest, "the request carries the digest to vote on")
