@@ -19,8 +19,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/orgguard/orgguard/docs/examples/webhookverify"
@@ -255,8 +257,8 @@ func TestNotifyEventRetries429And5xx(t *testing.T) {
 	a := newNotifyActivities(cfg)
 	a.HeartbeatEvery = 50 * time.Millisecond
 	env, _ := notifyEnv(a)
-	var beats atomic.Int32
-	env.SetOnActivityHeartbeatListener(func(*activity.Info, converter.EncodedValues) { beats.Add(1) })
+	hb := &heartbeats{beats: make(chan struct{}, 1000)}
+	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{hb}})
 	out, err := runNotify(t, env, workflows.NotifyEventInput{Event: approvalEvent()})
 	require.NoError(t, err)
 	require.Len(t, out.Deliveries, 2)
@@ -267,7 +269,7 @@ func TestNotifyEventRetries429And5xx(t *testing.T) {
 	assert.Equal(t, 2, out.Deliveries[1].Attempts)
 	// One heartbeat per finished delivery, and more from the ticker while
 	// it waited out the Retry-After.
-	assert.Greater(t, beats.Load(), int32(2), "the activity heartbeats while it waits for Retry-After")
+	assert.Greater(t, len(hb.beats), 2, "the activity heartbeats while it waits for Retry-After")
 
 	// A 5xx that persists is a failed delivery after the bounded tries.
 	hooks.handle("/json", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusBadGateway) })
