@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	"github.com/orgguard/orgguard/docs/examples/webhookverify"
 	"github.com/orgguard/orgguard/internal/awssim"
@@ -148,4 +149,58 @@ func TestNotificationsEndToEnd(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, remediated, "the outcome is sent once")
+}
+
+// A check started by a real Temporal Schedule (orgguard schedule create)
+// that finds drift sends drift_detected once, naming the schedule and the
+// accounts.
+func TestScheduledCheckSendsDrift(t *testing.T) {
+	seed, err := awssim.DemoSeed()
+	require.NoError(t, err)
+	secret := []byte("e2e-drift-secret")
+	got := make(chan notify.Message, 10)
+	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var m notify.Message
+		if webhookverify.Verify(secret, r.Header, body, time.Now()) != nil || json.Unmarshal(body, &m) != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		got <- m
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer hooks.Close()
+	cfg := &notify.Config{Destinations: []notify.Destination{{Name: "drift-hook", Format: notify.FormatJSON, URL: hooks.URL + "/drift",
+		Secret: secret, Events: []workflows.EventType{workflows.EventDriftDetected, workflows.EventRolloutStopped}}}}
+	e := &env{harness.New(t, seed, harness.Options{PageSize: 5, Notify: cfg})}
+
+	code, out := e.CLI("schedule", "create", pack, "--every", "1h", "--mode", "check", "--name", "nightly", "--as", "ccoe-operator")
+	require.Equal(t, 0, code, out)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	require.NoError(t, e.Client.ScheduleClient().GetHandle(ctx, "orgguard-drift-nightly").Trigger(ctx, client.ScheduleTriggerOptions{}))
+	var m notify.Message
+	select {
+	case m = <-got:
+	case <-ctx.Done():
+		t.Fatal("no drift_detected message from the scheduled check")
+	}
+	require.Equal(t, workflows.EventDriftDetected, m.Type)
+	require.NotNil(t, m.Rollout)
+	assert.Equal(t, "sched-nightly", m.Rollout.Schedule)
+	assert.True(t, strings.HasPrefix(m.RunID, "sched-nightly-"), m.RunID)
+	assert.Equal(t, workflows.ModeCheck, m.Rollout.Mode)
+	assert.Positive(t, m.Rollout.Totals.NonCompliant, "every active demo account drifted")
+	assert.Positive(t, m.Rollout.DriftAccounts)
+	assert.NotEmpty(t, m.Rollout.Drift)
+	assert.Contains(t, m.Title, "Drift found by scheduled check nightly")
+	require.Len(t, m.Commands, 1)
+	assert.Equal(t, "orgguard status "+m.RunID, m.Commands[0].Command)
+	code, out = e.CLI("schedule", "delete", "nightly")
+	require.Equal(t, 0, code, out)
+	select {
+	case extra := <-got:
+		t.Fatalf("a second message: %+v", extra)
+	default:
+	}
 }
