@@ -130,6 +130,13 @@ func TestNotificationsEndToEnd(t *testing.T) {
 	assert.True(t, outcome.OK, outcome.String())
 	assert.True(t, strings.HasPrefix(outcome.Destination, "siem "), "the Slack destination does not take remediated events: %s", outcome.Destination)
 
+	// The audit trail lists each delivery as a notified step.
+	code, out = e.CLI("audit", "history", rem.ID)
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, refused)
+	assert.Contains(t, out, "notification to siem ("+hooks.URL+"/…) sent: remediated (1 attempt)")
+	assert.NotContains(t, out, "sEcReT")
+
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Empty(t, badSig, "every delivery verifies with the documented snippet")
