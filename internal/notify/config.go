@@ -116,7 +116,8 @@ type policyBlock struct {
 	DefRange   hcl.Range `hcl:",def_range"`
 }
 
-// LoadConfig reads a notification config (HCL). getenv reads the
+// LoadConfig reads a notification config: HCL, or HCL's JSON syntax when
+// the file name ends in .json. getenv reads the
 // environment variables the config names (os.Getenv in the worker).
 // Secrets are read once, now: a missing secret is an error at start, not
 // a lost notification later. Diagnostics carry file:line:col and never a
@@ -126,7 +127,12 @@ func LoadConfig(path string, getenv func(string) string) (*Config, hcl.Diagnosti
 	if err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read notification config", Detail: err.Error()}}
 	}
-	f, diags := hclparse.NewParser().ParseHCL(src, path)
+	parse := hclparse.NewParser().ParseHCL
+	if strings.HasSuffix(path, ".json") {
+		// HCL's JSON syntax: {"destination": {"siem": {"url": …}}}.
+		parse = hclparse.NewParser().ParseJSON
+	}
+	f, diags := parse(src, path)
 	if diags.HasErrors() {
 		return nil, diags
 	}
