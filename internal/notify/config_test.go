@@ -3,6 +3,7 @@ package notify
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -185,5 +186,25 @@ func TestLoadConfigJSON(t *testing.T) {
 	assert.Equal(t, slackURL, cfg.Destinations[0].URL)
 	assert.Equal(t, []workflows.EventType{workflows.EventApprovalRequested}, cfg.Destinations[0].Events)
 	assert.Equal(t, FormatSNS, cfg.Destinations[1].Format)
+	assert.Equal(t, []byte("p"), cfg.Policy.Secret)
+}
+
+// The example config in docs/notifications.md loads as the doc says.
+func TestDocExampleConfigLoads(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/notifications.md")
+	require.NoError(t, err)
+	m := regexp.MustCompile("(?s)## The worker's notification config\n\n```hcl\n(.*?)```").FindSubmatch(doc)
+	require.NotNil(t, m, "no hcl example in docs/notifications.md")
+	path := writeConfig(t, string(m[1]), nil)
+	require.NoError(t, os.MkdirAll(filepath.Join(filepath.Dir(path), "secrets"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(filepath.Dir(path), "secrets", "teams-url"), []byte("https://prod-00.westeurope.logic.azure.com/workflows/x?sig=y\n"), 0o600))
+	cfg, diags := LoadConfig(path, env(map[string]string{"ORGGUARD_SLACK_WEBHOOK_URL": slackURL, "ORGGUARD_SIEM_HMAC_SECRET": "s", "ORGGUARD_WEBHOOK_SECRET": "p"}))
+	require.False(t, diags.HasErrors(), DiagnosticsText(diags))
+	var names []string
+	for _, d := range cfg.Destinations {
+		names = append(names, d.Name+":"+string(d.Format))
+	}
+	assert.Equal(t, []string{"secops-slack:slack", "ccoe-teams:teams", "siem:json", "audit-topic:sns"}, names)
+	assert.Equal(t, FormatJSON, cfg.Policy.Format)
 	assert.Equal(t, []byte("p"), cfg.Policy.Secret)
 }
