@@ -22,6 +22,7 @@ import (
 	"github.com/orgguard/orgguard/internal/awsclient"
 	"github.com/orgguard/orgguard/internal/evidence"
 	"github.com/orgguard/orgguard/internal/identity"
+	"github.com/orgguard/orgguard/internal/notify"
 	"github.com/orgguard/orgguard/workflows"
 )
 
@@ -42,6 +43,13 @@ type Activities struct {
 	// HeartbeatEvery is how often CheckGuardrail and ApplyRemediation
 	// heartbeat while a kind runs; 0 means DefaultHeartbeatEvery.
 	HeartbeatEvery time.Duration
+	// Notify is the worker's notification config (--notify-config): where
+	// NotifyEvent sends events besides the approval policies' destinations.
+	// Nil: only those, and the log.
+	Notify *notify.Config
+	// NotifyRetry bounds webhook retries within one NotifyEvent attempt;
+	// zero means notify.DefaultRetryPolicy.
+	NotifyRetry notify.RetryPolicy
 	// CheckParallelism bounds the guardrails CheckAccountRegion checks at
 	// once; 0 means DefaultCheckParallelism.
 	CheckParallelism int

@@ -21,14 +21,16 @@ type Permissioned interface {
 // (Organizations); every other kind runs as the member role.
 var managementKinds = map[string]bool{"scp": true}
 
-// discoveryPermissions are what DiscoverAccounts (and NotifyApprovers) call.
+// discoveryPermissions are what DiscoverAccounts (and NotifyApprovers and
+// NotifyEvent) call.
 var discoveryPermissions = []string{
 	"organizations:DescribeOrganization",
 	"organizations:ListRoots",
 	"organizations:ListAccountsForParent",
 	"organizations:ListOrganizationalUnitsForParent",
 	"organizations:ListTagsForResource",
-	// NotifyApprovers publishes approval requests to the policy's SNS topic.
+	// NotifyApprovers and NotifyEvent publish to the policy's SNS topic and
+	// to the worker's SNS destinations (docs/notifications.md).
 	"sns:Publish",
 }
 

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/orgguard/orgguard/internal/awsclient"
+	"github.com/orgguard/orgguard/internal/notify"
 	"github.com/orgguard/orgguard/workflows"
 )
 
@@ -86,22 +87,25 @@ func (a *Activities) NotifyApprovers(ctx context.Context, in workflows.NotifyInp
 		}
 	}
 	if url := in.Policy.Notify.WebhookURL; url != "" {
+		// Errors name the host only: they enter history and logs, and a
+		// webhook's path is often its credential.
+		host := notify.RedactURL(url)
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
-			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("webhook %s: %v", url, err), "InvalidWebhook", nil)
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("webhook %s: %s", host, notify.RedactError(err, url)), "InvalidWebhook", nil)
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Idempotency-Key", in.RemediationID)
 		resp, err := a.HTTP.Do(req)
 		if err != nil {
-			return fmt.Errorf("webhook %s: %w", url, err)
+			return fmt.Errorf("webhook %s: %s", host, notify.RedactError(err, url))
 		}
 		resp.Body.Close()
 		switch {
 		case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-			return fmt.Errorf("webhook %s: %s", url, resp.Status)
+			return fmt.Errorf("webhook %s: %s", host, resp.Status)
 		case resp.StatusCode >= 300:
-			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("webhook %s refused the notification: %s", url, resp.Status), "WebhookRefused", nil)
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("webhook %s refused the notification: %s", host, resp.Status), "WebhookRefused", nil)
 		}
 	}
 	return nil

@@ -8,6 +8,7 @@ package workflows
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"time"
 
@@ -515,4 +516,188 @@ type NotifyInput struct {
 	// SupersededBy, when set, tells the approvers this request is closed:
 	// the finding's plan changed and the named request replaces it.
 	SupersededBy string `json:"superseded_by,omitempty"`
+}
+
+// ActivityNotifyEvent delivers one event to the destinations subscribed to
+// it (versionNotifyEvents): the worker's notification config, and for
+// approval events the approval policy's SNS topic and webhook. It reports
+// each delivery (NotifyEventOutput) instead of failing on a refusal.
+const ActivityNotifyEvent = "NotifyEvent"
+
+// versionNotifyEvents gates notifications people can act on (issue 12):
+// remediations send approval requests through NotifyEvent and announce
+// their outcome (remediated, failed or not verified, expired), keeping
+// each delivery's result in their state; rollouts announce a stop by a
+// failure budget and the drift a scheduled check found.
+const versionNotifyEvents = "notify-events"
+
+// EventType names an event destinations subscribe to. The names are API:
+// worker notification configs and receivers match on them.
+type EventType string
+
+const (
+	EventApprovalRequested  EventType = "approval_requested"
+	EventApprovalSuperseded EventType = "approval_superseded"
+	EventRemediated         EventType = "remediated"
+	// EventRemediationFailed: the apply failed, or its re-check did not
+	// find the resource compliant (Status says which).
+	EventRemediationFailed EventType = "remediation_failed"
+	EventApprovalExpired   EventType = "approval_expired"
+	// EventRolloutStopped: a wave spent its failure budget.
+	EventRolloutStopped EventType = "rollout_stopped"
+	// EventDriftDetected: a scheduled check or plan found non-compliant
+	// resources.
+	EventDriftDetected EventType = "drift_detected"
+)
+
+// EventTypes lists every event type, in the order the docs describe them.
+func EventTypes() []EventType {
+	return []EventType{EventApprovalRequested, EventApprovalSuperseded, EventRemediated, EventRemediationFailed,
+		EventApprovalExpired, EventRolloutStopped, EventDriftDetected}
+}
+
+// Event is one notification: what happened, to which remediation or
+// rollout. It carries no secret and no destination: the worker decides
+// where it goes.
+type Event struct {
+	Type EventType `json:"type"`
+	// ID is the same on every attempt to deliver this event (receivers
+	// deduplicate by it): remediation or run ID, event type, and the
+	// escalation level or execution where one request is sent again.
+	ID     string    `json:"id"`
+	At     time.Time `json:"at"`
+	RunID  string    `json:"run_id"`
+	Digest string    `json:"pack_digest,omitempty"`
+	// Remediation is set for approval and remediation events, Rollout for
+	// rollout events.
+	Remediation *RemediationEvent `json:"remediation,omitempty"`
+	Rollout     *RolloutEvent     `json:"rollout,omitempty"`
+}
+
+// RemediationEvent is what an event tells about a remediation.
+type RemediationEvent struct {
+	ID          string   `json:"id"`
+	Status      string   `json:"status"`
+	AccountID   string   `json:"account_id"`
+	AccountName string   `json:"account_name,omitempty"`
+	Region      string   `json:"region"`
+	GuardrailID string   `json:"guardrail_id"`
+	Controls    []string `json:"controls,omitempty"`
+	Resource    string   `json:"resource"`
+	Evidence    string   `json:"evidence,omitempty"`
+	// Change is the planned change in words (no control parameters).
+	ChangeSummary string `json:"change_summary,omitempty"`
+	ChangeDiff    string `json:"change_diff,omitempty"`
+	// ChangeDigest is what a vote is bound to (orgguard approve --digest).
+	ChangeDigest string    `json:"change_digest,omitempty"`
+	Policy       string    `json:"policy,omitempty"`
+	Approvers    []string  `json:"approvers,omitempty"`
+	IdPGroups    []string  `json:"idp_groups,omitempty"`
+	Quorum       int       `json:"quorum,omitempty"`
+	Deadline     time.Time `json:"deadline,omitzero"`
+	Escalation   bool      `json:"escalation,omitempty"`
+	RequestedBy  string    `json:"requested_by,omitempty"`
+	ApprovedBy   []string  `json:"approved_by,omitempty"`
+	Calls        []string  `json:"calls,omitempty"`
+	Error        string    `json:"error,omitempty"`
+	Remaining    string    `json:"remaining,omitempty"`
+	SupersededBy string    `json:"superseded_by,omitempty"`
+	Rollback     bool      `json:"rollback,omitempty"`
+}
+
+// RolloutEvent is what an event tells about a rollout.
+type RolloutEvent struct {
+	Mode        Mode   `json:"mode"`
+	RequestedBy string `json:"requested_by,omitempty"`
+	// Schedule is set for a run started by a Temporal Schedule: the run
+	// ID the schedule was created with ("sched-<name>").
+	Schedule      string         `json:"schedule,omitempty"`
+	State         string         `json:"state"`
+	StoppedReason string         `json:"stopped_reason,omitempty"`
+	Waves         []WaveProgress `json:"waves,omitempty"`
+	Totals        EventCounts    `json:"totals"`
+	// Failed lists failed accounts (at most maxEventAccounts).
+	Failed []EventAccount `json:"failed,omitempty"`
+	// Drift lists accounts with non-compliant findings (at most
+	// maxEventAccounts); DriftAccounts counts them all.
+	Drift         []EventAccount `json:"drift,omitempty"`
+	DriftAccounts int            `json:"drift_accounts,omitempty"`
+}
+
+// EventCounts are a rollout's summed findings.
+type EventCounts struct {
+	Compliant       int `json:"compliant"`
+	NonCompliant    int `json:"non_compliant"`
+	Remediated      int `json:"remediated"`
+	PendingApproval int `json:"pending_approval"`
+	Exempted        int `json:"exempted,omitempty"`
+	Planned         int `json:"planned,omitempty"`
+	NotChecked      int `json:"not_checked,omitempty"`
+	NotApplicable   int `json:"not_applicable,omitempty"`
+}
+
+// EventAccount is one account a rollout event names: failed (Error), or
+// with non-compliant findings.
+type EventAccount struct {
+	AccountID    string `json:"account_id"`
+	Error        string `json:"error,omitempty"`
+	NonCompliant int    `json:"non_compliant,omitempty"`
+	Compliant    int    `json:"compliant,omitempty"`
+}
+
+// NotifyEventInput asks the worker to deliver an event.
+type NotifyEventInput struct {
+	Event Event `json:"event"`
+	// PolicyNotify are the approval policy's destinations (from the pack),
+	// for approval events only.
+	PolicyNotify *guardrails.Notify `json:"policy_notify,omitempty"`
+	// Policy names the approval policy PolicyNotify belongs to.
+	Policy string `json:"policy,omitempty"`
+	// MaxAttempts is the activity's MaximumAttempts: on its last attempt
+	// the activity records what it could not deliver instead of asking
+	// to be retried later.
+	MaxAttempts int32 `json:"max_attempts,omitempty"`
+}
+
+// NotifyEventOutput reports one delivery per destination.
+type NotifyEventOutput struct {
+	Deliveries []Delivery `json:"deliveries,omitempty"`
+}
+
+// Delivery is the outcome of sending one event to one destination. It
+// names the destination, never its URL (webhook URLs carry tokens).
+type Delivery struct {
+	Destination string    `json:"destination"`
+	Event       EventType `json:"event"`
+	OK          bool      `json:"ok"`
+	// StatusCode is the HTTP status of the last attempt (0 for SNS or when
+	// no answer came).
+	StatusCode int       `json:"status_code,omitempty"`
+	Error      string    `json:"error,omitempty"`
+	Attempts   int       `json:"attempts"`
+	At         time.Time `json:"at"`
+}
+
+// String says what a person needs to know about a delivery.
+func (d Delivery) String() string {
+	if d.OK {
+		return fmt.Sprintf("notification to %s sent: %s (%d attempt%s)", d.Destination, d.Event, d.Attempts, plural(d.Attempts))
+	}
+	status := ""
+	if d.StatusCode != 0 {
+		status = fmt.Sprintf("%d ", d.StatusCode)
+	}
+	return fmt.Sprintf("notification to %s failed: %s%s (%s, %d attempt%s)", d.Destination, status, d.Error, d.Event, d.Attempts, plural(d.Attempts))
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// notifyEvent runs the NotifyEvent activity.
+func notifyEvent(ctx workflow.Context, in NotifyEventInput) workflow.Future {
+	return workflow.ExecuteActivity(ctx, ActivityNotifyEvent, in)
 }

@@ -130,6 +130,9 @@ type RemediationState struct {
 	SupersededBy string `json:"superseded_by,omitempty"`
 	// Rollback is true for a rollback request.
 	Rollback bool `json:"rollback,omitempty"`
+	// Notifications are the latest deliveries of this remediation's
+	// events, failed ones included (versionNotifyEvents).
+	Notifications []Delivery `json:"notifications,omitempty"`
 }
 
 type remediation struct {
@@ -144,6 +147,8 @@ type remediation struct {
 	// safety is versionSafety: per-execution idempotency keys, supersede.
 	safety    bool
 	supersede *SupersedeRequest
+	// notify is versionNotifyEvents (see notify.go).
+	notify bool
 }
 
 // Remediation shows a planned change, notifies approvers, waits for approve
@@ -174,6 +179,7 @@ func (r *remediation) setup(ctx workflow.Context) error {
 		r.st.ChangeDigest = PlannedChangeDigest(r.in)
 	}
 	r.safety = workflow.GetVersion(ctx, versionSafety, workflow.DefaultVersion, 1) == 1
+	r.notify = workflow.GetVersion(ctx, versionNotifyEvents, workflow.DefaultVersion, 1) == 1
 	if r.safety {
 		r.st.Rollback = r.in.Undo
 		sup := workflow.GetSignalChannel(ctx, SignalSupersede)
@@ -299,7 +305,9 @@ func (r *remediation) run(ctx workflow.Context) (RemediationState, error) {
 	for {
 		// A failed notification is logged, never fatal: the approval is
 		// listed by `orgguard approvals list` regardless.
-		if err := workflow.ExecuteActivity(notifyCtx, ActivityNotifyApprovers, NotifyInput{
+		if r.notify {
+			r.notifyApproval(ctx, EventApprovalRequested)
+		} else if err := workflow.ExecuteActivity(notifyCtx, ActivityNotifyApprovers, NotifyInput{
 			RemediationID: r.st.ID, Policy: r.policy, Finding: r.in.Finding, Deadline: r.st.Deadline, Escalation: r.level > 0,
 		}).Get(ctx, nil); err != nil {
 			logger.Warn("notify approvers failed", "error", err)
@@ -367,7 +375,9 @@ func (r *remediation) run(ctx workflow.Context) (RemediationState, error) {
 // request asks for the new one. The approvers are told.
 func (r *remediation) superseded(ctx, notifyCtx workflow.Context) (RemediationState, error) {
 	r.st.Status, r.st.SupersededBy = RemSuperseded, r.supersede.By
-	if err := workflow.ExecuteActivity(notifyCtx, ActivityNotifyApprovers, NotifyInput{
+	if r.notify {
+		r.notifyApproval(ctx, EventApprovalSuperseded)
+	} else if err := workflow.ExecuteActivity(notifyCtx, ActivityNotifyApprovers, NotifyInput{
 		RemediationID: r.st.ID, Policy: r.policy, Finding: r.in.Finding, Deadline: r.st.Deadline, SupersededBy: r.supersede.By,
 	}).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("notify approvers of supersede failed", "error", err)
@@ -385,6 +395,7 @@ func shortRunID(id string) string {
 func (r *remediation) finish(ctx workflow.Context) (RemediationState, error) {
 	// Let accepted update handlers complete before the workflow closes.
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	r.announceOutcome(ctx)
 	if err := workflow.UpsertTypedSearchAttributes(ctx, SAOutcome.ValueSet(r.st.Status)); err != nil {
 		return r.st, err
 	}

@@ -52,6 +52,10 @@ type RolloutInput struct {
 	// applied instead of checking: plan shows the reverse changes, apply
 	// applies them per each guardrail's remediation mode (approvals too).
 	Rollback *RollbackSpec `json:"rollback,omitempty"`
+	// Schedule is set by the workflow itself (a value given at start is
+	// ignored) when a Temporal Schedule started the run: the run ID the
+	// schedule was created with. Carried across continue-as-new.
+	Schedule string `json:"schedule,omitempty"`
 }
 
 // RollbackSpec says what to roll back.
@@ -106,6 +110,11 @@ type RolloutState struct {
 	// refused (after the activity's retries); EvidenceError is the first.
 	EvidenceMissed int    `json:"evidence_missed,omitempty"`
 	EvidenceError  string `json:"evidence_error,omitempty"`
+	// Drift lists accounts of a scheduled run with non-compliant findings
+	// (the first maxEventAccounts; DriftAccounts counts all), for the
+	// drift event (versionNotifyEvents).
+	Drift         []EventAccount `json:"drift,omitempty"`
+	DriftAccounts int            `json:"drift_accounts,omitempty"`
 }
 
 // maxListedFailures bounds the failed accounts a rollout lists (the rest
@@ -234,6 +243,8 @@ type rollout struct {
 	// ownLimits is versionHistoryLimits: continue as new on orgguard's own
 	// history limits, not on the server's suggestion.
 	ownLimits bool
+	// notify is versionNotifyEvents (see api.go and notify.go).
+	notify bool
 }
 
 // OrgRollout walks the organization: discover, plan waves, run one
@@ -251,6 +262,7 @@ func OrgRollout(ctx workflow.Context, in RolloutInput) (RolloutResult, error) {
 	r.lean = r.safety && workflow.GetVersion(ctx, versionLeanChecks, workflow.DefaultVersion, 1) == 1
 	r.evidence = r.lean && workflow.GetVersion(ctx, versionEvidence, workflow.DefaultVersion, 1) == 1
 	r.ownLimits = r.evidence && workflow.GetVersion(ctx, versionHistoryLimits, workflow.DefaultVersion, 1) == 1
+	r.notify = workflow.GetVersion(ctx, versionNotifyEvents, workflow.DefaultVersion, 1) == 1
 	if in.Rollback != nil && !r.safety {
 		return RolloutResult{}, temporal.NewNonRetryableApplicationError("rollback needs a newer worker", "InvalidInput", nil)
 	}
@@ -262,6 +274,11 @@ func (r *rollout) setup(ctx workflow.Context) error {
 	case ModeCheck, ModePlan, ModeApply:
 	default:
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("mode %q: want check, plan or apply", r.in.Mode), "InvalidInput", nil)
+	}
+	// Which schedule started the run (for its drift event) is read before
+	// the run ID takes the workflow ID's, and only in the first run.
+	if r.in.State == nil {
+		r.in.Schedule = scheduleOf(workflow.GetInfo(ctx).WorkflowExecution.ID, r.in.RunID)
 	}
 	// A Temporal Schedule appends the scheduled time to the workflow ID it
 	// starts; the run ID follows, so every scheduled run has its own
@@ -447,6 +464,7 @@ func (r *rollout) run(ctx workflow.Context) (RolloutResult, error) {
 		return r.result(), err
 	}
 	r.done = true
+	r.announceEnd(ctx)
 	res := r.result()
 	outcome := "completed"
 	if r.st.StoppedReason != "" {
@@ -788,6 +806,7 @@ func (r *rollout) record(wave int, a Account, res BaselineResult, err error) {
 	ar.AccountID = a.ID
 	ar.OK = err == nil
 	w.Counts.add(ar)
+	r.noteDrift(ar)
 	if r.holds() {
 		for _, id := range res.Pending {
 			w.Held = append(w.Held, HeldRemediation{ID: id, AccountID: a.ID})

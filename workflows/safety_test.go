@@ -195,7 +195,9 @@ func (s *RemediationSuite) TestSupersededByAChangedPlan() {
 	s.Equal(RemSuperseded, st.Status)
 	s.Equal(other, st.SupersededBy)
 	s.Require().NotEmpty(s.notified)
-	s.Equal(other, s.notified[len(s.notified)-1].SupersededBy, "the approvers are told")
+	last := s.notified[len(s.notified)-1]
+	s.Equal(EventApprovalSuperseded, last.Event.Type, "the approvers are told")
+	s.Equal(other, last.Event.Remediation.SupersededBy)
 	s.env.AssertNotCalled(s.T(), ActivityApplyRemediation, mock.Anything, mock.Anything)
 }
 

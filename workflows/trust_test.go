@@ -637,6 +637,7 @@ func TestRawStartsAreRefused(t *testing.T) {
 		assert.Equal(t, ErrTypeNotAChild, app.Type())
 		assert.True(t, app.NonRetryable())
 		env.AssertNotCalled(t, ActivityNotifyApprovers, mock.Anything, mock.Anything)
+		env.AssertNotCalled(t, ActivityNotifyEvent, mock.Anything, mock.Anything)
 		env.AssertNotCalled(t, ActivityApplyRemediation, mock.Anything, mock.Anything)
 	})
 	t.Run("AccountBaseline", func(t *testing.T) {

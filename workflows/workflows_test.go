@@ -32,6 +32,9 @@ func checkRegionStub(context.Context, CheckAccountRegionInput) (CheckAccountRegi
 }
 func applyStub(context.Context, ApplyInput) (ApplyOutput, error) { return ApplyOutput{}, nil }
 func notifyStub(context.Context, NotifyInput) error              { return nil }
+func notifyEventStub(context.Context, NotifyEventInput) (NotifyEventOutput, error) {
+	return NotifyEventOutput{}, nil
+}
 func loadTrustStub(context.Context, LoadTrustInput) (identity.Snapshot, error) {
 	return identity.Snapshot{}, nil
 }
@@ -73,6 +76,7 @@ func registerStubs(env *testsuite.TestWorkflowEnvironment) {
 	env.RegisterActivityWithOptions(checkRegionStub, activity.RegisterOptions{Name: ActivityCheckAccountRegion})
 	env.RegisterActivityWithOptions(applyStub, activity.RegisterOptions{Name: ActivityApplyRemediation})
 	env.RegisterActivityWithOptions(notifyStub, activity.RegisterOptions{Name: ActivityNotifyApprovers})
+	env.RegisterActivityWithOptions(notifyEventStub, activity.RegisterOptions{Name: ActivityNotifyEvent})
 	env.RegisterActivityWithOptions(loadTrustStub, activity.RegisterOptions{Name: ActivityLoadTrust})
 }
 
@@ -142,8 +146,8 @@ type RemediationSuite struct {
 	testsuite.WorkflowTestSuite
 	env *testsuite.TestWorkflowEnvironment
 	in  RemediationInput
-	// notified records every NotifyApprovers call.
-	notified []NotifyInput
+	// notified records every NotifyEvent call (versionNotifyEvents).
+	notified []NotifyEventInput
 }
 
 func TestRemediation(t *testing.T) { suite.Run(t, new(RemediationSuite)) }
@@ -154,9 +158,9 @@ func (s *RemediationSuite) SetupTest() {
 	registerRemediationParent(s.env)
 	mockTrust(s.env, trustSnapshot(s.T()))
 	s.notified = nil
-	s.env.OnActivity(ActivityNotifyApprovers, mock.Anything, mock.Anything).Return(func(_ context.Context, in NotifyInput) error {
+	s.env.OnActivity(ActivityNotifyEvent, mock.Anything, mock.Anything).Return(func(_ context.Context, in NotifyEventInput) (NotifyEventOutput, error) {
 		s.notified = append(s.notified, in)
-		return nil
+		return NotifyEventOutput{}, nil
 	})
 	s.in = s.input()
 }
@@ -250,7 +254,7 @@ func (s *RemediationSuite) TestTimeoutExpiresAndLateVoteRefused() {
 	registerStubs(s.env)
 	registerRemediationParent(s.env)
 	mockTrust(s.env, trustSnapshot(s.T()))
-	s.env.OnActivity(ActivityNotifyApprovers, mock.Anything, mock.Anything).Return(nil).After(73 * time.Hour)
+	s.env.OnActivity(ActivityNotifyEvent, mock.Anything, mock.Anything).Return(NotifyEventOutput{}, nil).After(73 * time.Hour)
 	var late error
 	s.vote(72*time.Hour+30*time.Minute, UpdateApprove, "alice", "late", &late)
 	s.execute()

@@ -23,6 +23,7 @@ import (
 	"github.com/orgguard/orgguard/internal/devserver"
 	"github.com/orgguard/orgguard/internal/identity"
 	"github.com/orgguard/orgguard/internal/logging"
+	"github.com/orgguard/orgguard/internal/notify"
 	"github.com/orgguard/orgguard/internal/temporalclient"
 	"github.com/orgguard/orgguard/internal/version"
 	"github.com/orgguard/orgguard/internal/workerapp"
@@ -44,6 +45,7 @@ type flags struct {
 	evidence      evidenceFlags
 	devRetention  time.Duration
 	pollers       int
+	notifyConfig  string
 }
 
 func main() {
@@ -96,6 +98,7 @@ stopping and restarting it resumes in-flight workflows.`,
 	fl.IntVar(&f.pollers, "pollers", 0, "task pollers of each kind (0: scaled by the SDK on the server's feedback)")
 	f.evidence.register(fl)
 	fl.StringVar(&f.trustConfig, "trust-config", os.Getenv("ORGGUARD_TRUST_CONFIG"), "trust config (HCL): trusted OIDC issuers and the governance floor; see docs/security.md (env ORGGUARD_TRUST_CONFIG; --dev: the built-in dev issuer)")
+	fl.StringVar(&f.notifyConfig, "notify-config", os.Getenv("ORGGUARD_NOTIFY_CONFIG"), "notification config (HCL): destinations (json webhook, Slack, Teams, SNS), the events each receives, HMAC secrets by environment variable or file; see docs/notifications.md (env ORGGUARD_NOTIFY_CONFIG)")
 	return cmd
 }
 
@@ -122,6 +125,19 @@ func run(parent context.Context, f flags) error {
 			return fmt.Errorf("trust config:\n%s", identity.DiagnosticsText(diags))
 		}
 		trustCfg = cfg
+	}
+	var notifyCfg *notify.Config
+	if f.notifyConfig != "" {
+		cfg, diags := notify.LoadConfig(f.notifyConfig, os.Getenv)
+		if diags.HasErrors() {
+			return fmt.Errorf("notification config:\n%s", notify.DiagnosticsText(diags))
+		}
+		notifyCfg = cfg
+		for _, d := range cfg.Destinations {
+			// Labels name the host only: webhook paths are credentials.
+			logger.Info("notification destination", zap.String("destination", d.Label()), zap.String("format", string(d.Format)),
+				zap.Bool("signed", len(d.Secret) > 0), zap.Any("events", d.Events))
+		}
 	}
 	if f.dev {
 		srv, idp, unlock, err := startDev(ctx, f, logger, trustCfg == nil)
@@ -188,6 +204,7 @@ func run(parent context.Context, f flags) error {
 	}
 	acts.Evidence = store
 	logger.Info("evidence store", zap.String("where", store.B.Where()))
+	acts.Notify = notifyCfg
 	w := workerapp.New(c, acts, workerapp.Options{MaxConcurrentActivities: f.maxActivities, Pollers: f.pollers})
 	logger.Info("worker starting", zap.String("address", f.temporal.Address), zap.String("namespace", f.temporal.Namespace),
 		zap.String("task_queue", workflows.TaskQueue), zap.String("role_name", f.roleName), zap.String("version", version.String()))

@@ -102,3 +102,20 @@ func TestInvalidTrustConfigIsRefused(t *testing.T) {
 	require.ErrorContains(t, err, path+":1:1")
 	require.ErrorContains(t, err, "plain http")
 }
+
+// A notification config with an error stops the worker at start, with the
+// file and line, and without the value of the secret it could not use.
+func TestNotifyConfigErrorsStopTheWorker(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "notify.hcl")
+	require.NoError(t, os.WriteFile(path, []byte(`destination "siem" {
+  url        = "https://siem.example.com/hooks/orgguard"
+  secret_env = "ORGGUARD_TEST_UNSET_SECRET"
+}
+`), 0o600))
+	cmd := newCommand()
+	cmd.SetArgs([]string{"--notify-config", path, "--log-level", "error"})
+	err := cmd.ExecuteContext(context.Background())
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "notification config:")
+	require.Contains(t, err.Error(), path+":1:1: Secret not set: destination \"siem\": environment variable ORGGUARD_TEST_UNSET_SECRET is empty or not set")
+}

@@ -44,6 +44,8 @@ type snsSubscription struct {
 // SNSMessage is a message published to a simulated topic.
 type SNSMessage struct {
 	TopicARN, MessageID, Subject, Message string
+	// Attributes are the message attributes' string values by name.
+	Attributes map[string]string
 }
 
 // SNSMessages returns the messages published to topicARN, oldest first.
@@ -236,8 +238,31 @@ func snsPublish(req *request) (any, error) {
 	if len(msg) > 256*1024 {
 		return nil, errBadRequest("InvalidParameter", "Invalid parameter: Message too long")
 	}
+	// A subject is ASCII text under 100 characters without line breaks
+	// or control characters, as SNS checks it.
+	subject := req.param("Subject")
+	if len(subject) >= 100 || strings.IndexFunc(subject, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
+		return nil, errBadRequest("InvalidParameter", "Invalid parameter: Subject")
+	}
+	attrs := map[string]string{}
+	entries := listStructs(req.Form, "MessageAttributes.entry")
+	if len(entries) > 10 {
+		return nil, errBadRequest("InvalidParameterValue", "Number of message attributes [%d] exceeds the allowed maximum [10].", len(entries))
+	}
+	for _, e := range entries {
+		name, typ, val := e.Get("Name"), e.Get("Value.DataType"), e.Get("Value.StringValue")
+		switch {
+		case name == "":
+			return nil, errBadRequest("InvalidParameterValue", "The message attribute name must not be empty.")
+		case typ != "String" && typ != "Number" && !strings.HasPrefix(typ, "String.") && !strings.HasPrefix(typ, "Number."):
+			return nil, errBadRequest("InvalidParameterValue", "The message attribute '%s' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.", name)
+		case val == "":
+			return nil, errBadRequest("InvalidParameterValue", "The message attribute '%s' must contain non-empty message attribute value for message attribute type '%s'.", name, typ)
+		}
+		attrs[name] = val
+	}
 	h := req.srv.randomID(32, lowerHex)
 	id := h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-	t.Messages = append(t.Messages, SNSMessage{TopicARN: t.ARN, MessageID: id, Subject: req.param("Subject"), Message: msg})
+	t.Messages = append(t.Messages, SNSMessage{TopicARN: t.ARN, MessageID: id, Subject: subject, Message: msg, Attributes: attrs})
 	return &struct{ MessageId string }{id}, nil
 }

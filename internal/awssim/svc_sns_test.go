@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 )
 
 func TestSNSTopics(t *testing.T) {
@@ -61,4 +62,38 @@ func TestSNSTopics(t *testing.T) {
 	}
 	_, err = c.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(arns[0]), Message: aws.String("")})
 	requireCode(t, err, "InvalidParameter")
+}
+
+// Publish keeps message attributes (what subscription filter policies
+// match) and refuses what SNS refuses: a subject of 100 characters or with
+// a line break, an attribute without a value or with an unknown type.
+func TestSNSPublishAttributesAndSubject(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{})
+	c := sns.NewFromConfig(memberConfig(s, demoWebProd, "us-east-1"))
+	topic := aws.ToString(must[*sns.CreateTopicOutput](t)(c.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("orgguard-events")})).TopicArn)
+	str := func(v string) snstypes.MessageAttributeValue {
+		return snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+	}
+	_ = must[*sns.PublishOutput](t)(c.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(topic), Subject: aws.String("orgguard: remediated"),
+		Message: aws.String("{}"), MessageAttributes: map[string]snstypes.MessageAttributeValue{"event_type": str("remediated"), "account_id": str("111111111111")}}))
+	msgs := s.SNSMessages(topic)
+	if len(msgs) != 1 || msgs[0].Attributes["event_type"] != "remediated" || msgs[0].Attributes["account_id"] != "111111111111" {
+		t.Fatalf("messages = %+v", msgs)
+	}
+	for name, in := range map[string]*sns.PublishInput{
+		"long subject":      {Subject: aws.String(strings.Repeat("x", 100))},
+		"subject with \\n":  {Subject: aws.String("a\nb")},
+		"empty attribute":   {MessageAttributes: map[string]snstypes.MessageAttributeValue{"a": str("")}},
+		"unknown attribute": {MessageAttributes: map[string]snstypes.MessageAttributeValue{"a": {DataType: aws.String("Text"), StringValue: aws.String("x")}}},
+	} {
+		in.TopicArn, in.Message = aws.String(topic), aws.String("{}")
+		_, err := c.Publish(ctx, in)
+		if err == nil {
+			t.Errorf("%s: published", name)
+		}
+	}
+	if n := len(s.SNSMessages(topic)); n != 1 {
+		t.Errorf("%d messages, want 1", n)
+	}
 }

@@ -348,6 +348,12 @@ func printRemediation(out io.Writer, s workflows.RemediationState) {
 	if s.Error != "" {
 		fmt.Fprintf(out, "  error: %s\n", s.Error)
 	}
+	if len(s.Notifications) > 0 {
+		fmt.Fprintln(out, "\n  Notifications:")
+		for _, n := range s.Notifications {
+			fmt.Fprintf(out, "    %s %s\n", n.At.UTC().Format(time.RFC3339), n)
+		}
+	}
 	if s.Status == workflows.RemPending {
 		fmt.Fprintf(out, "\n  orgguard approve %s --digest %s --reason \"...\"\n  orgguard reject %s --digest %s --reason \"...\"\n", s.ID, shortOr(s.ChangeDigest), s.ID, shortOr(s.ChangeDigest))
 	}

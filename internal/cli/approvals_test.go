@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
@@ -185,4 +186,18 @@ func TestRemediationStateNamesTheMissingWorker(t *testing.T) {
 	f := &fakeTemporal{failure: map[string]error{"rem-a": errNoPoller}}
 	_, err := remediationState(context.Background(), f, "rem-a")
 	require.ErrorContains(t, err, "query remediation rem-a: no worker is answering on its task queue (is orgguard-worker running?)")
+}
+
+// `approvals show` prints each delivery of the remediation's notifications,
+// a refused one with its status.
+func TestPrintRemediationShowsNotifications(t *testing.T) {
+	at := time.Date(2026, 12, 3, 7, 0, 1, 0, time.UTC)
+	var out bytes.Buffer
+	printRemediation(&out, workflows.RemediationState{ID: "rem-1", Status: workflows.RemPending, Notifications: []workflows.Delivery{
+		{Destination: "secops-slack (https://hooks.slack.com/…)", Event: workflows.EventApprovalRequested, StatusCode: 404, Error: "Not Found: no_service", Attempts: 1, At: at},
+		{Destination: "siem (https://siem.example.com/…)", Event: workflows.EventApprovalRequested, OK: true, StatusCode: 202, Attempts: 2, At: at},
+	}})
+	require.Contains(t, out.String(), "\n  Notifications:\n"+
+		"    2026-12-03T07:00:01Z notification to secops-slack (https://hooks.slack.com/…) failed: 404 Not Found: no_service (approval_requested, 1 attempt)\n"+
+		"    2026-12-03T07:00:01Z notification to siem (https://siem.example.com/…) sent: approval_requested (2 attempts)\n")
 }

@@ -373,6 +373,12 @@ func decisionTrail(ctx context.Context, c client.Client, id string) ([]trailEntr
 			switch scheduled[attrs.ScheduledEventId] {
 			case workflows.ActivityNotifyApprovers:
 				trail = append(trail, trailEntry{At: at, Step: "notified", Detail: "approvers notified"})
+			case workflows.ActivityNotifyEvent:
+				var out workflows.NotifyEventOutput
+				_ = dc.FromPayloads(attrs.Result, &out)
+				for _, d := range out.Deliveries {
+					trail = append(trail, trailEntry{At: at, Step: "notified", Detail: d.String()})
+				}
 			case workflows.ActivityApplyRemediation:
 				var out workflows.ApplyOutput
 				_ = dc.FromPayloads(attrs.Result, &out)

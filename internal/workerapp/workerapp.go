@@ -30,6 +30,7 @@ func Register(r worker.Registry, acts *activities.Activities) {
 		workflows.ActivityCheckAccountRegion:  acts.CheckAccountRegion,
 		workflows.ActivityApplyRemediation:    acts.ApplyRemediation,
 		workflows.ActivityNotifyApprovers:     acts.NotifyApprovers,
+		workflows.ActivityNotifyEvent:         acts.NotifyEvent,
 		workflows.ActivityPing:                acts.Ping,
 		workflows.ActivityLoadTrust:           acts.LoadTrust,
 		workflows.ActivityPreflightAccount:    acts.PreflightAccount,

@@ -24,6 +24,7 @@ import (
 	"github.com/orgguard/orgguard/internal/devserver"
 	"github.com/orgguard/orgguard/internal/evidence"
 	"github.com/orgguard/orgguard/internal/identity"
+	"github.com/orgguard/orgguard/internal/notify"
 	"github.com/orgguard/orgguard/internal/temporalclient"
 	"github.com/orgguard/orgguard/internal/workerapp"
 	"github.com/orgguard/orgguard/workflows"
@@ -40,6 +41,8 @@ type Options struct {
 	// TrustConfig, when set, returns the worker's trust config for the dev
 	// issuer at issuerURL; default: the dev worker's (devidp.TrustConfig).
 	TrustConfig func(issuerURL string) string
+	// Notify is the worker's notification config (--notify-config).
+	Notify *notify.Config
 }
 
 // Env is a running simulator, Temporal server and worker.
@@ -54,6 +57,8 @@ type Env struct {
 	// Issuer is the built-in dev OIDC issuer the worker trusts.
 	Issuer *devidp.Issuer
 	Trust  *identity.Provider
+	// Notify is the worker's notification config.
+	Notify *notify.Config
 }
 
 // New starts everything; t.Cleanup stops it.
@@ -96,7 +101,7 @@ func New(t testing.TB, seed *awssim.Seed, o Options) *Env {
 	cfg, diags := identity.LoadConfig(trustPath)
 	require.False(t, diags.HasErrors(), diags.Error())
 	require.NoError(t, temporalclient.WriteDevState(dir, temporalclient.DevState{Address: srv.FrontendAddr(), Namespace: "default", Issuer: idp.URL()}))
-	e := &Env{T: t, Seed: seed, Sim: sim, Server: srv, Client: c, StateDir: dir, Issuer: idp, Trust: identity.NewProvider(cfg, nil, nil)}
+	e := &Env{T: t, Seed: seed, Sim: sim, Server: srv, Client: c, StateDir: dir, Issuer: idp, Trust: identity.NewProvider(cfg, nil, nil), Notify: o.Notify}
 	e.StartWorker()
 	return e
 }
@@ -111,6 +116,7 @@ func (e *Env) StartWorker() {
 	acts.Temporal = e.Client
 	// Where the CLI's `report` looks by default: <state-dir>/evidence.
 	acts.Evidence = &evidence.Store{B: evidence.Dir{Root: filepath.Join(e.StateDir, "evidence")}}
+	acts.Notify = e.Notify
 	e.Worker = workerapp.New(e.Client, acts, workerapp.Options{})
 	require.NoError(e.T, e.Worker.Start())
 	w := e.Worker
