@@ -10,10 +10,19 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// notifyTag names the histories recorded with versionNotifyEvents
+// notifyTags name the histories recorded with versionNotifyEvents
 // (ORGGUARD_RECORD_HISTORIES=v5-notify go test ./internal/e2e -run
-// TestPlanThenApprovalGatedApply).
-const notifyTag = "-v5-notify.json"
+// TestPlanThenApprovalGatedApply); v7 has versionEvidence too.
+var notifyTags = []string{"-v5-notify.json", "-v7-notify-evidence.json"}
+
+func withNotify(name string) bool {
+	for _, tag := range notifyTags {
+		if strings.HasSuffix(name, tag) {
+			return true
+		}
+	}
+	return false
+}
 
 // hasVersionMarker reports whether a recorded history holds the
 // GetVersion marker of changeID.
@@ -34,7 +43,7 @@ func TestReplayHistoriesAroundNotifyEvents(t *testing.T) {
 	require.NoError(t, err)
 	for _, f := range files {
 		name := filepath.Base(f)
-		if strings.HasSuffix(name, notifyTag) {
+		if withNotify(name) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
@@ -46,20 +55,22 @@ func TestReplayHistoriesAroundNotifyEvents(t *testing.T) {
 			replay(t, f)
 		})
 	}
-	for _, name := range []string{"remediation", "org_rollout", "account_baseline"} {
-		t.Run(name+notifyTag, func(t *testing.T) {
-			f := filepath.Join("testdata", "histories", name+notifyTag)
-			scheduled := scheduledActivities(t, f)
-			switch name {
-			case "remediation":
-				require.True(t, hasVersionMarker(t, f, versionNotifyEvents))
-				require.Equal(t, 2, count(scheduled, ActivityNotifyEvent), "the approval request, then the outcome")
-				require.Zero(t, count(scheduled, ActivityNotifyApprovers))
-			case "org_rollout":
-				require.True(t, hasVersionMarker(t, f, versionNotifyEvents))
-				require.Zero(t, count(scheduled, ActivityNotifyEvent), "an apply that completed sends nothing")
-			}
-			replay(t, f)
-		})
+	for _, tag := range notifyTags {
+		for _, name := range []string{"remediation", "org_rollout", "account_baseline"} {
+			t.Run(name+tag, func(t *testing.T) {
+				f := filepath.Join("testdata", "histories", name+tag)
+				scheduled := scheduledActivities(t, f)
+				switch name {
+				case "remediation":
+					require.True(t, hasVersionMarker(t, f, versionNotifyEvents))
+					require.Equal(t, 2, count(scheduled, ActivityNotifyEvent), "the approval request, then the outcome")
+					require.Zero(t, count(scheduled, ActivityNotifyApprovers))
+				case "org_rollout":
+					require.True(t, hasVersionMarker(t, f, versionNotifyEvents))
+					require.Zero(t, count(scheduled, ActivityNotifyEvent), "an apply that completed sends nothing")
+				}
+				replay(t, f)
+			})
+		}
 	}
 }
