@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
 	"github.com/orgguard/orgguard/activities"
@@ -40,6 +41,12 @@ type flags struct {
 	mgmtRoleARN   string
 	maxActivities int
 	trustConfig   string
+	web           webFlags
+}
+
+// webFlags configure the web console (--web).
+type webFlags struct {
+	addr, publicURL, tlsCert, tlsKey, temporalUI string
 }
 
 func main() {
@@ -62,7 +69,10 @@ AWS: the SDK's standard chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, SSO, instance rol
 in each member account the worker assumes --role-name (with --external-id when the role requires one).
 
 --dev also starts an embedded Temporal server persisting to <state-dir>/temporal.db and the Web UI;
-stopping and restarting it resumes in-flight workflows.`,
+stopping and restarting it resumes in-flight workflows.
+
+--web ADDR serves the web console for approvers (pending approvals, approve/reject, run progress,
+audit search; docs/console.md); it is on by default with --dev (` + workerapp.DevConsoleAddr + `, --web off disables it).`,
 		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -88,6 +98,11 @@ stopping and restarting it resumes in-flight workflows.`,
 	fl.StringVar(&f.externalID, "external-id", os.Getenv("ORGGUARD_EXTERNAL_ID"), "external ID the member roles require (env ORGGUARD_EXTERNAL_ID)")
 	fl.StringVar(&f.mgmtRoleARN, "management-role-arn", os.Getenv("ORGGUARD_MANAGEMENT_ROLE_ARN"), "role to assume for Organizations calls (default: the worker's own credentials)")
 	fl.IntVar(&f.maxActivities, "max-concurrent-activities", 50, "activities (AWS work) in flight at once")
+	fl.StringVar(&f.web.addr, "web", os.Getenv("ORGGUARD_WEB"), "serve the web console on ADDR (host:port; env ORGGUARD_WEB; --dev default "+workerapp.DevConsoleAddr+", \"off\" disables it)")
+	fl.StringVar(&f.web.publicURL, "web-public-url", os.Getenv("ORGGUARD_WEB_PUBLIC_URL"), "the console's URL as browsers reach it, behind a TLS-terminating proxy (https://...; the OIDC redirect URI is this + /auth/callback)")
+	fl.StringVar(&f.web.tlsCert, "web-tls-cert", "", "serve the console over https with this certificate (PEM)")
+	fl.StringVar(&f.web.tlsKey, "web-tls-key", "", "the key of --web-tls-cert (PEM)")
+	fl.StringVar(&f.web.temporalUI, "web-temporal-ui", os.Getenv("ORGGUARD_TEMPORAL_UI"), "the Temporal Web UI's URL, linked from the console (--dev: the embedded one)")
 	fl.StringVar(&f.trustConfig, "trust-config", os.Getenv("ORGGUARD_TRUST_CONFIG"), "trust config (HCL): trusted OIDC issuers and the governance floor; see docs/security.md (env ORGGUARD_TRUST_CONFIG; --dev: the built-in dev issuer)")
 	return cmd
 }
@@ -124,6 +139,9 @@ func run(parent context.Context, f flags) error {
 		defer unlock()
 		defer srv.Stop()
 		f.temporal.Address = srv.FrontendAddr()
+		if f.web.temporalUI == "" {
+			f.web.temporalUI = srv.UIAddr()
+		}
 		if idp != nil {
 			defer idp.Close()
 			path := filepath.Join(f.temporal.StateDir, "trust-dev.hcl")
@@ -158,6 +176,14 @@ func run(parent context.Context, f flags) error {
 		return err
 	}
 	defer c.Close()
+
+	web, err := startConsole(c, trust, f, logger)
+	if err != nil {
+		return err
+	}
+	if web != nil {
+		defer web.Close()
+	}
 
 	factory, err := awsclient.Load(ctx, awsclient.Options{RoleName: f.roleName, ExternalID: f.externalID, ManagementRoleARN: f.mgmtRoleARN})
 	if err != nil {
@@ -228,6 +254,43 @@ func startDev(ctx context.Context, f flags, logger *zap.Logger, withIssuer bool)
 		_ = os.Remove(filepath.Join(dir, temporalclient.DevStateFile))
 		unlock()
 	}, nil
+}
+
+// startConsole serves the web console when --web asks for it, or by default
+// in dev mode; nil when it is off.
+func startConsole(c client.Client, trust *identity.Provider, f flags, logger *zap.Logger) (*workerapp.Console, error) {
+	addr, fallback := f.web.addr, false
+	switch {
+	case addr == "off":
+		return nil, nil
+	case addr == "" && !f.dev:
+		return nil, nil
+	case addr == "":
+		addr, fallback = workerapp.DevConsoleAddr, true
+	}
+	if trust.Config() == nil {
+		if f.web.addr == "" {
+			logger.Warn("web console not started: without a trust config nobody can log in (see docs/console.md)")
+			return nil, nil
+		}
+		return nil, errors.New("--web needs a trust config (--trust-config): the console logs people in at its issuers; see docs/console.md")
+	}
+	web, err := workerapp.StartConsole(c, trust, workerapp.ConsoleOptions{
+		Addr: addr, FallbackToFreePort: fallback, PublicURL: f.web.publicURL, TLSCert: f.web.tlsCert, TLSKey: f.web.tlsKey,
+		TemporalUI: f.web.temporalUI, Namespace: f.temporal.Namespace, Logger: logger.Named("console"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("web console started", zap.String("url", web.URL), zap.String("temporal_ui", f.web.temporalUI))
+	fmt.Fprintf(os.Stderr, "\n  orgguard console: %s\n\n", web.URL)
+	if f.dev {
+		if st, err := temporalclient.ReadDevState(f.temporal.StateDir); err == nil {
+			st.Console = web.URL
+			_ = temporalclient.WriteDevState(f.temporal.StateDir, st)
+		}
+	}
+	return web, nil
 }
 
 func orNone(s string) string {

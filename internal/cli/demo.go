@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
+	"github.com/orgguard/orgguard/internal/approvals"
 	"github.com/orgguard/orgguard/internal/awssim"
 	"github.com/orgguard/orgguard/internal/identity"
 	"github.com/orgguard/orgguard/internal/temporalclient"
@@ -568,7 +569,7 @@ func (a *app) demoRefusals(ctx context.Context, c client.Client, pending []workf
 		fmt.Fprintf(out, "     refused: %v\n", err)
 	}
 	fmt.Fprintf(out, "\n   1. A forged approval: the raw 'approve' Update through the Temporal SDK, naming %s, no token:\n", f.approver)
-	_, err := sendVote(ctx, c, first.ID, workflows.UpdateApprove, workflows.VoteRequest{Approver: f.approver, Reason: "forged"})
+	_, err := approvals.Send(ctx, c, first.ID, workflows.UpdateApprove, workflows.VoteRequest{Approver: f.approver, Reason: "forged"})
 	refused(err)
 
 	if len(pending) > 1 {
@@ -581,7 +582,7 @@ func (a *app) demoRefusals(ctx context.Context, c client.Client, pending []workf
 		if serr == nil {
 			tok, terr := a.boundToken(ctx, s, identity.VoteNonce(second.ID, identity.DecisionApprove, second.ChangeDigest), out)
 			if terr == nil {
-				_, err = sendVote(ctx, c, first.ID, workflows.UpdateApprove, workflows.VoteRequest{Token: tok, Reason: "replayed"})
+				_, err = approvals.Send(ctx, c, first.ID, workflows.UpdateApprove, workflows.VoteRequest{Token: tok, Reason: "replayed"})
 				refused(err)
 			}
 		}

@@ -376,3 +376,57 @@ func Refresh(ctx context.Context, c Config, refreshToken string) (Tokens, error)
 	}
 	return t, nil
 }
+
+// WebRequest is an authorization code + PKCE sign-in started by a web
+// server for a browser (the console): URL is where to send the browser;
+// State, Verifier and Nonce stay on the server until the callback.
+type WebRequest struct {
+	URL      string
+	State    string
+	Verifier string
+	Nonce    string
+	Redirect string
+}
+
+// BeginWeb starts a sign-in for a server-side (web) client: a random
+// state, a PKCE (S256) verifier, and the nonce the ID token must carry.
+// redirectURL is the server's callback; loginHint, when set, tells the IdP
+// who is expected (it may ignore it: the caller checks the subject).
+func BeginWeb(ctx context.Context, c Config, redirectURL, nonce, loginHint string) (WebRequest, error) {
+	if nonce == "" {
+		return WebRequest{}, errors.New("oidcflow: BeginWeb requires a nonce")
+	}
+	s, err := newSession(ctx, c)
+	if err != nil {
+		return WebRequest{}, err
+	}
+	s.oauth.RedirectURL = redirectURL
+	req := WebRequest{State: rand.Text(), Verifier: oauth2.GenerateVerifier(), Nonce: nonce, Redirect: redirectURL}
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(req.Verifier), oidc.Nonce(nonce)}
+	if loginHint != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("login_hint", loginHint))
+	}
+	req.URL = s.oauth.AuthCodeURL(req.State, opts...)
+	return req, nil
+}
+
+// FinishWeb completes a sign-in begun by BeginWeb from the IdP's redirect
+// to the callback: the state must match, the code is exchanged server-side
+// with the PKCE verifier, and the ID token is verified (issuer, audience,
+// signature, expiry) and must carry the request's nonce.
+func FinishWeb(ctx context.Context, c Config, r *http.Request, req WebRequest) (Tokens, error) {
+	s, err := newSession(ctx, c)
+	if err != nil {
+		return Tokens{}, err
+	}
+	res := parseCallback(r, req.State, s.issuer)
+	if res.err != nil {
+		return Tokens{}, stepError("authorization", s.issuer, res.err)
+	}
+	s.oauth.RedirectURL = req.Redirect
+	tok, err := s.oauth.Exchange(s.ctx, res.code, oauth2.VerifierOption(req.Verifier))
+	if err != nil {
+		return Tokens{}, stepError("code exchange", s.issuer, err)
+	}
+	return s.verify(tok, req.Nonce, "code exchange")
+}
