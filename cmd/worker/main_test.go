@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -57,6 +58,20 @@ func TestDevTwiceOnSameStateDir(t *testing.T) {
 			resp.Body.Close()
 			return resp.StatusCode == http.StatusOK
 		}, time.Minute, 100*time.Millisecond, "web UI at %s", st.UI)
+
+		// The web console is on by default in dev mode, recorded in
+		// dev.json, and offers the dev issuer's login.
+		require.Eventually(t, func() bool {
+			st, err = temporalclient.ReadDevState(dir)
+			return err == nil && st.Console != ""
+		}, time.Minute, 50*time.Millisecond, "run %d: console URL in dev.json", i+1)
+		resp, err = http.Get(st.Console + "/login")
+		require.NoError(t, err)
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Contains(t, string(page), "Sign in with orgguard-dev")
+		require.Contains(t, resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'")
 
 		// A second dev worker on the same directory is refused with a reason.
 		second := newCommand()

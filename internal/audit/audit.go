@@ -222,8 +222,9 @@ type TrailEntry struct {
 	Detail string    `json:"detail"`
 }
 
-// DecisionTrail reads the decision trail of one remediation: it reads the history itself (not a query), so it works for
-// closed workflows without a worker and shows exactly what was recorded.
+// DecisionTrail reads the decision trail of one remediation from its
+// history (not a query), so it works for closed workflows without a
+// worker and shows exactly what was recorded.
 func DecisionTrail(ctx context.Context, c client.Client, id string) ([]TrailEntry, error) {
 	dc := converter.GetDefaultDataConverter()
 	iter := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)

@@ -57,7 +57,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	for _, ic := range s.o.Trust.Config().Issuers {
 		links = append(links, issuerLink{Name: ic.Name, URL: ic.URL, Href: "/login/" + url.PathEscape(ic.Name) + "?next=" + url.QueryEscape(next)})
 	}
-	s.render(w, r, http.StatusOK, "login", nil, map[string]any{"Issuers": links})
+	s.render(w, r, http.StatusOK, "login", nil, map[string]any{"Title": "Log in", "Issuers": links})
 }
 
 // loginStart sends the browser to the IdP: authorization code with PKCE, a
@@ -76,6 +76,7 @@ func (s *Server) loginStart(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusBadGateway, "The identity provider could not be reached: "+err.Error())
 		return
 	}
+	s.allowFormTarget(web.URL)
 	binding := rand.Text()
 	s.store.putAuth(&pendingAuth{web: web, issuer: ic.Name, binding: binding, returnTo: localPath(r.URL.Query().Get("next"))})
 	s.setCookie(w, s.loginCookie(), binding, authLifetime)
@@ -124,6 +125,7 @@ func (s *Server) voteStart(w http.ResponseWriter, r *http.Request, ss *session) 
 		http.Redirect(w, r, back, http.StatusSeeOther)
 		return
 	}
+	s.allowFormTarget(web.URL)
 	s.store.putAuth(&pendingAuth{web: web, issuer: ic.Name, binding: ss.id, returnTo: back,
 		vote: &pendingVote{RemediationID: id, Decision: decision, Digest: digest, Reason: reason}})
 	http.Redirect(w, r, web.URL, http.StatusSeeOther)

@@ -26,6 +26,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -80,8 +81,15 @@ type Server struct {
 	store  *store
 	pages  map[string]*template.Template
 	mux    *http.ServeMux
-	csp    string
 	log    *zap.Logger
+
+	// formAction lists the origins forms may lead to: the console and the
+	// IdPs' authorization endpoints (Chrome applies form-action to the
+	// redirect that follows a vote form's POST). Issuer URLs are known at
+	// start; an authorization endpoint on another origin is learnt at the
+	// first sign-in, before any vote form is shown.
+	mu         sync.Mutex
+	formAction []string
 }
 
 // New checks the options and builds the console.
@@ -121,18 +129,35 @@ func New(o Options) (*Server, error) {
 	if s.pages, err = parseTemplates(); err != nil {
 		return nil, err
 	}
-	// form-action must name the IdPs: Chrome applies it to the redirect
-	// that follows a vote form's POST.
-	formAction := []string{"'self'"}
+	s.formAction = []string{"'self'"}
 	for _, ic := range o.Trust.Config().Issuers {
-		if u, err := url.Parse(ic.URL); err == nil && !slices.Contains(formAction, u.Scheme+"://"+u.Host) {
-			formAction = append(formAction, u.Scheme+"://"+u.Host)
-		}
+		s.allowFormTarget(ic.URL)
 	}
-	s.csp = "default-src 'none'; style-src 'self'; img-src 'self'; form-action " + strings.Join(formAction, " ") +
-		"; frame-ancestors 'none'; base-uri 'none'"
 	s.routes()
 	return s, nil
+}
+
+// allowFormTarget adds the origin of u to the CSP's form-action.
+func (s *Server) allowFormTarget(u string) {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
+		return
+	}
+	origin := p.Scheme + "://" + p.Host
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !slices.Contains(s.formAction, origin) {
+		s.formAction = append(s.formAction, origin)
+	}
+}
+
+// csp forbids every script (the console has none), framing, and forms that
+// lead anywhere but the console and its IdPs.
+func (s *Server) csp() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return "default-src 'none'; style-src 'self'; img-src 'self'; form-action " + strings.Join(s.formAction, " ") +
+		"; frame-ancestors 'none'; base-uri 'none'"
 }
 
 // URL is the console's base URL.
@@ -163,7 +188,7 @@ func (s *Server) routes() {
 // POST's origin before routing.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", s.csp)
+	h.Set("Content-Security-Policy", s.csp())
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")

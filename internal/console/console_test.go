@@ -235,6 +235,15 @@ func (f *fixture) login(t *testing.T, b *browser, name string) string {
 	return body
 }
 
+// loggedIn is a new console with one browser logged in as name.
+func loggedIn(t *testing.T, name string) (*fixture, *browser) {
+	t.Helper()
+	f := newFixture(t)
+	b := newBrowser(t)
+	f.login(t, b, name)
+	return f, b
+}
+
 // vote opens the remediation and submits a decision; it returns the page
 // shown afterwards.
 func (f *fixture) vote(t *testing.T, b *browser, decision, reason string) string {
@@ -248,9 +257,7 @@ func (f *fixture) vote(t *testing.T, b *browser, decision, reason string) string
 
 func TestLoginSetsAHardenedSessionCookie(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	b := newBrowser(t)
-	f.login(t, b, "alice")
+	_, b := loggedIn(t, "alice")
 	var session *http.Cookie
 	for _, r := range b.hops {
 		for _, c := range r.Cookies() {
@@ -311,9 +318,7 @@ func TestSecurityHeaders(t *testing.T) {
 // whose nonce binds it to this remediation, decision and plan digest.
 func TestApproveSendsATokenBoundToTheDecision(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	b := newBrowser(t)
-	f.login(t, b, "alice")
+	f, b := loggedIn(t, "alice")
 	body := f.vote(t, b, "approve", "reviewed the diff")
 	require.Contains(t, body, "Your approval is recorded: alice")
 	require.Contains(t, body, `data-status="approved"`)
@@ -361,9 +366,7 @@ func TestRefusalsShowTheWorkflowsReason(t *testing.T) {
 
 func TestVoteNeedsAReason(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	b := newBrowser(t)
-	f.login(t, b, "alice")
+	f, b := loggedIn(t, "alice")
 	body := f.vote(t, b, "approve", "   ")
 	require.Contains(t, body, "A reason is required")
 	require.Empty(t, f.backend.votes)
@@ -373,9 +376,7 @@ func TestVoteNeedsAReason(t *testing.T) {
 // own origin; a refused POST goes nowhere near the IdP or the backend.
 func TestCSRF(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	b := newBrowser(t)
-	f.login(t, b, "alice")
+	f, b := loggedIn(t, "alice")
 	_, page := b.get(f.url + "/remediations/" + remID)
 	csrf, digest := field(t, csrfInput, page), field(t, digestInput, page)
 	form := func(token string) url.Values {
@@ -426,8 +427,12 @@ func TestVoteCallbackInAnotherSessionSendsNothing(t *testing.T) {
 	q, _ := url.Parse(idpURL)
 	require.Equal(t, "S256", q.Query().Get("code_challenge_method"))
 	require.Equal(t, identity.VoteNonce(remID, "approve", f.backend.state.ChangeDigest), q.Query().Get("nonce"))
-	// ... and bob's browser finishes it.
+	require.Equal(t, "alice", q.Query().Get("login_hint"))
+	// ... and bob's browser finishes it: the IdP asks who is there (its
+	// session is bob's, the hint names alice), bob answers.
 	resp, body := bob.get(idpURL)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	resp, body = bob.do(http.MethodPost, f.idp.URL()+"/authorize", url.Values{"request": {field(t, requestField, body)}, "username": {"bob"}}, nil)
 	require.Equal(t, http.StatusForbidden, resp.StatusCode, body)
 	require.Contains(t, body, "started from another session")
 	require.Empty(t, f.backend.votes)

@@ -185,15 +185,27 @@ func (s *Server) remediationPage(w http.ResponseWriter, r *http.Request, ss *ses
 	if err := workflows.CanVote(st, ss.who); err != nil {
 		cannot = err.Error()
 	}
-	data := map[string]any{"Title": "Remediation " + id, "S": st, "Trail": trail, "CannotVote": cannot, "Pending": st.Status == workflows.RemPending}
+	// A vote that reaches the quorum (or rejects) is recorded at once; the
+	// status follows when the workflow acts on it.
+	decided := st.Status == workflows.RemPending && (approvals.Count(st) >= st.Quorum || rejected(st))
+	data := map[string]any{"Title": "Remediation " + id, "S": st, "Trail": trail, "CannotVote": cannot, "Pending": st.Status == workflows.RemPending && !decided}
 	if terr != nil {
 		data["TrailError"] = terr.Error()
 	}
-	if st.Status == workflows.RemApproved {
-		// Quorum reached: the change is being applied and verified.
+	if st.Status == workflows.RemApproved || decided {
+		// The change is being applied and verified: follow it.
 		data["Refresh"] = refreshWhileApplying
 	}
 	s.render(w, r, http.StatusOK, "remediation", ss, data)
+}
+
+func rejected(st workflows.RemediationState) bool {
+	for _, v := range st.Votes {
+		if !v.Approve && v.Policy == st.Policy {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) runsPage(w http.ResponseWriter, r *http.Request, ss *session) {

@@ -53,18 +53,27 @@ type page struct {
 	shot int
 }
 
-func (p *page) run(what string, actions ...chromedp.Action) {
+func (p *page) run(what string, actions ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 90*time.Second)
 	defer cancel()
-	require.NoError(p.t, chromedp.Run(ctx, actions...), "%s: %s", p.name, what)
+	require.NoError(p.t, chromedp.Do(ctx, actions...), "%s: %s", p.name, what)
+}
+
+// get runs one action that reads something.
+func get[T any](p *page, what string, a chromedp.Action[T]) T {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 90*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	require.NoError(p.t, err, "%s: %s", p.name, what)
+	return v
 }
 
 // screenshot saves the whole page as NN-name-what.png.
 func (p *page) screenshot(what string) {
 	p.t.Helper()
-	var png []byte
-	p.run("screenshot "+what, chromedp.FullScreenshot(&png, 100))
+	png := get(p, "screenshot "+what, chromedp.FullScreenshot(100))
 	p.shot++
 	path := filepath.Join(p.dir, fmt.Sprintf("%02d-%s-%s.png", p.shot, p.name, what))
 	require.NoError(p.t, os.WriteFile(path, png, 0o644))
@@ -72,21 +81,20 @@ func (p *page) screenshot(what string) {
 
 func (p *page) text(sel string) string {
 	p.t.Helper()
-	var s string
-	p.run("read "+sel, chromedp.Text(sel, &s, chromedp.ByQuery))
-	return strings.TrimSpace(s)
+	p.run("wait for "+sel, chromedp.WaitVisible(chromedp.CSS(sel)))
+	return strings.TrimSpace(get(p, "read "+sel, chromedp.Text(chromedp.CSS(sel))))
 }
 
 // login signs in at the console through the dev issuer's login page.
 func (p *page) login(consoleURL string) {
 	p.t.Helper()
-	p.run("open the console", chromedp.Navigate(consoleURL), chromedp.WaitVisible(`#login-orgguard-dev`, chromedp.ByQuery))
+	p.run("open the console", chromedp.Navigate(consoleURL), chromedp.WaitVisible(chromedp.CSS(`#login-orgguard-dev`)))
 	p.screenshot("console-login")
-	p.run("go to the dev issuer", chromedp.Click(`#login-orgguard-dev`, chromedp.ByQuery), chromedp.WaitVisible(`#dev-warning`, chromedp.ByQuery))
+	p.run("go to the dev issuer", chromedp.Click(chromedp.CSS(`#login-orgguard-dev`)), chromedp.WaitVisible(chromedp.CSS(`#dev-warning`)))
 	require.Contains(p.t, p.text(`#dev-warning`), "Development issuer — not a real login")
 	p.screenshot("dev-issuer-login")
-	p.run("name who I am", chromedp.Click(`input[name="username"][value="`+p.name+`"]`, chromedp.ByQuery),
-		chromedp.Click(`#sign-in`, chromedp.ByQuery), chromedp.WaitVisible(`#me`, chromedp.ByQuery))
+	p.run("name who I am", chromedp.Click(chromedp.CSS(`input[name="username"][value="`+p.name+`"]`)),
+		chromedp.Click(chromedp.CSS(`#sign-in`)), chromedp.WaitVisible(chromedp.CSS(`#me`)))
 	require.Equal(p.t, p.name, p.text(`#me`))
 }
 
@@ -94,11 +102,11 @@ func (p *page) login(consoleURL string) {
 // with a reason; it returns the message the console shows afterwards.
 func (p *page) vote(consoleURL, id, button, reason string) string {
 	p.t.Helper()
-	p.run("open the pending approvals", chromedp.Navigate(consoleURL+"/approvals"), chromedp.WaitVisible(`section[id="pending-`+id+`"]`, chromedp.ByQuery))
-	p.run("open the remediation", chromedp.Click(`section[id="pending-`+id+`"] a.button`, chromedp.ByQuery), chromedp.WaitVisible(`#reason`, chromedp.ByQuery))
-	p.run("write the reason", chromedp.SendKeys(`#reason`, reason, chromedp.ByQuery))
+	p.run("open the pending approvals", chromedp.Navigate(consoleURL+"/approvals"), chromedp.WaitVisible(chromedp.CSS(`section[id="pending-`+id+`"]`)))
+	p.run("open the remediation", chromedp.Click(chromedp.CSS(`section[id="pending-`+id+`"] a.button`)), chromedp.WaitVisible(chromedp.CSS(`#reason`)))
+	p.run("write the reason", chromedp.SendKeys(chromedp.CSS(`#reason`), reason))
 	p.screenshot("remediation-before-" + button)
-	p.run("vote", chromedp.Click(`#`+button, chromedp.ByQuery), chromedp.WaitVisible(`#flash`, chromedp.ByQuery))
+	p.run("vote", chromedp.Click(chromedp.CSS(`#`+button)), chromedp.WaitVisible(chromedp.CSS(`#flash`)))
 	return p.text(`#flash`)
 }
 
@@ -140,7 +148,7 @@ func TestConsoleApproveInABrowser(t *testing.T) {
 	defer cancelAlloc()
 	browser, cancelBrowser := chromedp.NewContext(alloc)
 	defer cancelBrowser()
-	require.NoError(t, chromedp.Run(browser), "start chromium %s", exe)
+	require.NoError(t, chromedp.Do(browser), "start chromium %s", exe)
 	person := func(name string) *page {
 		ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 		t.Cleanup(cancel)
@@ -168,8 +176,10 @@ func TestConsoleApproveInABrowser(t *testing.T) {
 	// alice approves and watches the change being applied.
 	alice := person("alice")
 	alice.login(web.URL)
-	alice.run("pending approvals", chromedp.Navigate(web.URL+"/approvals"), chromedp.WaitVisible(`section[id="pending-`+rem.ID+`"]`, chromedp.ByQuery))
-	require.Contains(t, alice.text(`section[id="pending-`+rem.ID+`"]`), rem.Evidence)
+	alice.run("pending approvals", chromedp.Navigate(web.URL+"/approvals"), chromedp.WaitVisible(chromedp.CSS(`section[id="pending-`+rem.ID+`"]`)))
+	card := strings.Join(strings.Fields(alice.text(`section[id="pending-`+rem.ID+`"]`)), " ")
+	require.Contains(t, card, strings.Join(strings.Fields(rem.Evidence), " "), "the evidence")
+	require.Contains(t, card, strings.Join(strings.Fields(rem.Change.Summary), " "), "the planned change")
 	alice.screenshot("approvals")
 	msg = alice.vote(web.URL, rem.ID, "approve", "reviewed the diff")
 	require.Contains(t, msg, "Your approval is recorded: alice")
@@ -182,10 +192,9 @@ func TestConsoleApproveInABrowser(t *testing.T) {
 	for status != workflows.RemRemediated {
 		require.True(t, time.Now().Before(deadline), "the console still shows %q", status)
 		<-tick.C
-		var s string
 		sctx, scancel := context.WithTimeout(alice.ctx, 10*time.Second)
-		if chromedp.Run(sctx, chromedp.AttributeValue(`#status`, "data-status", &s, nil, chromedp.ByQuery)) == nil {
-			status = s
+		if a, err := chromedp.Run(sctx, chromedp.AttributeValue(chromedp.CSS(`#status`), "data-status")); err == nil {
+			status = a.Value
 		}
 		scancel()
 		require.NotContains(t, []string{workflows.RemFailed, workflows.RemNotVerified, workflows.RemRejected}, status)
@@ -211,22 +220,23 @@ func TestConsoleApproveInABrowser(t *testing.T) {
 
 	// The other pages: runs, one run's progress per wave, audit search and
 	// the report link (not there yet).
-	alice.run("runs", chromedp.Navigate(web.URL+"/runs"), chromedp.WaitVisible(`#runs`, chromedp.ByQuery))
+	alice.run("runs", chromedp.Navigate(web.URL+"/runs"), chromedp.WaitVisible(chromedp.CSS(`#runs`)))
 	require.Contains(t, alice.text(`#runs`), rem.RunID)
 	alice.screenshot("runs")
-	alice.run("run progress", chromedp.Navigate(web.URL+"/runs/"+rem.RunID), chromedp.WaitVisible(`#waves`, chromedp.ByQuery))
+	alice.run("run progress", chromedp.Navigate(web.URL+"/runs/"+rem.RunID), chromedp.WaitVisible(chromedp.CSS(`#waves`)))
 	require.Contains(t, alice.text(`#run-state`), "completed")
 	alice.screenshot("run-progress")
-	alice.run("report", chromedp.Navigate(web.URL+"/runs/"+rem.RunID+"/report"), chromedp.WaitVisible(`#error`, chromedp.ByQuery))
+	alice.run("report", chromedp.Navigate(web.URL+"/runs/"+rem.RunID+"/report"), chromedp.WaitVisible(chromedp.CSS(`#error`)))
 	require.Equal(t, "report not available yet", alice.text(`#error`))
 	alice.screenshot("report-not-yet")
 	require.Eventually(t, func() bool {
-		var s string
 		sctx, scancel := context.WithTimeout(alice.ctx, 20*time.Second)
 		defer scancel()
-		err := chromedp.Run(sctx, chromedp.Navigate(web.URL+"/audit?approver=alice&control=CIS+5.4"),
-			chromedp.WaitVisible(`#search`, chromedp.ByQuery), chromedp.OuterHTML(`main`, &s, chromedp.ByQuery))
-		return err == nil && strings.Contains(s, rem.ID)
+		if chromedp.Do(sctx, chromedp.Navigate(web.URL+"/audit?approver=alice&control=CIS+5.4"), chromedp.WaitVisible(chromedp.CSS(`#search`))) != nil {
+			return false
+		}
+		html, err := chromedp.Run(sctx, chromedp.OuterHTML(chromedp.CSS(`main`)))
+		return err == nil && strings.Contains(html, rem.ID)
 	}, time.Minute, 500*time.Millisecond, "audit search finds alice's approval")
 	alice.screenshot("audit")
 }
