@@ -7,6 +7,7 @@
 package browser
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -57,7 +58,21 @@ func (p *page) run(what string, actions ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 90*time.Second)
 	defer cancel()
-	require.NoError(p.t, chromedp.Do(ctx, actions...), "%s: %s", p.name, what)
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		p.t.Fatalf("%s: %s: %v\n%s", p.name, what, err, p.where())
+	}
+}
+
+// where says what the browser shows, for a failure.
+func (p *page) where() string {
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+		_ = os.WriteFile(filepath.Join(p.dir, "failure-"+p.name+".png"), png, 0o644)
+	}
+	return fmt.Sprintf("the browser shows %s:\n%s", loc, body)
 }
 
 // get runs one action that reads something.
@@ -142,16 +157,25 @@ func TestConsoleApproveInABrowser(t *testing.T) {
 	t.Cleanup(func() { _ = web.Close() })
 	t.Logf("console at %s, remediation %s", web.URL, rem.ID)
 
+	var chromeLog bytes.Buffer
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 1000),
-		chromedp.Flag("disable-dev-shm-usage", true))...)
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.CombinedOutput(&chromeLog))...)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("chromium output:\n%s", chromeLog.String())
+		}
+	})
 	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(alloc)
+	browser, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithErrorf(t.Logf))
 	defer cancelBrowser()
 	require.NoError(t, chromedp.Do(browser), "start chromium %s", exe)
 	person := func(name string) *page {
 		ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 		t.Cleanup(cancel)
+		// The first run opens the tab, which lives as long as the context
+		// of that run: never one with a timeout.
+		require.NoError(t, chromedp.Do(ctx), "open a tab for %s", name)
 		return &page{t: t, name: name, ctx: ctx, dir: dir}
 	}
 
