@@ -390,6 +390,7 @@ func TestCSRF(t *testing.T) {
 		"wrong token":      {form: form(csrf[:len(csrf)-1] + "A")},
 		"foreign origin":   {form: form(csrf), header: http.Header{"Origin": {"http://evil.example"}}},
 		"cross-site fetch": {form: form(csrf), header: http.Header{"Sec-Fetch-Site": {"cross-site"}}},
+		"opaque origin":    {form: form(csrf), header: http.Header{"Origin": {"null"}}},
 		"logout, no token": {form: url.Values{}},
 	} {
 		path := "/remediations/" + remID + "/vote"
@@ -400,8 +401,12 @@ func TestCSRF(t *testing.T) {
 		require.Equal(t, http.StatusForbidden, resp.StatusCode, "%s: %s", name, body)
 	}
 	require.Empty(t, f.backend.votes)
+	// The console's own origin, as a browser sends it, passes.
+	resp, body := b.do(http.MethodPost, f.url+"/remediations/"+remID+"/vote", form(csrf), http.Header{"Origin": {f.url}, "Sec-Fetch-Site": {"same-origin"}})
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	require.Len(t, f.backend.votes, 1)
 	// Still logged in: the refused logout did nothing.
-	resp, _ := b.get(f.url + "/approvals")
+	resp, _ = b.get(f.url + "/approvals")
 	require.Equal(t, f.url+"/approvals", b.urls[len(b.urls)-1])
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 }
