@@ -275,6 +275,9 @@ func (a *app) demo(ctx context.Context, out io.Writer, f demoFlags) error {
 	printGuardrailTable(ctx, c, again, out)
 
 	fmt.Fprintf(out, "\nDemo complete. Temporal Web UI: %s (histories of every run above).\n", dev.UI)
+	if now, err := temporalclient.ReadDevState(dir); err == nil && now.Console != "" {
+		fmt.Fprintf(out, "Approvals console: %s (log in at the dev issuer as alice; docs/console.md).\n", now.Console)
+	}
 	if f.keep {
 		fmt.Fprintf(out, "The simulator, worker and Web UI keep running; try:\n  %s approvals list\n  %s audit\nCtrl-C to stop.\n", cliPrefix, cliPrefix)
 		<-ctx.Done()

@@ -135,6 +135,16 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, m
 	s.render(w, r, status, "error", ss, map[string]any{"Title": http.StatusText(status), "Message": msg, "Status": status})
 }
 
+// backendError shows a failed read: 404 when it is notFound, else 502
+// (Temporal, or the worker answering queries, is the upstream).
+func (s *Server) backendError(w http.ResponseWriter, r *http.Request, err, notFound error) {
+	status := http.StatusBadGateway
+	if errors.Is(err, notFound) {
+		status = http.StatusNotFound
+	}
+	s.errorPage(w, r, status, err.Error())
+}
+
 // pendingItem is one pending remediation with whether the viewer may vote
 // on it (workflows.CanVote, the validator's own rule; the validator still
 // decides).
@@ -173,11 +183,7 @@ func (s *Server) remediationPage(w http.ResponseWriter, r *http.Request, ss *ses
 	}
 	st, err := s.o.Backend.Remediation(r.Context(), id)
 	if err != nil {
-		status := http.StatusBadGateway
-		if errors.Is(err, approvals.ErrNotFound) {
-			status = http.StatusNotFound
-		}
-		s.errorPage(w, r, status, err.Error())
+		s.backendError(w, r, err, approvals.ErrNotFound)
 		return
 	}
 	trail, terr := s.o.Backend.Trail(r.Context(), id)
@@ -226,11 +232,7 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request, ss *session) {
 	}
 	p, err := s.o.Backend.Progress(r.Context(), run)
 	if err != nil {
-		status := http.StatusBadGateway
-		if errors.Is(err, audit.ErrNoRollout) {
-			status = http.StatusNotFound
-		}
-		s.errorPage(w, r, status, err.Error())
+		s.backendError(w, r, err, audit.ErrNoRollout)
 		return
 	}
 	data := map[string]any{"Title": "Run " + run, "P": p, "Run": run, "RolloutID": workflows.RolloutID(run),
