@@ -123,6 +123,13 @@ func run(parent context.Context, f flags) error {
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// Refuse a console nobody could log in to before anything starts.
+	if f.web.addr != "" && f.web.addr != "off" && f.trustConfig == "" && !f.dev {
+		return errors.New("--web needs a trust config (--trust-config): the console logs people in at its issuers; see docs/console.md")
+	}
+	if (f.web.tlsCert == "") != (f.web.tlsKey == "") {
+		return errors.New("--web-tls-cert and --web-tls-key go together")
+	}
 	var trustCfg *identity.Config
 	if f.trustConfig != "" {
 		cfg, diags := identity.LoadConfig(f.trustConfig)

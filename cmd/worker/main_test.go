@@ -101,3 +101,18 @@ func TestInvalidTrustConfigIsRefused(t *testing.T) {
 	require.ErrorContains(t, err, path+":1:1")
 	require.ErrorContains(t, err, "plain http")
 }
+
+// The console logs people in at the trust config's issuers: without one,
+// --web is refused before the worker starts.
+func TestWebNeedsATrustConfig(t *testing.T) {
+	for _, args := range [][]string{
+		{"--web", "127.0.0.1:0", "--address", "127.0.0.1:1"},
+		{"--web", "127.0.0.1:0", "--web-tls-cert", "c.pem", "--address", "127.0.0.1:1", "--dev"},
+	} {
+		cmd := newCommand()
+		cmd.SetArgs(args)
+		err := cmd.ExecuteContext(context.Background())
+		require.Error(t, err, "%v", args)
+		require.Regexp(t, `--web needs a trust config|--web-tls-cert and --web-tls-key go together`, err.Error())
+	}
+}
