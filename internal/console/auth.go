@@ -31,9 +31,9 @@ const maxReason = 2000
 // remediation reloads the issuer keys (approvals.RetryAfterKeyReload).
 const voteTimeout = 30 * time.Second
 
-// remediationIDPattern is what remediation IDs look like; anything else in
+// idPattern is what remediation IDs look like; anything else in
 // the path is refused before it reaches Temporal or a redirect.
-var remediationIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$`)
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$`)
 
 func (s *Server) redirectURI() string { return s.base.String() + "/auth/callback" }
 
@@ -78,7 +78,10 @@ func (s *Server) loginStart(w http.ResponseWriter, r *http.Request) {
 	}
 	s.allowFormTarget(web.URL)
 	binding := rand.Text()
-	s.store.putAuth(&pendingAuth{web: web, issuer: ic.Name, binding: binding, returnTo: localPath(r.URL.Query().Get("next"))})
+	if !s.store.putAuth(&pendingAuth{web: web, issuer: ic.Name, binding: binding, returnTo: localPath(r.URL.Query().Get("next"))}) {
+		s.errorPage(w, r, http.StatusServiceUnavailable, "Too many sign-ins in progress: try again in a few minutes.")
+		return
+	}
 	s.setCookie(w, s.loginCookie(), binding, authLifetime)
 	http.Redirect(w, r, web.URL, http.StatusSeeOther)
 }
@@ -89,7 +92,7 @@ func (s *Server) loginStart(w http.ResponseWriter, r *http.Request) {
 // `orgguard approve`. The console cannot vote without that round trip.
 func (s *Server) voteStart(w http.ResponseWriter, r *http.Request, ss *session) {
 	id := r.PathValue("id")
-	if !remediationIDPattern.MatchString(id) {
+	if !idPattern.MatchString(id) {
 		s.errorPage(w, r, http.StatusNotFound, "No such remediation.")
 		return
 	}
@@ -126,8 +129,12 @@ func (s *Server) voteStart(w http.ResponseWriter, r *http.Request, ss *session) 
 		return
 	}
 	s.allowFormTarget(web.URL)
-	s.store.putAuth(&pendingAuth{web: web, issuer: ic.Name, binding: ss.id, returnTo: back,
-		vote: &pendingVote{RemediationID: id, Decision: decision, Digest: digest, Reason: reason}})
+	if !s.store.putAuth(&pendingAuth{web: web, issuer: ic.Name, binding: ss.id, returnTo: back,
+		vote: &pendingVote{RemediationID: id, Decision: decision, Digest: digest, Reason: reason}}) {
+		s.store.setFlash(ss, flash{Text: "Too many sign-ins in progress: try again in a few minutes."})
+		http.Redirect(w, r, back, http.StatusSeeOther)
+		return
+	}
 	http.Redirect(w, r, web.URL, http.StatusSeeOther)
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/orgguard/orgguard/internal/audit"
 	"github.com/orgguard/orgguard/internal/devidp"
 	"github.com/orgguard/orgguard/internal/identity"
+	"github.com/orgguard/orgguard/internal/oidcflow"
 	"github.com/orgguard/orgguard/workflows"
 )
 
@@ -547,4 +548,24 @@ func TestPages(t *testing.T) {
 	require.Equal(t, "/approvals", localPath("//evil.example/x"))
 	require.Equal(t, "/approvals", localPath(`/\evil.example`))
 	require.Equal(t, "/runs/x", localPath("/runs/x"))
+}
+
+// Anyone may start a sign-in, so their number is bounded, and each is good
+// once and for authLifetime.
+func TestPendingSignInsAreBounded(t *testing.T) {
+	t.Parallel()
+	clk := &clock{t: time.Now()}
+	st := newStore(clk.now, DefaultSessionIdle, DefaultSessionMax)
+	for i := range maxPendingAuths {
+		require.True(t, st.putAuth(&pendingAuth{web: oidcflow.WebRequest{State: fmt.Sprint(i)}}))
+	}
+	require.False(t, st.putAuth(&pendingAuth{web: oidcflow.WebRequest{State: "one too many"}}))
+	_, ok := st.takeAuth("0")
+	require.True(t, ok)
+	_, ok = st.takeAuth("0")
+	require.False(t, ok, "a state is good once")
+	clk.add(authLifetime + time.Second)
+	_, ok = st.takeAuth("1")
+	require.False(t, ok, "expired")
+	require.True(t, st.putAuth(&pendingAuth{web: oidcflow.WebRequest{State: "later"}}), "expired sign-ins make room")
 }

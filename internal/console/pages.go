@@ -177,7 +177,7 @@ func (s *Server) approvalsPage(w http.ResponseWriter, r *http.Request, ss *sessi
 
 func (s *Server) remediationPage(w http.ResponseWriter, r *http.Request, ss *session) {
 	id := r.PathValue("id")
-	if !remediationIDPattern.MatchString(id) {
+	if !idPattern.MatchString(id) {
 		s.errorPage(w, r, http.StatusNotFound, "No such remediation.")
 		return
 	}
@@ -226,7 +226,7 @@ func (s *Server) runsPage(w http.ResponseWriter, r *http.Request, ss *session) {
 
 func (s *Server) runPage(w http.ResponseWriter, r *http.Request, ss *session) {
 	run := r.PathValue("run")
-	if !remediationIDPattern.MatchString(run) {
+	if !idPattern.MatchString(run) {
 		s.errorPage(w, r, http.StatusNotFound, "No such run.")
 		return
 	}

@@ -21,6 +21,9 @@ const (
 	DefaultSessionMax  = 8 * time.Hour
 	// authLifetime bounds a sign-in round trip through the IdP.
 	authLifetime = 10 * time.Minute
+	// maxPendingAuths bounds the sign-ins in flight: anyone can start one
+	// (the login page needs no session), so memory must not grow with them.
+	maxPendingAuths = 10000
 )
 
 // session is a logged-in person. It lives in server memory only: the
@@ -146,13 +149,22 @@ func (s *store) takeFlash(ss *session) *flash {
 	return f
 }
 
-func (s *store) putAuth(a *pendingAuth) {
+// putAuth keeps a sign-in until its callback; false when too many are in
+// flight.
+func (s *store) putAuth(a *pendingAuth) bool {
 	now := s.now()
 	a.expires = now.Add(authLifetime)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sweep(now)
+	if len(s.auths) >= maxPendingAuths {
+		// Expired ones are dropped when full (and each when taken).
+		s.sweep(now)
+	}
+	if len(s.auths) >= maxPendingAuths {
+		return false
+	}
 	s.auths[a.web.State] = a
+	return true
 }
 
 // takeAuth returns and forgets the sign-in with this state: a callback is
