@@ -47,7 +47,7 @@ func (s *Server) issuer(name string) (identity.IssuerConfig, bool) {
 }
 
 func (s *Server) oidcConfig(ic identity.IssuerConfig) oidcflow.Config {
-	return oidcflow.Config{Issuer: ic.URL, ClientID: ic.Audience, Scopes: scopes, HTTPClient: s.o.HTTPClient}
+	return oidcflow.Config{Issuer: ic.URL, ClientID: ic.Audience, Scopes: scopes, HTTPClient: s.o.HTTPClient, Discovery: &s.discovery}
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {

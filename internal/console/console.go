@@ -32,6 +32,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/orgguard/orgguard/internal/identity"
+	"github.com/orgguard/orgguard/internal/oidcflow"
 )
 
 //go:embed templates/*.html
@@ -90,6 +91,10 @@ type Server struct {
 	// first sign-in, before any vote form is shown.
 	mu         sync.Mutex
 	formAction []string
+
+	// discovery keeps each IdP's discovery document and keys between
+	// sign-ins.
+	discovery oidcflow.DiscoveryCache
 }
 
 // New checks the options and builds the console.

@@ -25,6 +25,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -47,6 +48,45 @@ type Config struct {
 	// HTTPClient is used for every request to the IdP (discovery, JWKS, token
 	// endpoint). Nil means http.DefaultClient.
 	HTTPClient *http.Client
+	// Discovery, when set, keeps the discovered provider (and the keys it
+	// fetched) between flows: a server that signs people in over and over
+	// (the console) does not ask the IdP for its discovery document and
+	// keys each time. Nil: discover for every flow, as the CLI does.
+	Discovery *DiscoveryCache
+}
+
+// DiscoveryCache keeps discovered providers for DiscoveryTTL. go-oidc's
+// provider fetches keys again by itself when a token names a key it has
+// not seen, so a cached provider follows key rotation.
+type DiscoveryCache struct {
+	mu sync.Mutex
+	m  map[string]cachedProvider
+}
+
+// DiscoveryTTL is how long a discovery document is reused: an IdP moves its
+// endpoints rarely, and a restart or an hour picks the move up.
+const DiscoveryTTL = time.Hour
+
+type cachedProvider struct {
+	p  *oidc.Provider
+	at time.Time
+}
+
+func (d *DiscoveryCache) provider(ctx context.Context, issuer string) (*oidc.Provider, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if c, ok := d.m[issuer]; ok && time.Since(c.at) < DiscoveryTTL {
+		return c.p, nil
+	}
+	p, err := oidc.NewProvider(ctx, issuer)
+	if err != nil {
+		return nil, err
+	}
+	if d.m == nil {
+		d.m = map[string]cachedProvider{}
+	}
+	d.m[issuer] = cachedProvider{p: p, at: time.Now()}
+	return p, nil
 }
 
 // Tokens is what a flow returns.
@@ -106,7 +146,13 @@ func newSession(ctx context.Context, c Config) (*session, error) {
 		// One context key serves both libraries (oauth2.HTTPClient).
 		ctx = oidc.ClientContext(ctx, c.HTTPClient)
 	}
-	provider, err := oidc.NewProvider(ctx, c.Issuer)
+	var provider *oidc.Provider
+	var err error
+	if c.Discovery != nil {
+		provider, err = c.Discovery.provider(ctx, c.Issuer)
+	} else {
+		provider, err = oidc.NewProvider(ctx, c.Issuer)
+	}
 	if err != nil {
 		return nil, stepError("discovery", c.Issuer, err)
 	}
