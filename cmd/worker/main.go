@@ -151,13 +151,9 @@ func run(parent context.Context, f flags) error {
 		}
 		if idp != nil {
 			defer idp.Close()
-			path := filepath.Join(f.temporal.StateDir, "trust-dev.hcl")
-			if err := os.WriteFile(path, []byte(idp.TrustConfig()), 0o600); err != nil {
+			cfg, err := idp.WriteTrustConfig(filepath.Join(f.temporal.StateDir, "trust-dev.hcl"))
+			if err != nil {
 				return err
-			}
-			cfg, diags := identity.LoadConfig(path)
-			if diags.HasErrors() {
-				return fmt.Errorf("dev trust config:\n%s", identity.DiagnosticsText(diags))
 			}
 			trustCfg = cfg
 		}

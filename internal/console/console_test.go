@@ -11,7 +11,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -129,10 +128,8 @@ func newFixture(t *testing.T) *fixture {
 	idp, err := devidp.Start(devidp.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = idp.Close() })
-	path := filepath.Join(t.TempDir(), "trust.hcl")
-	require.NoError(t, os.WriteFile(path, []byte(idp.TrustConfig()), 0o600))
-	cfg, diags := identity.LoadConfig(path)
-	require.False(t, diags.HasErrors(), diags.Error())
+	cfg, err := idp.WriteTrustConfig(filepath.Join(t.TempDir(), "trust.hcl"))
+	require.NoError(t, err)
 	trust := identity.NewProvider(cfg, nil, nil)
 	digest := identity.ChangeDigest(remID, "100000000007", "us-east-1", "control.default_sg_closed", "sg-1", "packdigest", `{"summary":"revoke all"}`)
 	fb := &fakeBackend{trust: trust, now: clk.now, state: workflows.RemediationState{

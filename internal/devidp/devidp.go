@@ -30,6 +30,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/orgguard/orgguard/internal/identity"
 )
 
 // Audience is the client ID the dev issuer's tokens are issued to.
@@ -193,6 +195,19 @@ require_approval {
   policies = ["security-team"]
 }
 `, i.url, Audience)
+}
+
+// WriteTrustConfig writes TrustConfig to path (mode 0600) and loads it, as
+// a dev worker trusts this issuer.
+func (i *Issuer) WriteTrustConfig(path string) (*identity.Config, error) {
+	if err := os.WriteFile(path, []byte(i.TrustConfig()), 0o600); err != nil {
+		return nil, err
+	}
+	cfg, diags := identity.LoadConfig(path)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("dev trust config:\n%s", identity.DiagnosticsText(diags))
+	}
+	return cfg, nil
 }
 
 func (i *Issuer) discovery(w http.ResponseWriter, _ *http.Request) {

@@ -29,10 +29,8 @@ func devTrust(t *testing.T) *identity.Provider {
 	idp, err := devidp.Start(devidp.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = idp.Close() })
-	path := filepath.Join(t.TempDir(), "trust.hcl")
-	require.NoError(t, os.WriteFile(path, []byte(idp.TrustConfig()), 0o600))
-	cfg, diags := identity.LoadConfig(path)
-	require.False(t, diags.HasErrors(), diags.Error())
+	cfg, err := idp.WriteTrustConfig(filepath.Join(t.TempDir(), "trust.hcl"))
+	require.NoError(t, err)
 	return identity.NewProvider(cfg, nil, nil)
 }
 
