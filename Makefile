@@ -10,13 +10,14 @@ WORKFLOWCHK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 SERVER_PKGS := ./internal/devserver/... ./cmd/worker/... ./internal/e2e/... ./internal/chaos/... ./internal/cluster/... ./cmd/orgguard-cluster/...
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build test test-race test-server test-chaos lint demo bench clean help
+.PHONY: all build test test-race test-server test-browser test-chaos lint demo bench clean help
 
 all: build
 
 help:
 	@echo "make build   build bin/orgguard, bin/orgguard-worker, bin/awssim"
 	@echo "make test    unit + integration tests (race detector where it fits), also with simulated eventual consistency"
+	@echo "make test-browser the web console in headless Chromium (installed from Debian when missing, as root); screenshots in .orgguard/artifacts/browser"
 	@echo "make test-chaos  200-account apply under faults, SIGKILLs and server restarts; writes docs/reliability.md"
 	@echo "make cluster      Temporal on PostgreSQL in the background (state in .orgguard/cluster), prints its address"
 	@echo "make cluster-stop stop it (Temporal and PostgreSQL)"
@@ -34,7 +35,7 @@ build:
 	$(GO) build -o $(BIN)/orgguard-worker ./cmd/worker
 	$(GO) build -o $(BIN)/awssim ./cmd/awssim
 
-test: test-race test-server test-consistency
+test: test-race test-server test-consistency test-browser
 
 test-race:
 	@echo "==> unit and simulator tests with the race detector"
@@ -42,7 +43,17 @@ test-race:
 
 test-server:
 	@echo "==> tests on the embedded Temporal server (no race detector: it would double a long build)"
-	$(GO) test -timeout $(TEST_TIMEOUT) $(SERVER_PKGS)
+	$(GO) test -timeout $(TEST_TIMEOUT) $$($(GO) list $(SERVER_PKGS) | grep -v /internal/e2e/browser)
+
+# The web console in a real browser: Debian's headless Chromium (the test
+# installs it with apt-get when missing and running as root, and skips only
+# when it can do neither), driven by chromedp against the simulator, the
+# embedded Temporal server and the worker. About a minute and a half on 2
+# cores once built; screenshots of every page in ARTIFACTS.
+ARTIFACTS ?= $(CURDIR)/.orgguard/artifacts
+test-browser:
+	@echo "==> web console in headless Chromium: login, approve, refusals; screenshots in $(ARTIFACTS)/browser"
+	ORGGUARD_ARTIFACTS=$(ARTIFACTS)/browser $(GO) test -count=1 -v -timeout 15m ./internal/e2e/browser/
 
 # With the simulator's eventual consistency on (docs/awssim.md): the
 # activities' simulator tests, and the baseline pack end to end through the

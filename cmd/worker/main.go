@@ -15,12 +15,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
 	"github.com/orgguard/orgguard/activities"
 	"github.com/orgguard/orgguard/internal/awsclient"
 	"github.com/orgguard/orgguard/internal/devidp"
 	"github.com/orgguard/orgguard/internal/devserver"
+	"github.com/orgguard/orgguard/internal/evidence"
 	"github.com/orgguard/orgguard/internal/identity"
 	"github.com/orgguard/orgguard/internal/logging"
 	"github.com/orgguard/orgguard/internal/notify"
@@ -46,6 +48,12 @@ type flags struct {
 	devRetention  time.Duration
 	pollers       int
 	notifyConfig  string
+	web           webFlags
+}
+
+// webFlags configure the web console (--web).
+type webFlags struct {
+	addr, publicURL, tlsCert, tlsKey, temporalUI string
 }
 
 func main() {
@@ -68,7 +76,10 @@ AWS: the SDK's standard chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, SSO, instance rol
 in each member account the worker assumes --role-name (with --external-id when the role requires one).
 
 --dev also starts an embedded Temporal server persisting to <state-dir>/temporal.db and the Web UI;
-stopping and restarting it resumes in-flight workflows.`,
+stopping and restarting it resumes in-flight workflows.
+
+--web ADDR serves the web console for approvers (pending approvals, approve/reject, run progress,
+audit search; docs/console.md); it is on by default with --dev (` + workerapp.DevConsoleAddr + `, --web off disables it).`,
 		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -97,6 +108,11 @@ stopping and restarting it resumes in-flight workflows.`,
 	fl.IntVar(&f.maxActivities, "max-concurrent-activities", 50, "activities (AWS work) in flight at once")
 	fl.IntVar(&f.pollers, "pollers", 0, "task pollers of each kind (0: scaled by the SDK on the server's feedback)")
 	f.evidence.register(fl)
+	fl.StringVar(&f.web.addr, "web", os.Getenv("ORGGUARD_WEB"), "serve the web console on ADDR (host:port; env ORGGUARD_WEB; --dev default "+workerapp.DevConsoleAddr+", \"off\" disables it)")
+	fl.StringVar(&f.web.publicURL, "web-public-url", os.Getenv("ORGGUARD_WEB_PUBLIC_URL"), "the console's URL as browsers reach it, behind a TLS-terminating proxy (https://...; the OIDC redirect URI is this + /auth/callback)")
+	fl.StringVar(&f.web.tlsCert, "web-tls-cert", "", "serve the console over https with this certificate (PEM)")
+	fl.StringVar(&f.web.tlsKey, "web-tls-key", "", "the key of --web-tls-cert (PEM)")
+	fl.StringVar(&f.web.temporalUI, "web-temporal-ui", os.Getenv("ORGGUARD_TEMPORAL_UI"), "the Temporal Web UI's URL, linked from the console (--dev: the embedded one)")
 	fl.StringVar(&f.trustConfig, "trust-config", os.Getenv("ORGGUARD_TRUST_CONFIG"), "trust config (HCL): trusted OIDC issuers and the governance floor; see docs/security.md (env ORGGUARD_TRUST_CONFIG; --dev: the built-in dev issuer)")
 	fl.StringVar(&f.notifyConfig, "notify-config", os.Getenv("ORGGUARD_NOTIFY_CONFIG"), "notification config (HCL): destinations (json webhook, Slack, Teams, SNS), the events each receives, HMAC secrets by environment variable or file; see docs/notifications.md (env ORGGUARD_NOTIFY_CONFIG)")
 	return cmd
@@ -118,6 +134,13 @@ func run(parent context.Context, f flags) error {
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// Refuse a console nobody could log in to before anything starts.
+	if f.web.addr != "" && f.web.addr != "off" && f.trustConfig == "" && !f.dev {
+		return errors.New("--web needs a trust config (--trust-config): the console logs people in at its issuers; see docs/console.md")
+	}
+	if (f.web.tlsCert == "") != (f.web.tlsKey == "") {
+		return errors.New("--web-tls-cert and --web-tls-key go together")
+	}
 	var trustCfg *identity.Config
 	if f.trustConfig != "" {
 		cfg, diags := identity.LoadConfig(f.trustConfig)
@@ -147,15 +170,14 @@ func run(parent context.Context, f flags) error {
 		defer unlock()
 		defer srv.Stop()
 		f.temporal.Address = srv.FrontendAddr()
+		if f.web.temporalUI == "" {
+			f.web.temporalUI = srv.UIAddr()
+		}
 		if idp != nil {
 			defer idp.Close()
-			path := filepath.Join(f.temporal.StateDir, "trust-dev.hcl")
-			if err := os.WriteFile(path, []byte(idp.TrustConfig()), 0o600); err != nil {
+			cfg, err := idp.WriteTrustConfig(filepath.Join(f.temporal.StateDir, "trust-dev.hcl"))
+			if err != nil {
 				return err
-			}
-			cfg, diags := identity.LoadConfig(path)
-			if diags.HasErrors() {
-				return fmt.Errorf("dev trust config:\n%s", identity.DiagnosticsText(diags))
 			}
 			trustCfg = cfg
 		}
@@ -204,6 +226,13 @@ func run(parent context.Context, f flags) error {
 	}
 	acts.Evidence = store
 	logger.Info("evidence store", zap.String("where", store.B.Where()))
+	web, err := startConsole(c, trust, store, f, logger)
+	if err != nil {
+		return err
+	}
+	if web != nil {
+		defer web.Close()
+	}
 	acts.Notify = notifyCfg
 	w := workerapp.New(c, acts, workerapp.Options{MaxConcurrentActivities: f.maxActivities, Pollers: f.pollers})
 	logger.Info("worker starting", zap.String("address", f.temporal.Address), zap.String("namespace", f.temporal.Namespace),
@@ -267,6 +296,43 @@ func startDev(ctx context.Context, f flags, logger *zap.Logger, withIssuer bool)
 		_ = os.Remove(filepath.Join(dir, temporalclient.DevStateFile))
 		unlock()
 	}, nil
+}
+
+// startConsole serves the web console when --web asks for it, or by default
+// in dev mode; nil when it is off.
+func startConsole(c client.Client, trust *identity.Provider, store *evidence.Store, f flags, logger *zap.Logger) (*workerapp.Console, error) {
+	addr, fallback := f.web.addr, false
+	switch {
+	case addr == "off":
+		return nil, nil
+	case addr == "" && !f.dev:
+		return nil, nil
+	case addr == "":
+		addr, fallback = workerapp.DevConsoleAddr, true
+	}
+	if trust.Config() == nil {
+		if f.web.addr == "" {
+			logger.Warn("web console not started: without a trust config nobody can log in (see docs/console.md)")
+			return nil, nil
+		}
+		return nil, errors.New("--web needs a trust config (--trust-config): the console logs people in at its issuers; see docs/console.md")
+	}
+	web, err := workerapp.StartConsole(c, trust, workerapp.ConsoleOptions{
+		Addr: addr, FallbackToFreePort: fallback, PublicURL: f.web.publicURL, TLSCert: f.web.tlsCert, TLSKey: f.web.tlsKey,
+		TemporalUI: f.web.temporalUI, Namespace: f.temporal.Namespace, Logger: logger.Named("console"), Evidence: store,
+	})
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("web console started", zap.String("url", web.URL), zap.String("temporal_ui", f.web.temporalUI))
+	fmt.Fprintf(os.Stderr, "\n  orgguard console: %s\n\n", web.URL)
+	if f.dev {
+		if st, err := temporalclient.ReadDevState(f.temporal.StateDir); err == nil {
+			st.Console = web.URL
+			_ = temporalclient.WriteDevState(f.temporal.StateDir, st)
+		}
+	}
+	return web, nil
 }
 
 func orNone(s string) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -73,6 +74,19 @@ func TestDevTwiceOnSameStateDir(t *testing.T) {
 			return err == nil && desc.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration() == wantRetention
 		}, time.Minute, 100*time.Millisecond, "run %d: namespace retention %s", i+1, wantRetention)
 		c.Close()
+		// The web console is on by default in dev mode, recorded in
+		// dev.json, and offers the dev issuer's login.
+		require.Eventually(t, func() bool {
+			st, err = temporalclient.ReadDevState(dir)
+			return err == nil && st.Console != ""
+		}, time.Minute, 50*time.Millisecond, "run %d: console URL in dev.json", i+1)
+		resp, err = http.Get(st.Console + "/login")
+		require.NoError(t, err)
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Contains(t, string(page), "Sign in with orgguard-dev")
+		require.Contains(t, resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'")
 
 		// A second dev worker on the same directory is refused with a reason.
 		second := newCommand()
@@ -118,4 +132,19 @@ func TestNotifyConfigErrorsStopTheWorker(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "notification config:")
 	require.Contains(t, err.Error(), path+":1:1: Secret not set: destination \"siem\": environment variable ORGGUARD_TEST_UNSET_SECRET is empty or not set")
+}
+
+// The console logs people in at the trust config's issuers: without one,
+// --web is refused before the worker starts.
+func TestWebNeedsATrustConfig(t *testing.T) {
+	for _, args := range [][]string{
+		{"--web", "127.0.0.1:0", "--address", "127.0.0.1:1"},
+		{"--web", "127.0.0.1:0", "--web-tls-cert", "c.pem", "--address", "127.0.0.1:1", "--dev"},
+	} {
+		cmd := newCommand()
+		cmd.SetArgs(args)
+		err := cmd.ExecuteContext(context.Background())
+		require.Error(t, err, "%v", args)
+		require.Regexp(t, `--web needs a trust config|--web-tls-cert and --web-tls-key go together`, err.Error())
+	}
 }

@@ -8,16 +8,14 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.temporal.io/api/serviceerror"
-	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/orgguard/orgguard/guardrails"
+	"github.com/orgguard/orgguard/internal/approvals"
 	"github.com/orgguard/orgguard/internal/identity"
 	"github.com/orgguard/orgguard/workflows"
 )
@@ -93,16 +91,6 @@ func claimGroups(tok string) []string {
 	return out
 }
 
-func approvals(s workflows.RemediationState) int {
-	n := 0
-	for _, v := range s.Votes {
-		if v.Approve && v.Policy == s.Policy {
-			n++
-		}
-	}
-	return n
-}
-
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -114,14 +102,14 @@ func writeJSON(w io.Writer, v any) error {
 // none could be read: an empty list would then claim that nothing waits.
 func listApprovals(ctx context.Context, c client.Client, out, errOut io.Writer, asJSON bool, keep func(workflows.RemediationState) bool) error {
 	states, err := pendingApprovals(ctx, c)
-	var unread *unreadError
+	var unread *approvals.UnreadError
 	if err != nil && !errors.As(err, &unread) {
 		return err
 	}
 	if keep != nil {
 		states = slices.DeleteFunc(states, func(s workflows.RemediationState) bool { return !keep(s) })
 	}
-	if unread != nil && unread.read == 0 {
+	if unread != nil && unread.Read == 0 {
 		return err
 	}
 	if asJSON {
@@ -135,7 +123,7 @@ func listApprovals(ctx context.Context, c client.Client, out, errOut io.Writer, 
 		fmt.Fprintln(tw, "ID\tACCOUNT\tREGION\tGUARDRAIL\tVOTES\tAPPROVERS\tDEADLINE")
 		for _, s := range states {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\n", s.ID, s.AccountID, s.Region, s.GuardrailID,
-				approvals(s), s.Quorum, strings.Join(s.Approvers, ","), s.Deadline.UTC().Format(time.RFC3339))
+				approvals.Count(s), s.Quorum, strings.Join(s.Approvers, ","), s.Deadline.UTC().Format(time.RFC3339))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -147,161 +135,20 @@ func listApprovals(ctx context.Context, c client.Client, out, errOut io.Writer, 
 	return nil
 }
 
-// queryParallelism bounds the queries in flight: without a worker each one
-// waits for the server's timeout (about 10 s), so one at a time would take
-// minutes for a few dozen remediations.
-const queryParallelism = 16
-
-// pendingApprovals lists running remediation workflows from visibility and
-// asks each for its state. When some cannot be read it returns the states
-// that could, and an error (exit code 1) wrapping an *unreadError that says
-// which could not and why.
+// pendingApprovals is approvals.Pending with the CLI's exit codes: a
+// remediation that could not be read makes it exit 1.
 func pendingApprovals(ctx context.Context, c client.Client) ([]workflows.RemediationState, error) {
-	q := fmt.Sprintf("%s = '%s' AND %s = '%s' AND ExecutionStatus = 'Running'",
-		workflows.SAKind.GetName(), workflows.KindRemediation, workflows.SAOutcome.GetName(), workflows.RemPending)
-	type listed struct{ id, taskQueue string }
-	var execs []listed
-	err := listExecutions(ctx, c, q, func(e *workflowpb.WorkflowExecutionInfo) bool {
-		execs = append(execs, listed{e.GetExecution().GetWorkflowId(), e.GetTaskQueue()})
-		return true
-	})
+	states, err := approvals.Pending(ctx, c)
 	if err != nil {
-		return nil, err
+		return states, &exitError{code: exitFindings, err: err}
 	}
-	type result struct {
-		state workflows.RemediationState
-		err   error
-	}
-	results := make([]result, len(execs))
-	sem := make(chan struct{}, queryParallelism)
-	var wg sync.WaitGroup
-	for i, e := range execs {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			results[i].state, results[i].err = queryRemediation(ctx, c, e.id)
-		})
-	}
-	wg.Wait()
-
-	var (
-		out    []workflows.RemediationState
-		unread = &unreadError{ids: map[string][]string{}}
-	)
-	for i, r := range results {
-		var nf *serviceerror.NotFound
-		switch {
-		case errors.As(r.err, &nf):
-			// Gone since the listing (closed and past retention).
-		case r.err != nil:
-			reason := queryFailure(r.err, execs[i].taskQueue)
-			if _, seen := unread.ids[reason]; !seen {
-				unread.reasons = append(unread.reasons, reason)
-			}
-			unread.ids[reason] = append(unread.ids[reason], execs[i].id)
-			unread.failed++
-		default:
-			unread.read++
-			// Decided since the listing: no longer waiting.
-			if r.state.Status == workflows.RemPending {
-				out = append(out, r.state)
-			}
-		}
-	}
-	if unread.failed > 0 {
-		unread.listed = len(execs)
-		return out, &exitError{code: exitFindings, err: unread}
-	}
-	return out, nil
-}
-
-// unreadError reports the pending remediations whose state could not be
-// queried, grouped by reason.
-type unreadError struct {
-	listed, read, failed int
-	reasons              []string            // in order of first appearance
-	ids                  map[string][]string // reason → remediation IDs
-}
-
-// maxUnreadIDs bounds the IDs printed per reason; the rest are counted.
-const maxUnreadIDs = 5
-
-func (e *unreadError) Error() string {
-	var b strings.Builder
-	noun := "remediations"
-	if e.listed == 1 {
-		noun = "remediation"
-	}
-	if e.failed == e.listed {
-		fmt.Fprintf(&b, "%d pending %s could not be queried", e.failed, noun)
-	} else {
-		fmt.Fprintf(&b, "%d of %d pending %s could not be queried", e.failed, e.listed, noun)
-	}
-	ids := func(l []string) string {
-		if len(l) > maxUnreadIDs {
-			return strings.Join(l[:maxUnreadIDs], ", ") + fmt.Sprintf(" and %d more", len(l)-maxUnreadIDs)
-		}
-		return strings.Join(l, ", ")
-	}
-	if len(e.reasons) == 1 {
-		fmt.Fprintf(&b, ": %s\n  %s", e.reasons[0], ids(e.ids[e.reasons[0]]))
-		return b.String()
-	}
-	b.WriteString(":")
-	for _, r := range e.reasons {
-		fmt.Fprintf(&b, "\n  %d: %s: %s", len(e.ids[r]), r, ids(e.ids[r]))
-	}
-	return b.String()
-}
-
-// queryFailure says in an operator's words why a remediation's state could
-// not be queried. A query is answered by a worker: the usual cause is that
-// none is running. The server then answers "no poller seen" once no worker
-// has polled for 20 s (matching.queryPollerUnavailableWindow), and lets the
-// query time out before that, or on partitions that had a poller: one cause,
-// one message.
-func queryFailure(err error, taskQueue string) string {
-	queue := "its task queue"
-	if taskQueue != "" {
-		queue = "task queue " + taskQueue
-	}
-	var (
-		fp *serviceerror.FailedPrecondition
-		de *serviceerror.DeadlineExceeded
-		qf *serviceerror.QueryFailed
-	)
-	switch {
-	case errors.As(err, &fp) && strings.Contains(fp.Message, "no poller seen"),
-		errors.As(err, &de) || errors.Is(err, context.DeadlineExceeded):
-		return fmt.Sprintf("no worker is answering on %s (is orgguard-worker running?)", queue)
-	case errors.Is(err, context.Canceled):
-		return "interrupted"
-	case errors.As(err, &qf):
-		return "the remediation failed the query: " + qf.Message
-	}
-	return err.Error()
-}
-
-func queryRemediation(ctx context.Context, c client.Client, id string) (workflows.RemediationState, error) {
-	var s workflows.RemediationState
-	v, err := c.QueryWorkflow(ctx, id, "", workflows.QueryRemediation)
-	if err != nil {
-		return s, err
-	}
-	if err := v.Get(&s); err != nil {
-		return s, fmt.Errorf("decode the state: %w", err)
-	}
-	return s, nil
+	return states, nil
 }
 
 func remediationState(ctx context.Context, c client.Client, id string) (workflows.RemediationState, error) {
-	s, err := queryRemediation(ctx, c, id)
-	var nf *serviceerror.NotFound
-	switch {
-	case errors.As(err, &nf):
-		return s, failf(exitFindings, "no remediation %s", id)
-	case err != nil:
-		return s, failf(exitFindings, "query remediation %s: %s", id, queryFailure(err, ""))
+	s, err := approvals.State(ctx, c, id)
+	if err != nil {
+		return s, &exitError{code: exitFindings, err: err}
 	}
 	return s, nil
 }
@@ -360,9 +207,9 @@ func printRemediation(out io.Writer, s workflows.RemediationState) {
 }
 
 func voteCmd(a *app, approve bool) *cobra.Command {
-	verb, update, decision := "reject", workflows.UpdateReject, identity.DecisionReject
+	verb, decision := "reject", identity.DecisionReject
 	if approve {
-		verb, update, decision = "approve", workflows.UpdateApprove, identity.DecisionApprove
+		verb, decision = "approve", identity.DecisionApprove
 	}
 	var reason, digest string
 	cmd := &cobra.Command{
@@ -399,45 +246,21 @@ if the plan differs, the vote is refused.`,
 				return err
 			}
 			req := workflows.VoteRequest{Token: tok, RemediationID: id, ChangeDigest: digest, Reason: reason}
-			res, err := sendVote(ctx, c, id, update, req)
-			if r := identity.ReasonOf(err); r == identity.ReasonUnknownKey || r == "trust_loading" {
-				// The IdP may have rotated its keys since the remediation
-				// loaded them: ask it to reload, then try once more.
-				if r == identity.ReasonUnknownKey {
-					_ = c.SignalWorkflow(ctx, id, "", workflows.SignalRefreshTrust, nil)
-				}
-				time.Sleep(3 * time.Second)
-				res, err = sendVote(ctx, c, id, update, req)
-			}
+			res, err := approvals.Vote(ctx, c, id, decision, req)
 			if err != nil {
-				var nf *serviceerror.NotFound
-				if errors.As(err, &nf) {
-					return failf(exitFindings, "no pending remediation %s", id)
+				if errors.Is(err, approvals.ErrNotFound) {
+					return failf(exitFindings, "%v", err)
 				}
 				return failf(exitFindings, "%s %s refused: %v", verb, id, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s recorded: %s (verified at %s) %sd %s, plan digest %s (%d of %d approvals)\n",
-				verb, s.Name, s.Issuer, verb, id, guardrails.ShortDigest(digest), approvals(res), res.Quorum)
+				verb, s.Name, s.Issuer, verb, id, guardrails.ShortDigest(digest), approvals.Count(res), res.Quorum)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
 	cmd.Flags().StringVar(&digest, "digest", "", "the plan digest you reviewed (default: the remediation's current one)")
 	return cmd
-}
-
-func sendVote(ctx context.Context, c client.Client, id, update string, req workflows.VoteRequest) (workflows.RemediationState, error) {
-	var s workflows.RemediationState
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   id,
-		UpdateName:   update,
-		Args:         []any{req},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		err = h.Get(ctx, &s)
-	}
-	return s, err
 }
 
 // shortOr prints a digest for a command line, or a placeholder.

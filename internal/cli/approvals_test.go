@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/orgguard/orgguard/internal/approvals"
 	"github.com/orgguard/orgguard/workflows"
 )
 
@@ -173,9 +174,9 @@ func TestPendingApprovalsDoesNotSkipFailedQueries(t *testing.T) {
 		states: map[string]workflows.RemediationState{"rem-a": pending("rem-a")}, failure: map[string]error{"rem-b": errNoPoller}}
 	states, err := pendingApprovals(context.Background(), f)
 	require.Error(t, err, "a failed query is not 'nothing pending'")
-	var unread *unreadError
+	var unread *approvals.UnreadError
 	require.True(t, errors.As(err, &unread))
-	require.Equal(t, 1, unread.failed)
+	require.Equal(t, 1, unread.Failed)
 	require.Len(t, states, 1)
 	require.Equal(t, "rem-a", states[0].ID)
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -10,105 +9,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	commonpb "go.temporal.io/api/common/v1"
-	enumspb "go.temporal.io/api/enums/v1"
-	workflowpb "go.temporal.io/api/workflow/v1"
-	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 
-	"github.com/orgguard/orgguard/guardrails"
-	"github.com/orgguard/orgguard/workflows"
+	"github.com/orgguard/orgguard/internal/audit"
 )
 
-// auditRow is one workflow in the audit trail.
-type auditRow struct {
-	Started    time.Time `json:"started"`
-	Closed     time.Time `json:"closed,omitzero"`
-	Kind       string    `json:"kind"`
-	RunID      string    `json:"run_id"`
-	Account    string    `json:"account_id,omitempty"`
-	Guardrails []string  `json:"guardrails,omitempty"`
-	Controls   []string  `json:"controls,omitempty"`
-	Outcome    string    `json:"outcome"`
-	Approvers  []string  `json:"approvers,omitempty"`
-	Requester  string    `json:"requester,omitempty"`
-	Digest     string    `json:"digest,omitempty"`
-	WorkflowID string    `json:"workflow_id"`
-}
-
 type auditFlags struct {
-	account, guardrail, control, outcome, approver, kind, run, format string
-	since, until                                                      string
-	limit                                                             int
-}
-
-// query builds a visibility query from the flags. Values are quoted, and
-// quotes inside them escaped, so flags cannot change the query's shape.
-func (f auditFlags) query(now time.Time) (string, error) {
-	var parts []string
-	eq := func(key, val string) {
-		if val != "" {
-			parts = append(parts, fmt.Sprintf("%s = '%s'", key, strings.ReplaceAll(val, "'", "\\'")))
-		}
-	}
-	eq(workflows.SAAccountID.GetName(), f.account)
-	eq(workflows.SAGuardrail.GetName(), f.guardrail)
-	if f.control != "" {
-		// "CIS 5.4" also finds the versioned forms packs now write ("CIS
-		// v3.0.0 5.4"), so an auditor need not know which version a pack used.
-		vals := []string{f.control}
-		if ref, _, ok := guardrails.ParseControl(f.control); ok && ref.Framework == "CIS" && ref.Version == guardrails.VersionUnspecified {
-			for _, v := range guardrails.CISVersions {
-				vals = append(vals, "CIS "+v+" "+ref.ID)
-			}
-		}
-		quoted := make([]string, len(vals))
-		for i, v := range vals {
-			quoted[i] = "'" + strings.ReplaceAll(v, "'", "\\'") + "'"
-		}
-		parts = append(parts, fmt.Sprintf("%s IN (%s)", workflows.SAControl.GetName(), strings.Join(quoted, ", ")))
-	}
-	eq(workflows.SAOutcome.GetName(), f.outcome)
-	eq(workflows.SAApprover.GetName(), f.approver)
-	eq(workflows.SARunID.GetName(), f.run)
-	if f.kind != "" {
-		eq(workflows.SAKind.GetName(), f.kind)
-	} else {
-		parts = append(parts, fmt.Sprintf("%s IN ('%s', '%s', '%s')", workflows.SAKind.GetName(), workflows.KindRollout, workflows.KindBaseline, workflows.KindRemediation))
-	}
-	for _, b := range []struct{ flag, op, val string }{{"--since", ">=", f.since}, {"--until", "<", f.until}} {
-		if b.val == "" {
-			continue
-		}
-		t, err := parseWhen(b.val, now)
-		if err != nil {
-			return "", failf(exitUsage, "%s %q: %v", b.flag, b.val, err)
-		}
-		parts = append(parts, fmt.Sprintf("StartTime %s '%s'", b.op, t.UTC().Format(time.RFC3339)))
-	}
-	return strings.Join(parts, " AND "), nil
-}
-
-// parseWhen accepts RFC3339, a date (YYYY-MM-DD) or a duration ago ("72h", "7d").
-func parseWhen(s string, now time.Time) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return t, nil
-	}
-	if strings.HasSuffix(s, "d") {
-		var days int
-		if _, err := fmt.Sscanf(s, "%dd", &days); err == nil {
-			return now.Add(-time.Duration(days) * 24 * time.Hour), nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("want RFC3339, YYYY-MM-DD or a duration ago like 72h or 7d")
-	}
-	return now.Add(-d), nil
+	audit.Filter
+	format string
+	limit  int
 }
 
 func auditCmd(a *app) *cobra.Command {
@@ -124,110 +32,39 @@ and remediations. Examples:
   orgguard audit history rem-20261124-101500-ab12-111111111111-1a2b3c4d`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q, err := f.query(time.Now())
+			q, err := f.Query(time.Now())
 			if err != nil {
-				return err
+				return failf(exitUsage, "--%v", err)
 			}
 			c, err := a.dial()
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			rows, err := auditRows(cmd.Context(), c, q, f.limit)
+			rows, err := audit.Rows(cmd.Context(), c, q, f.limit)
 			if err != nil {
-				return err
+				return failf(exitFindings, "%v", err)
 			}
 			return writeAudit(cmd.OutOrStdout(), rows, f.format)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.account, "account", "", "account ID")
-	fl.StringVar(&f.guardrail, "guardrail", "", "guardrail ID, e.g. control.default_sg_closed")
-	fl.StringVar(&f.control, "control", "", `framework control ID, e.g. "CIS 5.4" or "FSBP EC2.2"`)
-	fl.StringVar(&f.outcome, "outcome", "", "outcome: compliant, non_compliant, failed, pending_approval, remediated, rejected, expired, ...")
-	fl.StringVar(&f.approver, "approver", "", "who approved")
-	fl.StringVar(&f.kind, "kind", "", "rollout, baseline or remediation (default all)")
-	fl.StringVar(&f.run, "run", "", "run ID")
-	fl.StringVar(&f.since, "since", "", "started at or after (RFC3339, YYYY-MM-DD, or 72h / 7d ago)")
-	fl.StringVar(&f.until, "until", "", "started before")
+	fl.StringVar(&f.Account, "account", "", "account ID")
+	fl.StringVar(&f.Guardrail, "guardrail", "", "guardrail ID, e.g. control.default_sg_closed")
+	fl.StringVar(&f.Control, "control", "", `framework control ID, e.g. "CIS 5.4" or "FSBP EC2.2"`)
+	fl.StringVar(&f.Outcome, "outcome", "", "outcome: compliant, non_compliant, failed, pending_approval, remediated, rejected, expired, ...")
+	fl.StringVar(&f.Approver, "approver", "", "who approved")
+	fl.StringVar(&f.Kind, "kind", "", "rollout, baseline or remediation (default all)")
+	fl.StringVar(&f.Run, "run", "", "run ID")
+	fl.StringVar(&f.Since, "since", "", "started at or after (RFC3339, YYYY-MM-DD, or 72h / 7d ago)")
+	fl.StringVar(&f.Until, "until", "", "started before")
 	fl.StringVar(&f.format, "format", "table", "table, json or csv")
 	fl.IntVar(&f.limit, "limit", 1000, "at most this many rows")
 	cmd.AddCommand(auditHistoryCmd(a))
 	return cmd
 }
 
-// listExecutions pages through a visibility query, calling fn for each
-// execution until fn returns false or the pages end.
-func listExecutions(ctx context.Context, c client.Client, query string, fn func(*workflowpb.WorkflowExecutionInfo) bool) error {
-	var token []byte
-	for {
-		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token})
-		if err != nil {
-			return failf(exitFindings, "visibility query %q: %v", query, err)
-		}
-		for _, e := range resp.Executions {
-			if !fn(e) {
-				return nil
-			}
-		}
-		if token = resp.NextPageToken; len(token) == 0 {
-			return nil
-		}
-	}
-}
-
-func listWorkflowIDs(ctx context.Context, c client.Client, query string) ([]string, error) {
-	var ids []string
-	err := listExecutions(ctx, c, query, func(e *workflowpb.WorkflowExecutionInfo) bool {
-		ids = append(ids, e.Execution.WorkflowId)
-		return true
-	})
-	return ids, err
-}
-
-func auditRows(ctx context.Context, c client.Client, query string, limit int) ([]auditRow, error) {
-	var rows []auditRow
-	err := listExecutions(ctx, c, query, func(e *workflowpb.WorkflowExecutionInfo) bool {
-		r := auditRow{WorkflowID: e.Execution.WorkflowId, Started: e.StartTime.AsTime()}
-		if e.CloseTime != nil {
-			r.Closed = e.CloseTime.AsTime()
-		}
-		sa := e.SearchAttributes.GetIndexedFields()
-		r.Kind = saString(sa, workflows.SAKind.GetName())
-		r.RunID = saString(sa, workflows.SARunID.GetName())
-		r.Account = saString(sa, workflows.SAAccountID.GetName())
-		r.Outcome = saString(sa, workflows.SAOutcome.GetName())
-		r.Requester = saString(sa, workflows.SARequester.GetName())
-		r.Digest = saString(sa, workflows.SADigest.GetName())
-		r.Guardrails = saList(sa, workflows.SAGuardrail.GetName())
-		r.Controls = saList(sa, workflows.SAControl.GetName())
-		r.Approvers = saList(sa, workflows.SAApprover.GetName())
-		if r.Outcome == "" && e.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			r.Outcome = strings.ToLower(strings.TrimPrefix(e.Status.String(), "WORKFLOW_EXECUTION_STATUS_"))
-		}
-		rows = append(rows, r)
-		return len(rows) < limit
-	})
-	return rows, err
-}
-
-func saString(sa map[string]*commonpb.Payload, key string) string {
-	var s string
-	if p, ok := sa[key]; ok {
-		_ = converter.GetDefaultDataConverter().FromPayload(p, &s)
-	}
-	return s
-}
-
-func saList(sa map[string]*commonpb.Payload, key string) []string {
-	var l []string
-	if p, ok := sa[key]; ok {
-		_ = converter.GetDefaultDataConverter().FromPayload(p, &l)
-	}
-	return l
-}
-
-func writeAudit(out io.Writer, rows []auditRow, format string) error {
+func writeAudit(out io.Writer, rows []audit.Row, format string) error {
 	switch format {
 	case "json":
 		return writeJSON(out, rows)
@@ -267,14 +104,6 @@ func dash(s string) string {
 	return s
 }
 
-// trailEntry is one step of a remediation's decision trail.
-type trailEntry struct {
-	At     time.Time `json:"at"`
-	Step   string    `json:"step"` // detected, planned, notified, approved, rejected, applied, verified, outcome
-	Who    string    `json:"who,omitempty"`
-	Detail string    `json:"detail"`
-}
-
 func auditHistoryCmd(a *app) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -287,9 +116,9 @@ func auditHistoryCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			trail, err := decisionTrail(cmd.Context(), c, args[0])
+			trail, err := audit.DecisionTrail(cmd.Context(), c, args[0])
 			if err != nil {
-				return err
+				return failf(exitFindings, "%v", err)
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
@@ -311,114 +140,4 @@ func auditHistoryCmd(a *app) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
-}
-
-// decisionTrail reads the history itself (not a query), so it works for
-// closed workflows without a worker and shows exactly what was recorded.
-func decisionTrail(ctx context.Context, c client.Client, id string) ([]trailEntry, error) {
-	dc := converter.GetDefaultDataConverter()
-	iter := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var trail []trailEntry
-	scheduled := map[int64]string{}
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		if err != nil {
-			return nil, failf(exitFindings, "history of %s: %v", id, err)
-		}
-		at := ev.EventTime.AsTime()
-		switch ev.EventType {
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-			attrs := ev.GetWorkflowExecutionStartedEventAttributes()
-			if attrs.WorkflowType.Name != workflows.WorkflowRemediation {
-				return nil, failf(exitFindings, "%s is a %s workflow, not a remediation", id, attrs.WorkflowType.Name)
-			}
-			var in workflows.RemediationInput
-			if err := dc.FromPayloads(attrs.Input, &in); err != nil {
-				return nil, failf(exitFindings, "decode %s input: %v", id, err)
-			}
-			requester := in.RequestedBy
-			if in.Requester != nil {
-				requester = in.Requester.String()
-			}
-			trail = append(trail, trailEntry{At: at, Step: "detected",
-				Detail: fmt.Sprintf("%s in account %s %s, run %s requested by %s (guardrails digest %s)\n%s\ncontrols: %s",
-					in.Guardrail.ID, in.Account.ID, in.Finding.Region, in.RunID, requester, guardrails.ShortDigest(in.Digest), in.Finding.Evidence, strings.Join(in.Guardrail.Controls, ", "))})
-			if in.Finding.Change != nil {
-				trail = append(trail, trailEntry{At: at, Step: "planned", Detail: in.Finding.Change.Summary + "\n" + in.Finding.Change.Diff})
-			}
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
-			// The recorded vote is the workflow's own (verified) record, not
-			// what the client sent: the update's result is the state with
-			// the new vote last.
-			var st workflows.RemediationState
-			if err := dc.FromPayloads(ev.GetWorkflowExecutionUpdateCompletedEventAttributes().GetOutcome().GetSuccess(), &st); err != nil || len(st.Votes) == 0 {
-				continue
-			}
-			v := st.Votes[len(st.Votes)-1]
-			step := "approved"
-			if !v.Approve {
-				step = "rejected"
-			}
-			detail := "reason: " + v.Reason
-			if v.Subject != "" {
-				detail += fmt.Sprintf("\nverified: issuer %s, subject %s, token %s, plan digest %s", v.Issuer, v.Subject, v.TokenID, guardrails.ShortDigest(v.ChangeDigest))
-			} else {
-				detail += "\nunverified: recorded before orgguard verified identities"
-			}
-			trail = append(trail, trailEntry{At: at, Step: step, Who: v.Approver, Detail: detail})
-		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-			scheduled[ev.EventId] = ev.GetActivityTaskScheduledEventAttributes().ActivityType.Name
-		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-			attrs := ev.GetActivityTaskCompletedEventAttributes()
-			switch scheduled[attrs.ScheduledEventId] {
-			case workflows.ActivityNotifyApprovers:
-				trail = append(trail, trailEntry{At: at, Step: "notified", Detail: "approvers notified"})
-			case workflows.ActivityNotifyEvent:
-				var out workflows.NotifyEventOutput
-				_ = dc.FromPayloads(attrs.Result, &out)
-				for _, d := range out.Deliveries {
-					trail = append(trail, trailEntry{At: at, Step: "notified", Detail: d.String()})
-				}
-			case workflows.ActivityApplyRemediation:
-				var out workflows.ApplyOutput
-				_ = dc.FromPayloads(attrs.Result, &out)
-				detail := "nothing left to change"
-				if len(out.Calls) > 0 {
-					detail = strings.Join(out.Calls, "\n")
-				}
-				trail = append(trail, trailEntry{At: at, Step: "applied", Detail: detail})
-			case workflows.ActivityCheckGuardrail:
-				var out workflows.CheckOutput
-				_ = dc.FromPayloads(attrs.Result, &out)
-				detail := "re-check: compliant"
-				for _, f := range out.Findings {
-					if f.Status == workflows.StatusNonCompliant {
-						detail = "re-check: still non-compliant: " + f.Evidence
-					}
-				}
-				trail = append(trail, trailEntry{At: at, Step: "verified", Detail: detail})
-			}
-		case enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED:
-			attrs := ev.GetActivityTaskFailedEventAttributes()
-			trail = append(trail, trailEntry{At: at, Step: "error", Detail: scheduled[attrs.ScheduledEventId] + ": " + attrs.Failure.GetMessage()})
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
-			var st workflows.RemediationState
-			_ = dc.FromPayloads(ev.GetWorkflowExecutionCompletedEventAttributes().Result, &st)
-			trail = append(trail, trailEntry{At: at, Step: "outcome", Detail: st.Status + errSuffix(st.Error)})
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
-			enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT:
-			trail = append(trail, trailEntry{At: at, Step: "outcome", Detail: strings.ToLower(strings.TrimPrefix(ev.EventType.String(), "EVENT_TYPE_WORKFLOW_EXECUTION_"))})
-		}
-	}
-	if len(trail) == 0 {
-		return nil, failf(exitFindings, "no history for %s", id)
-	}
-	return trail, nil
-}
-
-func errSuffix(e string) string {
-	if e == "" {
-		return ""
-	}
-	return ": " + e
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
+	"github.com/orgguard/orgguard/internal/approvals"
 	"github.com/orgguard/orgguard/internal/awssim"
 	"github.com/orgguard/orgguard/internal/identity"
 	"github.com/orgguard/orgguard/internal/temporalclient"
@@ -288,6 +289,9 @@ func (a *app) demo(ctx context.Context, out io.Writer, f demoFlags) error {
 	fmt.Fprintf(out, "\nDemo complete. Temporal Web UI: %s (histories of every run above).\n", dev.UI)
 	if abs, err := filepath.Abs(reportPath); err == nil {
 		fmt.Fprintf(out, "HTML report: %s\n", abs)
+	}
+	if now, err := temporalclient.ReadDevState(dir); err == nil && now.Console != "" {
+		fmt.Fprintf(out, "Approvals console: %s (log in at the dev issuer as alice; docs/console.md).\n", now.Console)
 	}
 	if f.keep {
 		fmt.Fprintf(out, "The simulator, worker and Web UI keep running; try:\n  %s approvals list\n  %s audit\nCtrl-C to stop.\n", cliPrefix, cliPrefix)
@@ -583,7 +587,7 @@ func (a *app) demoRefusals(ctx context.Context, c client.Client, pending []workf
 		fmt.Fprintf(out, "     refused: %v\n", err)
 	}
 	fmt.Fprintf(out, "\n   1. A forged approval: the raw 'approve' Update through the Temporal SDK, naming %s, no token:\n", f.approver)
-	_, err := sendVote(ctx, c, first.ID, workflows.UpdateApprove, workflows.VoteRequest{Approver: f.approver, Reason: "forged"})
+	_, err := approvals.Send(ctx, c, first.ID, workflows.UpdateApprove, workflows.VoteRequest{Approver: f.approver, Reason: "forged"})
 	refused(err)
 
 	if len(pending) > 1 {
@@ -596,7 +600,7 @@ func (a *app) demoRefusals(ctx context.Context, c client.Client, pending []workf
 		if serr == nil {
 			tok, terr := a.boundToken(ctx, s, identity.VoteNonce(second.ID, identity.DecisionApprove, second.ChangeDigest), out)
 			if terr == nil {
-				_, err = sendVote(ctx, c, first.ID, workflows.UpdateApprove, workflows.VoteRequest{Token: tok, Reason: "replayed"})
+				_, err = approvals.Send(ctx, c, first.ID, workflows.UpdateApprove, workflows.VoteRequest{Token: tok, Reason: "replayed"})
 				refused(err)
 			}
 		}

@@ -15,12 +15,12 @@ import (
 
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"golang.org/x/term"
 
 	"github.com/orgguard/orgguard/guardrails"
+	"github.com/orgguard/orgguard/internal/audit"
 	"github.com/orgguard/orgguard/internal/identity"
 	"github.com/orgguard/orgguard/workflows"
 )
@@ -326,9 +326,12 @@ func runBaselines(ctx context.Context, c client.Client, runID string, notComplia
 	if notCompliant {
 		q += fmt.Sprintf(" AND %s != 'compliant'", workflows.SAOutcome.GetName())
 	}
-	ids, err := listWorkflowIDs(ctx, c, q)
+	ids, err := audit.ListWorkflowIDs(ctx, c, q)
+	if err != nil {
+		return nil, failf(exitFindings, "%v", err)
+	}
 	sort.Strings(ids)
-	return ids, err
+	return ids, nil
 }
 
 // baselineResult reads an account baseline's result; a failed baseline
@@ -385,16 +388,11 @@ func statusCmd(a *app) *cobra.Command {
 }
 
 func progressOf(ctx context.Context, c client.Client, runID string) (workflows.Progress, error) {
-	var p workflows.Progress
-	v, err := c.QueryWorkflow(ctx, workflows.RolloutID(runID), "", workflows.QueryProgress)
+	p, err := audit.Progress(ctx, c, runID)
 	if err != nil {
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return p, failf(exitFindings, "no rollout with run ID %s", runID)
-		}
-		return p, failf(exitFindings, "query rollout %s: %v", runID, err)
+		return p, failf(exitFindings, "%v", err)
 	}
-	return p, v.Get(&p)
+	return p, nil
 }
 
 func controlCmd(a *app, action string) *cobra.Command {

@@ -30,6 +30,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/orgguard/orgguard/internal/identity"
 )
 
 // Audience is the client ID the dev issuer's tokens are issued to.
@@ -63,9 +65,14 @@ var Users = []User{
 type Issuer struct {
 	url    string
 	key    jose.JSONWebKey // private
-	secret []byte          // signs refresh tokens
+	secret []byte          // signs refresh tokens and login sessions
 	srv    *http.Server
 	ln     net.Listener
+	now    func() time.Time
+	// redirectURIs are the non-loopback redirect URIs allowed besides
+	// loopback ones (Options.RedirectURIs).
+	redirectURIs []string
+	codes        *codeStore // the authorization code flow (authorize.go)
 }
 
 // Options configure Start.
@@ -76,6 +83,10 @@ type Options struct {
 	StateDir string
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// RedirectURIs are redirect URIs of the authorization code flow
+	// allowed besides loopback ones (http://127.0.0.1:PORT/..., any port,
+	// as RFC 8252 §7.3 asks of IdPs): compared exactly.
+	RedirectURIs []string
 }
 
 type persisted struct {
@@ -84,7 +95,9 @@ type persisted struct {
 	Port   int             `json:"port"`
 }
 
-// Start listens on 127.0.0.1 and serves discovery, JWKS and the token endpoint.
+// Start listens on 127.0.0.1 and serves discovery, JWKS, the token endpoint
+// and an authorization endpoint (authorization code + PKCE, with a login
+// page where the user names a demo user).
 func Start(o Options) (*Issuer, error) {
 	now := o.Now
 	if now == nil {
@@ -98,7 +111,7 @@ func Start(o Options) (*Issuer, error) {
 			_ = json.Unmarshal(b, &st)
 		}
 	}
-	iss := &Issuer{}
+	iss := &Issuer{now: now, redirectURIs: o.RedirectURIs, codes: newCodeStore()}
 	if len(st.Key) > 0 && iss.key.UnmarshalJSON(st.Key) == nil && iss.key.Valid() {
 		iss.secret, _ = hex.DecodeString(st.Secret)
 	} else {
@@ -139,6 +152,8 @@ func Start(o Options) (*Issuer, error) {
 	mux.HandleFunc("GET /.well-known/openid-configuration", iss.discovery)
 	mux.HandleFunc("GET /jwks", iss.jwks)
 	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) { iss.token(w, r, now()) })
+	mux.HandleFunc("GET /authorize", iss.authorize)
+	mux.HandleFunc("POST /authorize", iss.loginSubmit)
 	iss.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = iss.srv.Serve(ln) }()
 	return iss, nil
@@ -182,17 +197,34 @@ require_approval {
 `, i.url, Audience)
 }
 
+// WriteTrustConfig writes TrustConfig to path (mode 0600) and loads it, as
+// a dev worker trusts this issuer.
+func (i *Issuer) WriteTrustConfig(path string) (*identity.Config, error) {
+	if err := os.WriteFile(path, []byte(i.TrustConfig()), 0o600); err != nil {
+		return nil, err
+	}
+	cfg, diags := identity.LoadConfig(path)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("dev trust config:\n%s", identity.DiagnosticsText(diags))
+	}
+	return cfg, nil
+}
+
 func (i *Issuer) discovery(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":                                i.url,
-		"jwks_uri":                              i.url + "/jwks",
-		"token_endpoint":                        i.url + "/token",
-		"authorization_endpoint":                i.url + "/authorize-not-supported",
-		"grant_types_supported":                 []string{LoginGrant, "refresh_token"},
-		"response_types_supported":              []string{"id_token"},
-		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": []string{"RS256"},
-		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "nbf", "jti", "nonce", "email", "preferred_username", "groups"},
+		"issuer":                                         i.url,
+		"jwks_uri":                                       i.url + "/jwks",
+		"token_endpoint":                                 i.url + "/token",
+		"authorization_endpoint":                         i.url + "/authorize",
+		"grant_types_supported":                          []string{"authorization_code", LoginGrant, "refresh_token"},
+		"response_types_supported":                       []string{"code"},
+		"code_challenge_methods_supported":               []string{"S256"},
+		"scopes_supported":                               []string{"openid", "profile", "email", "offline_access"},
+		"token_endpoint_auth_methods_supported":          []string{"none"},
+		"authorization_response_iss_parameter_supported": true,
+		"subject_types_supported":                        []string{"public"},
+		"id_token_signing_alg_values_supported":          []string{"RS256"},
+		"claims_supported":                               []string{"sub", "iss", "aud", "exp", "iat", "nbf", "jti", "nonce", "email", "preferred_username", "groups"},
 	})
 }
 
@@ -200,9 +232,10 @@ func (i *Issuer) jwks(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{i.key.Public()}})
 }
 
-// token serves two grants: the dev login (username → refresh token and an
-// ID token) and refresh_token with an optional nonce (a fresh ID token
-// bound to what the CLI is about to do).
+// token serves three grants: authorization_code (the code flow with PKCE,
+// authorize.go), the dev login (username → refresh token and an ID token)
+// and refresh_token with an optional nonce (a fresh ID token bound to what
+// the CLI is about to do).
 func (i *Issuer) token(w http.ResponseWriter, r *http.Request, now time.Time) {
 	if err := r.ParseForm(); err != nil {
 		oauthError(w, "invalid_request", err.Error())
@@ -210,6 +243,9 @@ func (i *Issuer) token(w http.ResponseWriter, r *http.Request, now time.Time) {
 	}
 	var user string
 	switch r.PostForm.Get("grant_type") {
+	case "authorization_code":
+		i.exchangeCode(w, r, now)
+		return
 	case LoginGrant:
 		user = r.PostForm.Get("username")
 	case "refresh_token":
@@ -220,7 +256,7 @@ func (i *Issuer) token(w http.ResponseWriter, r *http.Request, now time.Time) {
 		}
 		user = u
 	default:
-		oauthError(w, "unsupported_grant_type", "grant_type must be "+LoginGrant+" or refresh_token")
+		oauthError(w, "unsupported_grant_type", "grant_type must be authorization_code, "+LoginGrant+" or refresh_token")
 		return
 	}
 	if r.PostForm.Get("client_id") != Audience {

@@ -25,6 +25,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -47,6 +48,45 @@ type Config struct {
 	// HTTPClient is used for every request to the IdP (discovery, JWKS, token
 	// endpoint). Nil means http.DefaultClient.
 	HTTPClient *http.Client
+	// Discovery, when set, keeps the discovered provider (and the keys it
+	// fetched) between flows: a server that signs people in over and over
+	// (the console) does not ask the IdP for its discovery document and
+	// keys each time. Nil: discover for every flow, as the CLI does.
+	Discovery *DiscoveryCache
+}
+
+// DiscoveryCache keeps discovered providers for DiscoveryTTL. go-oidc's
+// provider fetches keys again by itself when a token names a key it has
+// not seen, so a cached provider follows key rotation.
+type DiscoveryCache struct {
+	mu sync.Mutex
+	m  map[string]cachedProvider
+}
+
+// DiscoveryTTL is how long a discovery document is reused: an IdP moves its
+// endpoints rarely, and a restart or an hour picks the move up.
+const DiscoveryTTL = time.Hour
+
+type cachedProvider struct {
+	p  *oidc.Provider
+	at time.Time
+}
+
+func (d *DiscoveryCache) provider(ctx context.Context, issuer string) (*oidc.Provider, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if c, ok := d.m[issuer]; ok && time.Since(c.at) < DiscoveryTTL {
+		return c.p, nil
+	}
+	p, err := oidc.NewProvider(ctx, issuer)
+	if err != nil {
+		return nil, err
+	}
+	if d.m == nil {
+		d.m = map[string]cachedProvider{}
+	}
+	d.m[issuer] = cachedProvider{p: p, at: time.Now()}
+	return p, nil
 }
 
 // Tokens is what a flow returns.
@@ -106,7 +146,13 @@ func newSession(ctx context.Context, c Config) (*session, error) {
 		// One context key serves both libraries (oauth2.HTTPClient).
 		ctx = oidc.ClientContext(ctx, c.HTTPClient)
 	}
-	provider, err := oidc.NewProvider(ctx, c.Issuer)
+	var provider *oidc.Provider
+	var err error
+	if c.Discovery != nil {
+		provider, err = c.Discovery.provider(ctx, c.Issuer)
+	} else {
+		provider, err = oidc.NewProvider(ctx, c.Issuer)
+	}
 	if err != nil {
 		return nil, stepError("discovery", c.Issuer, err)
 	}
@@ -375,4 +421,58 @@ func Refresh(ctx context.Context, c Config, refreshToken string) (Tokens, error)
 		t.RefreshToken = refreshToken
 	}
 	return t, nil
+}
+
+// WebRequest is an authorization code + PKCE sign-in started by a web
+// server for a browser (the console): URL is where to send the browser;
+// State, Verifier and Nonce stay on the server until the callback.
+type WebRequest struct {
+	URL      string
+	State    string
+	Verifier string
+	Nonce    string
+	Redirect string
+}
+
+// BeginWeb starts a sign-in for a server-side (web) client: a random
+// state, a PKCE (S256) verifier, and the nonce the ID token must carry.
+// redirectURL is the server's callback; loginHint, when set, tells the IdP
+// who is expected (it may ignore it: the caller checks the subject).
+func BeginWeb(ctx context.Context, c Config, redirectURL, nonce, loginHint string) (WebRequest, error) {
+	if nonce == "" {
+		return WebRequest{}, errors.New("oidcflow: BeginWeb requires a nonce")
+	}
+	s, err := newSession(ctx, c)
+	if err != nil {
+		return WebRequest{}, err
+	}
+	s.oauth.RedirectURL = redirectURL
+	req := WebRequest{State: rand.Text(), Verifier: oauth2.GenerateVerifier(), Nonce: nonce, Redirect: redirectURL}
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(req.Verifier), oidc.Nonce(nonce)}
+	if loginHint != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("login_hint", loginHint))
+	}
+	req.URL = s.oauth.AuthCodeURL(req.State, opts...)
+	return req, nil
+}
+
+// FinishWeb completes a sign-in begun by BeginWeb from the IdP's redirect
+// to the callback: the state must match, the code is exchanged server-side
+// with the PKCE verifier, and the ID token is verified (issuer, audience,
+// signature, expiry) and must carry the request's nonce.
+func FinishWeb(ctx context.Context, c Config, r *http.Request, req WebRequest) (Tokens, error) {
+	s, err := newSession(ctx, c)
+	if err != nil {
+		return Tokens{}, err
+	}
+	res := parseCallback(r, req.State, s.issuer)
+	if res.err != nil {
+		return Tokens{}, stepError("authorization", s.issuer, res.err)
+	}
+	s.oauth.RedirectURL = req.Redirect
+	tok, err := s.oauth.Exchange(s.ctx, res.code, oauth2.VerifierOption(req.Verifier))
+	if err != nil {
+		return Tokens{}, stepError("code exchange", s.issuer, err)
+	}
+	return s.verify(tok, req.Nonce, "code exchange")
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -439,4 +440,72 @@ func TestDiscoveryFailureNamesIssuer(t *testing.T) {
 	t.Cleanup(srv.Close)
 	_, err := Refresh(testContext(t), Config{Issuer: srv.URL, ClientID: testClientID}, "rt-1")
 	checkErr(t, err, []string{"discovery at " + srv.URL})
+}
+
+// countingTransport counts requests per path.
+type countingTransport struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	hits map[string]int
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.hits[r.URL.Path]++
+	c.mu.Unlock()
+	return c.base.RoundTrip(r)
+}
+
+// A web client's sign-in: BeginWeb makes the authorization URL, the browser
+// comes back to the server's callback, FinishWeb exchanges the code with
+// the PKCE verifier and checks the nonce. With a DiscoveryCache the IdP's
+// discovery document and keys are fetched once for many sign-ins.
+func TestWebFlowWithDiscoveryCache(t *testing.T) {
+	t.Parallel()
+	f := newFakeIdP(t)
+	ct := &countingTransport{base: f.srv.Client().Transport, hits: map[string]int{}}
+	cfg := f.config()
+	cfg.HTTPClient = &http.Client{Transport: ct}
+	cfg.Discovery = &DiscoveryCache{}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	const redirect = "http://127.0.0.1:1/callback"
+	signIn := func(nonce string, tamper func(url.Values)) (Tokens, error) {
+		req, err := BeginWeb(testContext(t), cfg, redirect, nonce, "alice")
+		if err != nil {
+			return Tokens{}, err
+		}
+		u, _ := url.Parse(req.URL)
+		if u.Query().Get("login_hint") != "alice" || u.Query().Get("nonce") != nonce || u.Query().Get("code_challenge_method") != "S256" {
+			t.Fatalf("authorization URL %s", req.URL)
+		}
+		resp, err := noFollow.Get(req.URL)
+		if err != nil {
+			return Tokens{}, err
+		}
+		resp.Body.Close()
+		back, _ := url.Parse(resp.Header.Get("Location"))
+		q := back.Query()
+		if tamper != nil {
+			tamper(q)
+		}
+		back.RawQuery = q.Encode()
+		return FinishWeb(testContext(t), cfg, httptest.NewRequest(http.MethodGet, back.String(), nil), req)
+	}
+	for i := range 3 {
+		got, err := signIn(fmt.Sprintf("n-%d", i), nil)
+		if err != nil {
+			t.Fatalf("sign-in %d: %v", i, err)
+		}
+		checkTokens(t, got)
+	}
+	_, err := signIn("n-x", func(q url.Values) { q.Set("state", "forged") })
+	checkErr(t, err, []string{"authorization at", "state mismatch"})
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	if ct.hits["/.well-known/openid-configuration"] != 1 || ct.hits["/keys"] != 1 {
+		t.Errorf("discovery and keys fetched %d and %d times for 4 sign-ins, want once each", ct.hits["/.well-known/openid-configuration"], ct.hits["/keys"])
+	}
+	if ct.hits["/token"] != 3 {
+		t.Errorf("token endpoint called %d times, want 3 (a forged state gets no exchange)", ct.hits["/token"])
+	}
 }

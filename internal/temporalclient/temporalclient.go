@@ -50,6 +50,8 @@ type DevState struct {
 	// Issuer is the URL of the dev worker's built-in OIDC issuer, where
 	// `orgguard login --as NAME` gets tokens.
 	Issuer string `json:"issuer,omitempty"`
+	// Console is the URL of the worker's web console.
+	Console string `json:"console,omitempty"`
 }
 
 // WriteDevState records a running dev server.

@@ -57,6 +57,9 @@ type Env struct {
 	// Issuer is the built-in dev OIDC issuer the worker trusts.
 	Issuer *devidp.Issuer
 	Trust  *identity.Provider
+	// Evidence is the worker's evidence store (<StateDir>/evidence, where
+	// the CLI's report looks by default).
+	Evidence *evidence.Store
 	// Notify is the worker's notification config.
 	Notify *notify.Config
 }
@@ -115,7 +118,8 @@ func (e *Env) StartWorker() {
 	acts.Trust = e.Trust
 	acts.Temporal = e.Client
 	// Where the CLI's `report` looks by default: <state-dir>/evidence.
-	acts.Evidence = &evidence.Store{B: evidence.Dir{Root: filepath.Join(e.StateDir, "evidence")}}
+	e.Evidence = &evidence.Store{B: evidence.Dir{Root: filepath.Join(e.StateDir, "evidence")}}
+	acts.Evidence = e.Evidence
 	acts.Notify = e.Notify
 	e.Worker = workerapp.New(e.Client, acts, workerapp.Options{})
 	require.NoError(e.T, e.Worker.Start())
