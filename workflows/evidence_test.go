@@ -3,6 +3,8 @@ package workflows
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,9 +42,9 @@ func TestRolloutRecordsEvidence(t *testing.T) {
 // A store that keeps refusing does not fail the accounts: the rollout
 // completes and its progress says how many were not recorded.
 func TestEvidenceErrorDoesNotFailTheRollout(t *testing.T) {
-	attempts := 0
+	var attempts atomic.Int32
 	env, _, _ := evidenceRollout(t, func() error {
-		attempts++
+		attempts.Add(1)
 		return errors.New("s3:PutObject: service unavailable")
 	})
 	require.NoError(t, env.GetWorkflowError())
@@ -51,7 +53,7 @@ func TestEvidenceErrorDoesNotFailTheRollout(t *testing.T) {
 	require.Equal(t, 3, res.Progress.Waves[0].Succeeded)
 	require.Equal(t, 3, res.Progress.EvidenceMissed)
 	require.Contains(t, res.Progress.EvidenceError, "service unavailable")
-	require.Equal(t, 3*10, attempts, "retried up to the policy's 10 attempts per account")
+	require.Equal(t, int32(3*10), attempts.Load(), "retried up to the policy's 10 attempts per account")
 }
 
 func evidenceRollout(t *testing.T, fail func() error) (*testsuite.TestWorkflowEnvironment, *[]RecordRunInput, *map[string]RecordBaselineInput) {
@@ -62,8 +64,12 @@ func evidenceRollout(t *testing.T, fail func() error) (*testsuite.TestWorkflowEn
 	env.RegisterWorkflowWithOptions(AccountBaseline, workflow.RegisterOptions{Name: WorkflowAccountBaseline})
 	mockTrust(env, trustSnapshot(t))
 	onChecks(env, finds(CheckOutput{Findings: []Finding{{GuardrailID: sgGuardrail.ID, Resource: "sg-1", Status: StatusCompliant}}}))
+	// The test environment runs activities on goroutines of their own.
+	var mu sync.Mutex
 	runs := &[]RecordRunInput{}
 	env.OnActivity(ActivityRecordRun, mock.Anything, mock.Anything).Return(func(_ context.Context, in RecordRunInput) error {
+		mu.Lock()
+		defer mu.Unlock()
 		*runs = append(*runs, in)
 		return nil
 	})
@@ -72,6 +78,8 @@ func evidenceRollout(t *testing.T, fail func() error) (*testsuite.TestWorkflowEn
 		if fail != nil {
 			return RecordBaselineOutput{}, fail()
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		if _, dup := (*recorded)[in.Key]; dup {
 			t.Errorf("account %s recorded twice", in.Key)
 		}
@@ -98,8 +106,11 @@ func TestRemediationRecordsItsEnding(t *testing.T) {
 			registerRemediationParent(env)
 			mockTrust(env, trustSnapshot(t))
 			env.OnActivity(ActivityNotifyApprovers, mock.Anything, mock.Anything).Return(nil).Maybe()
+			var mu sync.Mutex
 			var recorded []string
 			env.OnActivity(ActivityRecordRemediation, mock.Anything, mock.Anything).Return(func(_ context.Context, in RecordRemediationInput) error {
+				mu.Lock()
+				defer mu.Unlock()
 				recorded = append(recorded, in.ID)
 				return nil
 			})
