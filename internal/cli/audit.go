@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -72,9 +74,15 @@ func (f auditFlags) query(now time.Time) (string, error) {
 	eq(workflows.SAOutcome.GetName(), f.outcome)
 	eq(workflows.SAApprover.GetName(), f.approver)
 	eq(workflows.SARunID.GetName(), f.run)
-	if f.kind != "" {
+	switch {
+	case f.kind != "":
 		eq(workflows.SAKind.GetName(), f.kind)
-	} else {
+	case f.approver != "":
+		// Only remediations carry approvers. One kind is an equality the
+		// visibility store answers from its index on the attribute, where
+		// the IN list over three kinds is evaluated row by row.
+		eq(workflows.SAKind.GetName(), workflows.KindRemediation)
+	default:
 		parts = append(parts, fmt.Sprintf("%s IN ('%s', '%s', '%s')", workflows.SAKind.GetName(), workflows.KindRollout, workflows.KindBaseline, workflows.KindRemediation))
 	}
 	for _, b := range []struct{ flag, op, val string }{{"--since", ">=", f.since}, {"--until", "<", f.until}} {
@@ -124,6 +132,13 @@ and remediations. Examples:
   orgguard audit history rem-20261124-101500-ab12-111111111111-1a2b3c4d`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.limit < 0 {
+				return failf(exitUsage, "--limit %d: want 0 (all) or more", f.limit)
+			}
+			w, err := newAuditWriter(cmd.OutOrStdout(), f.format)
+			if err != nil {
+				return err
+			}
 			q, err := f.query(time.Now())
 			if err != nil {
 				return err
@@ -133,11 +148,25 @@ and remediations. Examples:
 				return err
 			}
 			defer c.Close()
-			rows, err := auditRows(cmd.Context(), c, q, f.limit)
+			n, more, err := auditRows(cmd.Context(), c, q, f.limit, w.row)
 			if err != nil {
 				return err
 			}
-			return writeAudit(cmd.OutOrStdout(), rows, f.format)
+			if err := w.close(); err != nil {
+				return err
+			}
+			if more {
+				// An auditor must not take the first page for the whole
+				// answer: say how much was left out.
+				total, err := c.CountWorkflow(cmd.Context(), &workflowservice.CountWorkflowExecutionsRequest{Query: q})
+				switch {
+				case err != nil:
+					fmt.Fprintf(cmd.ErrOrStderr(), "orgguard: showing the first %d matching workflows (open first, then the latest closed); more match: --limit 0 lists all\n", n)
+				case total.GetCount() > int64(n):
+					fmt.Fprintf(cmd.ErrOrStderr(), "orgguard: showing the first %d of %d matching workflows (open first, then the latest closed): --limit 0 lists all\n", n, total.GetCount())
+				}
+			}
+			return nil
 		},
 	}
 	fl := cmd.Flags()
@@ -151,7 +180,7 @@ and remediations. Examples:
 	fl.StringVar(&f.since, "since", "", "started at or after (RFC3339, YYYY-MM-DD, or 72h / 7d ago)")
 	fl.StringVar(&f.until, "until", "", "started before")
 	fl.StringVar(&f.format, "format", "table", "table, json or csv")
-	fl.IntVar(&f.limit, "limit", 1000, "at most this many rows")
+	fl.IntVar(&f.limit, "limit", 1000, "at most this many rows, open first, then the latest closed (0: all); a cut answer says so on stderr")
 	cmd.AddCommand(auditHistoryCmd(a))
 	return cmd
 }
@@ -185,30 +214,66 @@ func listWorkflowIDs(ctx context.Context, c client.Client, query string) ([]stri
 	return ids, err
 }
 
-func auditRows(ctx context.Context, c client.Client, query string, limit int) ([]auditRow, error) {
-	var rows []auditRow
-	err := listExecutions(ctx, c, query, func(e *workflowpb.WorkflowExecutionInfo) bool {
-		r := auditRow{WorkflowID: e.Execution.WorkflowId, Started: e.StartTime.AsTime()}
-		if e.CloseTime != nil {
-			r.Closed = e.CloseTime.AsTime()
+// auditRows lists up to limit rows (0: all) of a visibility query in the
+// server's order (open first, then the latest closed), handing each to emit as it arrives, so that a month of audit trail
+// never sits in memory. more says that rows were left out, or may have
+// been: the last page ended exactly at the limit and the server had more
+// pages.
+func auditRows(ctx context.Context, c client.Client, query string, limit int, emit func(auditRow) error) (n int, more bool, err error) {
+	var token []byte
+	for {
+		// One row past the limit tells whether the answer was cut without
+		// another query, and a small limit keeps the server from reading a
+		// whole page. 0 asks for the server's maximum
+		// (frontend.visibilityMaxPageSize, 1,000 by default), which also
+		// cuts larger asks.
+		var size int32
+		if limit > 0 {
+			size = int32(min(limit-n+1, math.MaxInt32))
 		}
-		sa := e.SearchAttributes.GetIndexedFields()
-		r.Kind = saString(sa, workflows.SAKind.GetName())
-		r.RunID = saString(sa, workflows.SARunID.GetName())
-		r.Account = saString(sa, workflows.SAAccountID.GetName())
-		r.Outcome = saString(sa, workflows.SAOutcome.GetName())
-		r.Requester = saString(sa, workflows.SARequester.GetName())
-		r.Digest = saString(sa, workflows.SADigest.GetName())
-		r.Guardrails = saList(sa, workflows.SAGuardrail.GetName())
-		r.Controls = saList(sa, workflows.SAControl.GetName())
-		r.Approvers = saList(sa, workflows.SAApprover.GetName())
-		if r.Outcome == "" && e.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			r.Outcome = strings.ToLower(strings.TrimPrefix(e.Status.String(), "WORKFLOW_EXECUTION_STATUS_"))
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token, PageSize: size})
+		if err != nil {
+			return n, false, failf(exitFindings, "visibility query %q: %v", query, err)
 		}
-		rows = append(rows, r)
-		return len(rows) < limit
-	})
-	return rows, err
+		for _, e := range resp.Executions {
+			if limit > 0 && n == limit {
+				return n, true, nil
+			}
+			if err := emit(auditRowOf(e)); err != nil {
+				return n, false, err
+			}
+			n++
+		}
+		if token = resp.NextPageToken; len(token) == 0 {
+			return n, false, nil
+		}
+		if limit > 0 && n == limit {
+			// The page ended at the limit and the server has another:
+			// maybe empty, the caller's count tells.
+			return n, true, nil
+		}
+	}
+}
+
+func auditRowOf(e *workflowpb.WorkflowExecutionInfo) auditRow {
+	r := auditRow{WorkflowID: e.Execution.WorkflowId, Started: e.StartTime.AsTime()}
+	if e.CloseTime != nil {
+		r.Closed = e.CloseTime.AsTime()
+	}
+	sa := e.SearchAttributes.GetIndexedFields()
+	r.Kind = saString(sa, workflows.SAKind.GetName())
+	r.RunID = saString(sa, workflows.SARunID.GetName())
+	r.Account = saString(sa, workflows.SAAccountID.GetName())
+	r.Outcome = saString(sa, workflows.SAOutcome.GetName())
+	r.Requester = saString(sa, workflows.SARequester.GetName())
+	r.Digest = saString(sa, workflows.SADigest.GetName())
+	r.Guardrails = saList(sa, workflows.SAGuardrail.GetName())
+	r.Controls = saList(sa, workflows.SAControl.GetName())
+	r.Approvers = saList(sa, workflows.SAApprover.GetName())
+	if r.Outcome == "" && e.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		r.Outcome = strings.ToLower(strings.TrimPrefix(e.Status.String(), "WORKFLOW_EXECUTION_STATUS_"))
+	}
+	return r
 }
 
 func saString(sa map[string]*commonpb.Payload, key string) string {
@@ -227,37 +292,84 @@ func saList(sa map[string]*commonpb.Payload, key string) []string {
 	return l
 }
 
-func writeAudit(out io.Writer, rows []auditRow, format string) error {
+// auditWriter prints audit rows as they come: JSON (an array, one
+// indented object per row) and CSV line by line; the table is aligned, so
+// tabwriter holds its text until close.
+type auditWriter struct {
+	out    io.Writer
+	format string
+	n      int
+	csv    *csv.Writer
+	tw     *tabwriter.Writer
+}
+
+func newAuditWriter(out io.Writer, format string) (*auditWriter, error) {
+	w := &auditWriter{out: out, format: format}
 	switch format {
 	case "json":
-		return writeJSON(out, rows)
 	case "csv":
-		w := csv.NewWriter(out)
-		_ = w.Write([]string{"started", "closed", "kind", "run_id", "account_id", "guardrails", "controls", "outcome", "approvers", "requester", "digest", "workflow_id"})
-		for _, r := range rows {
-			closed := ""
-			if !r.Closed.IsZero() {
-				closed = r.Closed.UTC().Format(time.RFC3339)
-			}
-			_ = w.Write([]string{r.Started.UTC().Format(time.RFC3339), closed, r.Kind, r.RunID, r.Account,
-				strings.Join(r.Guardrails, ";"), strings.Join(r.Controls, ";"), r.Outcome, strings.Join(r.Approvers, ";"), r.Requester, r.Digest, r.WorkflowID})
+		w.csv = csv.NewWriter(out)
+		if err := w.csv.Write([]string{"started", "closed", "kind", "run_id", "account_id", "guardrails", "controls", "outcome", "approvers", "requester", "digest", "workflow_id"}); err != nil {
+			return nil, err
 		}
-		w.Flush()
-		return w.Error()
 	case "table", "":
-		if len(rows) == 0 {
-			fmt.Fprintln(out, "No matching workflows.")
+		w.format = "table"
+		w.tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w.tw, "STARTED\tKIND\tRUN\tACCOUNT\tOUTCOME\tGUARDRAILS\tCONTROLS\tAPPROVERS\tWORKFLOW")
+	default:
+		return nil, failf(exitUsage, "--format %q: want table, json or csv", format)
+	}
+	return w, nil
+}
+
+func (w *auditWriter) row(r auditRow) error {
+	w.n++
+	switch w.format {
+	case "json":
+		b, err := json.MarshalIndent(r, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		sep := ",\n  "
+		if w.n == 1 {
+			sep = "[\n  "
+		}
+		_, err = fmt.Fprintf(w.out, "%s%s", sep, b)
+		return err
+	case "csv":
+		closed := ""
+		if !r.Closed.IsZero() {
+			closed = r.Closed.UTC().Format(time.RFC3339)
+		}
+		// csv.Writer buffers and reports a failed write at Flush.
+		return w.csv.Write([]string{r.Started.UTC().Format(time.RFC3339), closed, r.Kind, r.RunID, r.Account,
+			strings.Join(r.Guardrails, ";"), strings.Join(r.Controls, ";"), r.Outcome, strings.Join(r.Approvers, ";"), r.Requester, r.Digest, r.WorkflowID})
+	default:
+		_, err := fmt.Fprintf(w.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Started.UTC().Format(time.RFC3339), r.Kind, r.RunID, dash(r.Account),
+			dash(r.Outcome), dash(strings.Join(r.Guardrails, ",")), dash(strings.Join(r.Controls, ",")), dash(strings.Join(r.Approvers, ",")), r.WorkflowID)
+		return err
+	}
+}
+
+func (w *auditWriter) close() error {
+	switch w.format {
+	case "json":
+		end := "\n]\n"
+		if w.n == 0 {
+			end = "[]\n"
+		}
+		_, err := io.WriteString(w.out, end)
+		return err
+	case "csv":
+		w.csv.Flush()
+		return w.csv.Error()
+	default:
+		if w.n == 0 {
+			fmt.Fprintln(w.out, "No matching workflows.")
 			return nil
 		}
-		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "STARTED\tKIND\tRUN\tACCOUNT\tOUTCOME\tGUARDRAILS\tCONTROLS\tAPPROVERS\tWORKFLOW")
-		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Started.UTC().Format(time.RFC3339), r.Kind, r.RunID, dash(r.Account),
-				dash(r.Outcome), dash(strings.Join(r.Guardrails, ",")), dash(strings.Join(r.Controls, ",")), dash(strings.Join(r.Approvers, ",")), r.WorkflowID)
-		}
-		return tw.Flush()
+		return w.tw.Flush()
 	}
-	return failf(exitUsage, "--format %q: want table, json or csv", format)
 }
 
 func dash(s string) string {
