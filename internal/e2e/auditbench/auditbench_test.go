@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -183,6 +184,7 @@ func fill(ctx context.Context, b *testing.B, c client.Client, recs []record, clo
 	// minutes.
 	if held() < len(recs) {
 		startAll(ctx, b, c, recs)
+		held()
 	} else {
 		b.Logf("the server already holds all %d records: nothing to start", len(recs))
 	}
@@ -265,6 +267,9 @@ func start(ctx context.Context, c client.Client, r record) error {
 	for attempt := range 5 {
 		_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 			ID: r.id, TaskQueue: taskQueue, TypedSearchAttributes: r.searchAttributes(),
+			// The server's default reuse policy would start a second run of
+			// a closed record on resume: a duplicate row.
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		}, workflows.WorkflowRemediation, !r.decided())
 		var unavailable *serviceerror.Unavailable
 		var exhausted *serviceerror.ResourceExhausted
