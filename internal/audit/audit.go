@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -87,9 +88,15 @@ func (f Filter) Query(now time.Time) (string, error) {
 	eq(workflows.SAOutcome.GetName(), f.Outcome)
 	eq(workflows.SAApprover.GetName(), f.Approver)
 	eq(workflows.SARunID.GetName(), f.Run)
-	if f.Kind != "" {
+	switch {
+	case f.Kind != "":
 		eq(workflows.SAKind.GetName(), f.Kind)
-	} else {
+	case f.Approver != "":
+		// Only remediations carry approvers. One kind is an equality the
+		// visibility store answers from its index on the attribute, where
+		// the IN list over three kinds is evaluated row by row.
+		eq(workflows.SAKind.GetName(), workflows.KindRemediation)
+	default:
 		parts = append(parts, fmt.Sprintf("%s IN ('%s', '%s', '%s')", workflows.SAKind.GetName(), workflows.KindRollout, workflows.KindBaseline, workflows.KindRemediation))
 	}
 	for _, b := range []struct{ field, op, val string }{{"since", ">=", f.Since}, {"until", "<", f.Until}} {
@@ -164,34 +171,80 @@ func ListWorkflowIDs(ctx context.Context, c client.Client, query string) ([]stri
 }
 
 // Rows lists at most limit audit rows matching a visibility query (from
-// Filter.Query), newest first as visibility orders them.
+// Filter.Query), open first, then the latest closed, as visibility orders
+// them.
 func Rows(ctx context.Context, c client.Client, query string, limit int) ([]Row, error) {
 	var rows []Row
 	if limit <= 0 {
 		return rows, nil
 	}
-	err := ListExecutions(ctx, c, query, func(e *workflowpb.WorkflowExecutionInfo) bool {
-		r := Row{WorkflowID: e.Execution.WorkflowId, Started: e.StartTime.AsTime()}
-		if e.CloseTime != nil {
-			r.Closed = e.CloseTime.AsTime()
-		}
-		sa := e.SearchAttributes.GetIndexedFields()
-		r.Kind = saString(sa, workflows.SAKind.GetName())
-		r.RunID = saString(sa, workflows.SARunID.GetName())
-		r.Account = saString(sa, workflows.SAAccountID.GetName())
-		r.Outcome = saString(sa, workflows.SAOutcome.GetName())
-		r.Requester = saString(sa, workflows.SARequester.GetName())
-		r.Digest = saString(sa, workflows.SADigest.GetName())
-		r.Guardrails = saList(sa, workflows.SAGuardrail.GetName())
-		r.Controls = saList(sa, workflows.SAControl.GetName())
-		r.Approvers = saList(sa, workflows.SAApprover.GetName())
-		if r.Outcome == "" && e.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			r.Outcome = strings.ToLower(strings.TrimPrefix(e.Status.String(), "WORKFLOW_EXECUTION_STATUS_"))
-		}
+	_, _, err := Stream(ctx, c, query, limit, func(r Row) error {
 		rows = append(rows, r)
-		return len(rows) < limit
+		return nil
 	})
 	return rows, err
+}
+
+// Stream lists up to limit rows (0: all) of a visibility query in the
+// server's order (open first, then the latest closed), handing each to
+// emit as it arrives, so that a month of audit trail never sits in
+// memory. more says that rows were left out, or may have been: the last
+// page ended exactly at the limit and the server had more pages.
+func Stream(ctx context.Context, c client.Client, query string, limit int, emit func(Row) error) (n int, more bool, err error) {
+	var token []byte
+	for {
+		// One row past the limit tells whether the answer was cut without
+		// another query, and a small limit keeps the server from reading a
+		// whole page. 0 asks for the server's maximum
+		// (frontend.visibilityMaxPageSize), which also cuts larger asks.
+		var size int32
+		if limit > 0 {
+			size = int32(min(limit-n+1, math.MaxInt32))
+		}
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token, PageSize: size})
+		if err != nil {
+			return n, false, fmt.Errorf("visibility query %q: %w", query, err)
+		}
+		for _, e := range resp.Executions {
+			if limit > 0 && n == limit {
+				return n, true, nil
+			}
+			if err := emit(RowOf(e)); err != nil {
+				return n, false, err
+			}
+			n++
+		}
+		if token = resp.NextPageToken; len(token) == 0 {
+			return n, false, nil
+		}
+		if limit > 0 && n == limit {
+			// The page ended at the limit and the server has another:
+			// maybe empty, the caller's count tells.
+			return n, true, nil
+		}
+	}
+}
+
+// RowOf is the audit row of one visibility record.
+func RowOf(e *workflowpb.WorkflowExecutionInfo) Row {
+	r := Row{WorkflowID: e.Execution.WorkflowId, Started: e.StartTime.AsTime()}
+	if e.CloseTime != nil {
+		r.Closed = e.CloseTime.AsTime()
+	}
+	sa := e.SearchAttributes.GetIndexedFields()
+	r.Kind = saString(sa, workflows.SAKind.GetName())
+	r.RunID = saString(sa, workflows.SARunID.GetName())
+	r.Account = saString(sa, workflows.SAAccountID.GetName())
+	r.Outcome = saString(sa, workflows.SAOutcome.GetName())
+	r.Requester = saString(sa, workflows.SARequester.GetName())
+	r.Digest = saString(sa, workflows.SADigest.GetName())
+	r.Guardrails = saList(sa, workflows.SAGuardrail.GetName())
+	r.Controls = saList(sa, workflows.SAControl.GetName())
+	r.Approvers = saList(sa, workflows.SAApprover.GetName())
+	if r.Outcome == "" && e.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		r.Outcome = strings.ToLower(strings.TrimPrefix(e.Status.String(), "WORKFLOW_EXECUTION_STATUS_"))
+	}
+	return r
 }
 
 func saString(sa map[string]*commonpb.Payload, key string) string {

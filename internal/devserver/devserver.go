@@ -154,7 +154,14 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	}
 	dyn := dynamicconfig.StaticClient{
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 200,
-		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8192,
+		// SQLite visibility cannot seek to a page token (an OR of ranges
+		// over the sort order): each page walks the index from its top
+		// again, so a listing of P pages costs about P²/2 first pages. Pages
+		// of 10,000 rows instead of the default 1,000 keep `orgguard audit
+		// --limit 0` over a month of remediations to a few pages
+		// (docs/performance.md, "Audit at scale").
+		dynamicconfig.FrontendVisibilityMaxPageSize.Key(): 10000,
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():  8192,
 	}
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(conf),
