@@ -350,6 +350,12 @@ func DecisionTrail(ctx context.Context, c client.Client, id string) ([]TrailEntr
 			switch scheduled[attrs.ScheduledEventId] {
 			case workflows.ActivityNotifyApprovers:
 				trail = append(trail, TrailEntry{At: at, Step: "notified", Detail: "approvers notified"})
+			case workflows.ActivityNotifyEvent:
+				var out workflows.NotifyEventOutput
+				_ = dc.FromPayloads(attrs.Result, &out)
+				for _, d := range out.Deliveries {
+					trail = append(trail, TrailEntry{At: at, Step: "notified", Detail: d.String()})
+				}
 			case workflows.ActivityApplyRemediation:
 				var out workflows.ApplyOutput
 				_ = dc.FromPayloads(attrs.Result, &out)

@@ -142,6 +142,8 @@ func newFixture(t *testing.T) *fixture {
 		Deadline: clk.now().Add(72 * time.Hour), RequestedBy: "bob", RunID: "20261203-0600-ab12", ChangeDigest: digest,
 		Requester:          &identity.Principal{Name: "bob", Subject: "dev|bob", Issuer: idp.URL()},
 		SeparationOfDuties: true, Verified: true,
+		Notifications: []workflows.Delivery{{Destination: "secops-slack (https://hooks.slack.com/…)", Event: workflows.EventApprovalRequested,
+			StatusCode: 404, Error: "Not Found: no_service", Attempts: 1, At: clk.now()}},
 	}}
 	// The run's evidence, for its report page.
 	ev := &evidence.Store{B: evidence.Dir{Root: t.TempDir()}}
@@ -590,4 +592,14 @@ func TestRunReport(t *testing.T) {
 	resp, body = b.get(f.url + "/runs/nope/report")
 	require.Equal(t, http.StatusNotFound, resp.StatusCode, body)
 	require.Contains(t, body, "has no evidence")
+}
+
+// A notification that failed is shown on the remediation's page, as
+// `orgguard approvals show` prints it.
+func TestRemediationShowsFailedNotifications(t *testing.T) {
+	f, b := loggedIn(t, "alice")
+	resp, body := b.get(f.url + "/remediations/" + remID)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	require.Contains(t, body, `id="notifications"`)
+	require.Contains(t, body, "notification to secops-slack (https://hooks.slack.com/…) failed: 404 Not Found: no_service (approval_requested, 1 attempt)")
 }
