@@ -244,20 +244,6 @@ func (s Store) PackRuns(ctx context.Context, pack string) ([]string, error) {
 	return out, nil
 }
 
-// Runs lists every run with a manifest.
-func (s Store) Runs(ctx context.Context) ([]string, error) {
-	var out []string
-	for k, err := range s.B.List(ctx, "runs/") {
-		if err != nil {
-			return nil, err
-		}
-		if strings.HasSuffix(k, "/run.json") {
-			out = append(out, unsafe(strings.TrimSuffix(strings.TrimPrefix(k, "runs/"), "/run.json")))
-		}
-	}
-	return out, nil
-}
-
 func (s Store) getJSON(ctx context.Context, key string, v any) error {
 	rc, err := s.B.Get(ctx, key)
 	if err != nil {
